@@ -1,0 +1,429 @@
+"""Checks and conversions at the public boundary, and the error messages they produce.
+
+Everything that enters linclf from a user passes through one of these functions once;
+the math layer and the batched core below them trust their inputs. Messages follow
+scikit-learn's wording where scikit-learn has one, so code written against its messages
+keeps working, and add what scikit-learn leaves out (how many entries, and where).
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .exceptions import DataConversionWarning
+
+_FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+# Rows scanned at a time when locating non-finite entries: bounds the temporary mask.
+_SCAN_ROWS = 8192
+
+
+def _is_sparse(X: Any) -> bool:
+    # scipy.sparse is imported lazily by the caller's own objects; look at the type only.
+    return type(X).__module__.startswith("scipy.sparse")
+
+
+def _entries(n: int) -> str:
+    return f"{n} entry" if n == 1 else f"{n} entries"
+
+
+def _owner(estimator_name: str | None) -> str:
+    return estimator_name if estimator_name else "this function"
+
+
+def resolve_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
+    """Return ``dtype`` as float32 or float64, or raise ``ValueError`` naming ``name``."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as exc:
+        raise ValueError(f"{name} must be float32 or float64, got {dtype!r}") from exc
+    if resolved not in _FLOAT_DTYPES:
+        raise ValueError(f"{name} must be float32 or float64, got {resolved}")
+    return resolved
+
+
+def assert_all_finite(X: np.ndarray, name: str = "X") -> None:
+    """Raise ``ValueError`` if a floating ``X`` holds NaN or ±inf, saying how many and where.
+
+    A float64 sum is finite exactly when no entry is NaN or inf (unless finite values
+    overflow it, in which case the exact scan below runs and finds nothing), so the common
+    clean case costs one pass and no temporary array.
+    """
+    if X.dtype.kind not in "fc" or np.isfinite(np.sum(X, dtype=np.float64)):
+        return
+    flat = X.reshape(X.shape[0], -1) if X.ndim > 1 else X.reshape(-1, 1)
+    n_nan = n_inf = 0
+    first_nan = first_inf = None
+    for start in range(0, flat.shape[0], _SCAN_ROWS):
+        block = flat[start : start + _SCAN_ROWS]
+        nan_mask = np.isnan(block)
+        inf_mask = np.isinf(block)
+        n_nan += int(nan_mask.sum())
+        n_inf += int(inf_mask.sum())
+        if first_nan is None and nan_mask.any():
+            r, c = np.argwhere(nan_mask)[0]
+            first_nan = (start + int(r), int(c))
+        if first_inf is None and inf_mask.any():
+            r, c = np.argwhere(inf_mask)[0]
+            first_inf = (start + int(r), int(c))
+
+    def where(pos: tuple[int, int]) -> str:
+        return f"row {pos[0]}" if X.ndim == 1 else f"row {pos[0]}, column {pos[1]}"
+
+    if n_nan:
+        raise ValueError(
+            f"Input {name} contains NaN in {_entries(n_nan)} (first at {where(first_nan)})."
+        )
+    if n_inf:
+        raise ValueError(
+            f"Input {name} contains infinity or a value too large for {X.dtype!r} in "
+            f"{_entries(n_inf)} (first at {where(first_inf)})."
+        )
+
+
+def _to_ndarray(X: Any, name: str) -> np.ndarray:
+    if X is None:
+        raise ValueError(f"{name} is None; expected an array-like of numbers")
+    if isinstance(X, np.ndarray):
+        arr = X
+    elif hasattr(X, "to_numpy"):  # pandas objects: keep their column dtypes' common type
+        arr = X.to_numpy()
+    else:
+        arr = np.asarray(X)
+    if isinstance(arr, np.matrix):
+        arr = arr.view(np.ndarray)
+    if arr.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported; {name} has dtype {arr.dtype}")
+    if arr.dtype.kind in "USV":
+        raise ValueError(
+            f"{name} must contain numbers, got an array of dtype {arr.dtype} "
+            f"(strings or bytes cannot be used as features)"
+        )
+    if arr.dtype.kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{name} must contain numbers; an entry could not be converted to float: {exc}"
+            ) from exc
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must contain numbers, got dtype {arr.dtype}")
+    return arr
+
+
+def check_X(
+    X: Any,
+    *,
+    dtype: Any = None,
+    name: str = "X",
+    estimator_name: str | None = None,
+    order: str | None = None,
+) -> np.ndarray:
+    """Validate a feature matrix and convert it to a 2-D floating ndarray.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        NumPy arrays, ``np.matrix``, nested lists, pandas objects and object arrays of
+        numbers are accepted.
+    dtype : float32, float64 or None
+        Target dtype; ``None`` keeps float32/float64 and converts anything else to float64.
+    name : str
+        The argument's name in error messages.
+    estimator_name : str or None
+        The estimator's class name in error messages.
+    order : {"C", None}
+        ``"C"`` returns a C-contiguous array (copying only when needed).
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features)
+        ``X`` itself when it already has the dtype and layout asked for, else a converted copy.
+        It is never written to by linclf.
+
+    Raises
+    ------
+    ValueError
+        For NaN/inf, complex, string or non-numeric entries, a wrong number of dimensions,
+        zero samples or zero features.
+    TypeError
+        For sparse matrices (not supported yet).
+    """
+    if _is_sparse(X):
+        raise TypeError(
+            f"{name} is a scipy.sparse matrix; sparse input is not supported yet, "
+            f"pass a dense array (X.toarray())"
+        )
+    arr = _to_ndarray(X, name)
+    if arr.ndim == 0:
+        raise ValueError(
+            f"Expected 2D array, got scalar array instead:\n{name}={arr!r}.\n"
+            "Reshape your data either using array.reshape(-1, 1) if your data has a single "
+            "feature or array.reshape(1, -1) if it contains a single sample."
+        )
+    if arr.ndim == 1:
+        raise ValueError(
+            "Expected 2D array, got 1D array instead:\n"
+            f"{name}={np.array2string(arr, threshold=10)}.\n"
+            "Reshape your data either using array.reshape(-1, 1) if your data has a single "
+            "feature or array.reshape(1, -1) if it contains a single sample."
+        )
+    if arr.ndim > 2:
+        raise ValueError(
+            f"Found array with dim {arr.ndim}. {_owner(estimator_name)} expected <= 2 "
+            f"({name} must have shape (n_samples, n_features), got {arr.shape})."
+        )
+    n_samples, n_features = arr.shape
+    if n_samples < 1:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is "
+            f"required by {_owner(estimator_name)}."
+        )
+    if n_features < 1:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+            f"required by {_owner(estimator_name)}."
+        )
+    target = resolve_dtype(dtype) if dtype is not None else None
+    if target is None:
+        target = arr.dtype if arr.dtype in _FLOAT_DTYPES else np.dtype(np.float64)
+    if arr.dtype.kind == "f":
+        assert_all_finite(arr, name)
+    check_fits_dtype(arr, target, name)
+    return np.asarray(arr, dtype=target, order=order)
+
+
+def check_fits_dtype(X: np.ndarray, dtype: np.dtype, name: str = "X") -> None:
+    """Raise ``ValueError`` if casting finite ``X`` to the floating ``dtype`` would overflow to inf.
+
+    Only a narrowing cast (float64 → float32) can overflow; it costs a min and a max pass
+    and no temporary array.
+    """
+    dtype = np.dtype(dtype)
+    if X.dtype.kind != "f" or X.dtype.itemsize <= dtype.itemsize or X.size == 0:
+        return
+    limit = float(np.finfo(dtype).max)
+    too_large = np.abs(X) > limit if max(-float(X.min()), float(X.max())) > limit else None
+    if too_large is not None:
+        r, c = np.argwhere(too_large.reshape(X.shape[0], -1))[0]
+        raise ValueError(
+            f"Input {name} contains infinity or a value too large for {dtype!r} in "
+            f"{_entries(int(too_large.sum()))} (first at row {r}, column {c}). "
+            f"The largest {dtype} is {limit:.3e}."
+        )
+
+
+def check_y(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray:
+    """Validate a target vector: 1-D (a column is raveled with a warning), finite, n_samples long.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, 1)
+    n_samples : int
+        The number of rows of X.
+    name : str
+        The argument's name in error messages.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+
+    Raises
+    ------
+    ValueError
+        For ``y=None``, NaN/inf labels, more than one column, or a length that differs from X's.
+    """
+    if y is None:
+        raise ValueError(f"requires {name} to be passed, but the target {name} is None")
+    arr = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+    if isinstance(arr, np.matrix):
+        arr = arr.view(np.ndarray)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please change the "
+            "shape of y to (n_samples, ), for example using ravel().",
+            DataConversionWarning,
+            stacklevel=3,
+        )
+        arr = arr.ravel()
+    if arr.ndim != 1:
+        raise ValueError(f"{name} should be a 1d array, got an array of shape {arr.shape} instead.")
+    if arr.shape[0] != n_samples:
+        raise ValueError(
+            "Found input variables with inconsistent numbers of samples: "
+            f"[{n_samples}, {arr.shape[0]}] (X has {n_samples} rows, {name} has {arr.shape[0]})"
+        )
+    if arr.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported; {name} has dtype {arr.dtype}")
+    if arr.dtype.kind == "f":
+        assert_all_finite(arr, name)
+    return arr
+
+
+def encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(classes, y_index)``: sorted unique labels and each sample's class index.
+
+    Raises
+    ------
+    ValueError
+        For continuous targets ("Unknown label type: continuous") and for a single class.
+    """
+    if y.dtype.kind == "f" and np.any(y != np.round(y)):
+        raise ValueError(
+            "Unknown label type: continuous. Maybe you are trying to fit a classifier, which "
+            "expects discrete classes on a regression target with continuous values."
+        )
+    try:
+        classes, y_index = np.unique(y, return_inverse=True)
+    except TypeError as exc:
+        raise ValueError(
+            f"Unknown label type: y mixes labels of types that cannot be sorted ({exc})"
+        ) from exc
+    if classes.shape[0] < 2:
+        raise ValueError(
+            "The number of classes has to be greater than one; got 1 class "
+            f"(every label is {classes[0]!r})"
+        )
+    return classes, y_index.reshape(-1).astype(np.intp, copy=False)
+
+
+def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None:
+    """Validate per-sample weights: finite, non-negative, shape (n_samples,), not all zero.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), float64, or None
+        ``None`` when ``sample_weight`` is None (every sample weighs 1).
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
+        sample_weight = np.full(n_samples, float(sample_weight))
+    w = _to_ndarray(sample_weight, "sample_weight").astype(np.float64, copy=False)
+    if w.shape != (n_samples,):
+        raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n_samples,)}!")
+    assert_all_finite(w, "sample_weight")
+    n_negative = int(np.count_nonzero(w < 0))
+    if n_negative:
+        first = int(np.argmax(w < 0))
+        raise ValueError(
+            f"Negative values in data passed to sample_weight: {_entries(n_negative)} "
+            f"(first at index {first}, value {w[first]})"
+        )
+    if not np.any(w > 0):
+        raise ValueError(
+            "sample_weight is zero for every sample; at least one sample needs a positive weight"
+        )
+    return w
+
+
+def check_scalar(
+    value: Any,
+    name: str,
+    kind: type | tuple[type, ...],
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> Any:
+    """Check a hyperparameter's type and range, raising with its name and value.
+
+    Booleans are not accepted as numbers. Returns ``value`` unchanged.
+    """
+    wants_bool = kind is bool or (isinstance(kind, tuple) and bool in kind)
+    if (isinstance(value, bool) and not wants_bool) or not isinstance(value, kind):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        expected = " or ".join(k.__name__ for k in kinds)
+        raise TypeError(f"{name} must be {expected}, got {value!r} of type {type(value).__name__}")
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if not np.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value!r}")
+        if low is not None and (value < low or (value == low and not low_inclusive)):
+            raise ValueError(
+                f"{name} must be {'>=' if low_inclusive else '>'} {low}, got {value!r}"
+            )
+        if high is not None and (value > high or (value == high and not high_inclusive)):
+            raise ValueError(
+                f"{name} must be {'<=' if high_inclusive else '<'} {high}, got {value!r}"
+            )
+    return value
+
+
+def check_loss_inputs(
+    W: Any,
+    b: Any,
+    X: Any,
+    y: Any,
+    reg: Any,
+    sample_weight: Any,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray, float, np.ndarray | None]:
+    """Validate the arguments of the public loss functions (``svm_loss`` and its kin).
+
+    Returns ``(W, b, X, y, reg, sample_weight)`` with W, b and X in one floating compute
+    dtype (float32 only when W and X both are), y as intp class indices in [0, C).
+    """
+    if _is_sparse(W):
+        raise TypeError(
+            "W must be a dense array of shape (n_classes, n_features), got a sparse matrix"
+        )
+    W_arr = np.asarray(W)
+    if W_arr.dtype.kind != "f":
+        raise TypeError(f"W must be a floating array (float32 or float64), got dtype {W_arr.dtype}")
+    if W_arr.ndim != 2:
+        raise ValueError(f"W must have shape (n_classes, n_features), got shape {W_arr.shape}")
+    n_classes, n_features = W_arr.shape
+    X_arr = check_X(X, dtype=None)
+    if X_arr.shape[1] != n_features:
+        raise ValueError(
+            f"X has {X_arr.shape[1]} features but W has shape {W_arr.shape}: "
+            f"expected X of shape (n_samples, {n_features})"
+        )
+    dtype = np.result_type(W_arr.dtype, X_arr.dtype)
+    b_arr = None
+    if b is not None:
+        b_arr = np.asarray(b)
+        if b_arr.dtype.kind != "f":
+            raise TypeError(f"b must be a floating array or None, got dtype {b_arr.dtype}")
+        if b_arr.shape != (n_classes,):
+            raise ValueError(f"b must have shape ({n_classes},) to match W, got {b_arr.shape}")
+        dtype = np.result_type(dtype, b_arr.dtype)
+        b_arr = b_arr.astype(dtype, copy=False)
+        assert_all_finite(b_arr, "b")
+    W_arr = W_arr.astype(dtype, copy=False)
+    assert_all_finite(W_arr, "W")
+    X_arr = X_arr.astype(dtype, copy=False)
+    y_idx = check_class_indices(y, X_arr.shape[0], n_classes)
+    reg = float(check_scalar(reg, "reg", numbers.Real, low=0.0))
+    return W_arr, b_arr, X_arr, y_idx, reg, check_sample_weight(sample_weight, X_arr.shape[0])
+
+
+def check_class_indices(y: Any, n_samples: int, n_classes: int) -> np.ndarray:
+    """Validate y as integer class indices in ``[0, n_classes)``; return it as intp.
+
+    Raises
+    ------
+    ValueError
+        For non-integer values or indices outside the range, naming the first offender.
+    """
+    y_arr = check_y(y, n_samples)
+    integral = y_arr.dtype.kind in "iu" or (
+        y_arr.dtype.kind == "f" and bool(np.all(y_arr == np.round(y_arr)))
+    )
+    if not integral:
+        raise ValueError(
+            f"y must hold integer class indices in [0, {n_classes}), got dtype {y_arr.dtype}"
+        )
+    y_idx = y_arr.astype(np.intp)
+    bad = (y_idx < 0) | (y_idx >= n_classes)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise ValueError(
+            f"y must hold class indices in [0, {n_classes}) (W has {n_classes} rows); "
+            f"y[{first}] = {y_arr[first]!r} and {int(bad.sum())} entries in all are outside"
+        )
+    return y_idx

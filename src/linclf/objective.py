@@ -1,0 +1,247 @@
+r"""Training objectives: the scores node, a loss node and the L2 penalty, composed.
+
+.. math::
+
+    \mathcal{L}(W, b) \;=\;
+    \underbrace{\frac{\sum_i w_i L_i(S_i, y_i)}{\sum_i w_i}}_{\text{loss node}}
+    \;+\; \underbrace{\lambda \sum_{c,d} W_{cd}^2}_{\text{L2 penalty}},
+    \qquad S = X W^\top + b,
+
+with :math:`w_i = 1` without sample weights. The bias is not penalized. The backward pass
+is the chain rule through the graph: the loss node gives :math:`dS`, the scores node maps
+it to :math:`dW = dS^\top X` and :math:`db = \sum_i dS_i`, and the penalty adds
+:math:`2\lambda W` to :math:`dW`.
+
+``svm_loss`` is the vectorized composition used everywhere; ``svm_loss_naive`` computes the
+same numbers with explicit loops over samples and classes, as the readable reference and
+the oracle of the tests.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from ._validation import check_loss_inputs, check_scalar
+from .linear import linear_backward, linear_forward
+from .losses import get_loss
+
+__all__ = ["l2_penalty", "linear_objective", "svm_loss", "svm_loss_naive"]
+
+
+def l2_penalty(
+    W: np.ndarray, reg: float, *, out: np.ndarray | None = None
+) -> tuple[float, np.ndarray | None]:
+    r"""The L2 penalty node: value :math:`\lambda \sum W^2` and gradient :math:`2\lambda W`.
+
+    Parameters
+    ----------
+    W : ndarray of shape (C, D)
+    reg : float
+        :math:`\lambda \ge 0`.
+    out : ndarray of shape (C, D), optional
+        Buffer for the gradient (the batched core passes one, so a step allocates nothing).
+
+    Returns
+    -------
+    value : float
+        Accumulated in float64.
+    dW : ndarray of shape (C, D) or None
+        ``2 * reg * W`` in W's dtype; ``None`` when ``reg == 0`` (nothing to add).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> l2_penalty(np.array([[1.0, -2.0]]), 0.5)
+    (2.5, array([[ 1., -2.]]))
+    """
+    if reg == 0.0:
+        return 0.0, None
+    grad = np.multiply(W, W, out=out)  # W² first, summed in float64 for the value
+    value = reg * float(grad.sum(dtype=np.float64))
+    np.multiply(W, W.dtype.type(2.0 * reg), out=grad)
+    return value, grad
+
+
+def linear_objective(
+    W: np.ndarray,
+    b: np.ndarray | None,
+    X: np.ndarray,
+    y: np.ndarray,
+    reg: float = 0.0,
+    *,
+    loss: str = "hinge",
+    sample_weight: np.ndarray | None = None,
+    **loss_params: Any,
+) -> tuple[float, np.ndarray, np.ndarray | None]:
+    r"""Any registered loss on linear scores, plus the L2 penalty: value and gradients.
+
+    Parameters
+    ----------
+    W, b, X, y, reg, sample_weight
+        As in :func:`svm_loss`.
+    loss : str
+        A name in :data:`linclf.losses.LOSSES`.
+    **loss_params
+        The loss node's own hyperparameters (``delta`` for ``"hinge"``).
+
+    Returns
+    -------
+    loss : float
+    dW : ndarray of shape (C, D), dtype of W
+    db : ndarray of shape (C,) or None
+    """
+    node = get_loss(loss)
+    unknown = set(loss_params) - set(node.params)
+    if unknown:
+        raise TypeError(
+            f"loss {loss!r} takes no parameter(s) {sorted(unknown)}; it takes {list(node.params)}"
+        )
+    W_in_dtype, b_in_dtype = np.asarray(W).dtype, None if b is None else np.asarray(b).dtype
+    W, b, X, y, reg, sample_weight = check_loss_inputs(W, b, X, y, reg, sample_weight)
+    S = linear_forward(X, W, b)
+    data_loss, dS = node.loss_grad(S, y, sample_weight=sample_weight, out=S, **loss_params)
+    dW, db, _ = linear_backward(dS, X, W, b)
+    penalty, dW_penalty = l2_penalty(W, reg)
+    if dW_penalty is not None:
+        dW += dW_penalty
+    # Gradients come back in the parameters' own dtypes, as an optimizer expects.
+    dW = dW.astype(W_in_dtype, copy=False)
+    if db is not None:
+        db = db.astype(b_in_dtype, copy=False)
+    return data_loss + penalty, dW, db
+
+
+def svm_loss(
+    W: np.ndarray,
+    b: np.ndarray | None,
+    X: np.ndarray,
+    y: np.ndarray,
+    reg: float = 0.0,
+    *,
+    delta: float = 1.0,
+    sample_weight: np.ndarray | None = None,
+) -> tuple[float, np.ndarray, np.ndarray | None]:
+    r"""Multiclass SVM (Weston–Watkins) objective and its analytic gradient, vectorized.
+
+    Parameters
+    ----------
+    W : ndarray of shape (C, D), float32 or float64
+        Class templates, one per row.
+    b : ndarray of shape (C,) or None
+        Biases; ``None`` means the model has no bias, and ``db`` is returned as ``None``.
+    X : array-like of shape (N, D)
+        Samples. Integer data is accepted and computed in W's dtype (float64 for int).
+    y : array-like of shape (N,), integer
+        Class index of each sample, in ``[0, C)``.
+    reg : float, default 0.0
+        L2 strength :math:`\lambda \ge 0`.
+    delta : float, default 1.0
+        Margin :math:`\Delta`.
+    sample_weight : array-like of shape (N,) or None
+        Non-negative weights, not all zero.
+
+    Returns
+    -------
+    loss : float
+        :math:`\mathcal{L}`, accumulated in float64.
+    dW : ndarray of shape (C, D), dtype of W
+    db : ndarray of shape (C,), dtype of b, or None
+
+    Raises
+    ------
+    ValueError, TypeError
+        For inputs of the wrong shape, dtype or range, naming the argument.
+
+    Notes
+    -----
+    With :math:`S = X W^\top + b` and :math:`m_{ij} = s_{ij} - s_{iy_i} + \Delta`,
+
+    .. math::
+
+        L_i = \sum_{j \ne y_i} \max(0, m_{ij}), \qquad
+        \mathcal{L} = \frac{\sum_i w_i L_i}{\sum_i w_i} + \lambda \sum W^2,
+
+    .. math::
+
+        \nabla_W \mathcal{L} = G^\top X + 2\lambda W, \qquad \nabla_b \mathcal{L} = \sum_i G_i,
+
+    where :math:`G_{ij} = a_i [m_{ij} > 0]` for :math:`j \ne y_i`,
+    :math:`G_{iy_i} = -\sum_{j \ne y_i} G_{ij}`, and :math:`a_i = w_i / \sum_k w_k`.
+    The subgradient at :math:`m_{ij} = 0` is taken as 0. No Python loop runs over samples
+    or classes. The arithmetic runs in float32 when W, b and X are all float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.zeros((3, 2)); X = np.array([[1.0, 2.0], [0.0, 1.0]]); y = np.array([0, 2])
+    >>> loss, dW, db = svm_loss(W, np.zeros(3), X, y, reg=0.1)
+    >>> loss  # all scores 0: each sample has two margins of exactly Δ = 1
+    2.0
+    >>> db
+    array([-0.5,  1. , -0.5])
+    """
+    delta = check_scalar(delta, "delta", numbers.Real, low=0.0)
+    return linear_objective(W, b, X, y, reg, loss="hinge", delta=delta, sample_weight=sample_weight)
+
+
+def svm_loss_naive(
+    W: np.ndarray,
+    b: np.ndarray | None,
+    X: np.ndarray,
+    y: np.ndarray,
+    reg: float = 0.0,
+    *,
+    delta: float = 1.0,
+    sample_weight: np.ndarray | None = None,
+) -> tuple[float, np.ndarray, np.ndarray | None]:
+    r"""The multiclass SVM objective with explicit loops: the readable reference.
+
+    Same parameters, returns and formula as :func:`svm_loss`; every sum is a Python
+    loop over samples ``i`` and classes ``j`` accumulated in float64, so it is slow and
+    meant for teaching and for testing the vectorized version.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.array([[0.5, 0.0], [0.0, 1.0]]); X = np.array([[2.0, 1.0]]); y = np.array([1])
+    >>> loss, dW, db = svm_loss_naive(W, None, X, y)
+    >>> loss, db  # s = (1, 1): margin s_0 - s_1 + 1 = 1
+    (1.0, None)
+    """
+    W_in_dtype, b_in_dtype = np.asarray(W).dtype, None if b is None else np.asarray(b).dtype
+    W, b, X, y, reg, sample_weight = check_loss_inputs(W, b, X, y, reg, sample_weight)
+    delta = float(check_scalar(delta, "delta", numbers.Real, low=0.0))
+    n_samples, n_features = X.shape
+    n_classes = W.shape[0]
+    weights = np.ones(n_samples) if sample_weight is None else sample_weight
+    total_weight = float(np.sum(weights))
+
+    loss = 0.0
+    dW = np.zeros((n_classes, n_features))
+    db = np.zeros(n_classes)
+    for i in range(n_samples):
+        a_i = float(weights[i]) / total_weight  # this sample's share of the mean
+        x_i = X[i].astype(np.float64)
+        scores = [float(np.dot(W[j].astype(np.float64), x_i)) for j in range(n_classes)]
+        if b is not None:
+            scores = [scores[j] + float(b[j]) for j in range(n_classes)]
+        correct = scores[y[i]]
+        for j in range(n_classes):
+            if j == y[i]:
+                continue
+            margin = scores[j] - correct + delta
+            if margin > 0:  # at margin == 0 the subgradient 0 is used
+                loss += a_i * margin
+                dW[j] += a_i * x_i
+                dW[y[i]] -= a_i * x_i
+                db[j] += a_i
+                db[y[i]] -= a_i
+    for j in range(n_classes):
+        for d in range(n_features):
+            w = float(W[j, d])
+            loss += reg * w * w
+            dW[j, d] += 2.0 * reg * w
+    return loss, dW.astype(W_in_dtype), None if b is None else db.astype(b_in_dtype)
