@@ -1,0 +1,296 @@
+"""The training loop: epochs of shuffled minibatches, history, stopping and divergence.
+
+A :class:`Trainer` composes three things it does not own the math of:
+
+* ``params``: a mapping name → ndarray (``{"W": W, "b": b}``), updated in place;
+* an *objective* with ``loss_grad(params, X, y, sample_weight) -> (loss, grads)``
+  (see :mod:`linclf._core`; :class:`~linclf._core.LinearObjective` is the built-in one);
+* an *optimizer* with ``step(params, grads)`` and ``epoch_end()`` (:class:`~linclf.optim.SGD`).
+
+Each epoch draws a permutation from a ``np.random.Generator`` seeded by ``random_state``,
+gathers minibatches through the batched core, checks every loss is finite, steps the
+optimizer, and records the epoch's mean minibatch objective. Training stops after
+``max_epochs`` epochs, or earlier when the epoch loss has not improved by at least ``tol``
+for ``n_iter_no_change`` consecutive epochs. Given a seed, a fit is fully deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._core import iter_batches
+from ._validation import check_class_indices, check_sample_weight, check_scalar, check_X
+from .exceptions import DivergenceError
+
+__all__ = ["Trainer"]
+
+Callback = Callable[["Trainer", Mapping[str, Any]], Any]
+
+
+class Trainer:
+    """Minibatch training of any objective with any optimizer, in place on ``params``.
+
+    Parameters
+    ----------
+    objective : object
+        Has ``loss_grad(params, X, y, sample_weight) -> (loss, grads)``; for validation
+        accuracy also ``scores(params, X) -> S`` of shape (n, C).
+    optimizer : object
+        Has ``step(params, grads)`` (in place) and ``epoch_end()``.
+    batch_size : int, default 256
+        Rows per minibatch (the last batch of an epoch may be smaller).
+    max_epochs : int, default 100
+        Passes over the data at most.
+    tol : float or None, default 1e-4
+        Stop when the epoch loss has not decreased by ``tol`` below the best seen for
+        ``n_iter_no_change`` epochs in a row. ``None`` runs exactly ``max_epochs`` epochs.
+    n_iter_no_change : int, default 5
+        Patience of the ``tol`` rule.
+    shuffle : bool, default True
+        Draw a new permutation of the rows every epoch; ``False`` keeps the data order.
+    random_state : int, np.random.Generator or None
+        Seed of the permutations.
+    verbose : int, default 0
+        ``1`` prints about ten progress lines per fit, ``2`` one line per epoch.
+    callbacks : sequence of callables
+        ``callback(trainer, log)`` after every epoch, ``log`` holding ``epoch``, ``loss``,
+        ``val_accuracy`` (or None), ``seconds``; a callback returning ``True`` stops training.
+
+    Attributes
+    ----------
+    history_ : dict
+        ``"loss"``: one value per epoch (mean minibatch objective, weighted by batch weight);
+        ``"val_accuracy"``: one value per epoch when validation data was given.
+    n_epochs_ : int
+        Epochs run.
+    n_steps_ : int
+        Optimizer steps taken.
+    converged_ : bool
+        Whether the ``tol`` rule (or a callback) stopped training before ``max_epochs``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from linclf import SGD, LinearObjective, Trainer
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> params = {"W": np.zeros((2, 2)), "b": np.zeros(2)}
+    >>> trainer = Trainer(LinearObjective("hinge", reg=1e-3), SGD(0.1, momentum=0.9),
+    ...                   batch_size=32, max_epochs=20, random_state=0).fit(params, X, y)
+    >>> bool(trainer.history_["loss"][-1] < trainer.history_["loss"][0])
+    True
+    """
+
+    def __init__(
+        self,
+        objective: Any,
+        optimizer: Any,
+        *,
+        batch_size: int = 256,
+        max_epochs: int = 100,
+        tol: float | None = 1e-4,
+        n_iter_no_change: int = 5,
+        shuffle: bool = True,
+        random_state: int | np.random.Generator | None = None,
+        verbose: int = 0,
+        callbacks: Sequence[Callback] = (),
+    ) -> None:
+        check_scalar(batch_size, "batch_size", numbers.Integral, low=1)
+        check_scalar(max_epochs, "max_epochs", numbers.Integral, low=1)
+        if tol is not None:
+            check_scalar(tol, "tol", numbers.Real, low=0.0)
+        check_scalar(n_iter_no_change, "n_iter_no_change", numbers.Integral, low=1)
+        check_scalar(shuffle, "shuffle", bool)
+        check_scalar(verbose, "verbose", numbers.Integral, low=0)
+        self.objective = objective
+        self.optimizer = optimizer
+        self.batch_size = int(batch_size)
+        self.max_epochs = int(max_epochs)
+        self.tol = tol
+        self.n_iter_no_change = int(n_iter_no_change)
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.verbose = int(verbose)
+        self.callbacks = tuple(callbacks)
+
+    def fit(
+        self,
+        params: MutableMapping[str, np.ndarray | None],
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        *,
+        validation_data: tuple[Any, Any] | None = None,
+    ) -> Trainer:
+        """Train ``params`` in place on ``(X, y)``.
+
+        Parameters
+        ----------
+        params : mutable mapping
+            ``"W"`` of shape (C, D) (its dtype is the training dtype) and optionally ``"b"``
+            of shape (C,) or None.
+        X : array-like of shape (N, D)
+            Converted once to W's dtype, C-contiguous (no copy when it already is).
+        y : array-like of shape (N,)
+            Integer class indices in ``[0, C)``.
+        sample_weight : array-like of shape (N,) or None
+        validation_data : tuple (X_val, y_val) or None
+            Scored after every epoch into ``history_["val_accuracy"]``.
+
+        Returns
+        -------
+        self : Trainer
+
+        Raises
+        ------
+        DivergenceError
+            On the first non-finite loss or parameter; ``params`` are then rolled back to
+            the last state whose loss was finite.
+        """
+        W = params["W"]
+        n_classes, n_features = W.shape
+        X = self._check_features(X, W, "X")
+        y = check_class_indices(y, X.shape[0], n_classes)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if validation_data is not None:
+            X_val, y_val = validation_data
+            X_val = self._check_features(X_val, W, "X_val")
+            y_val = check_class_indices(y_val, X_val.shape[0], n_classes)
+
+        n_samples = X.shape[0]
+        rows = min(self.batch_size, n_samples)
+        buffers = (
+            np.empty((rows, n_features), dtype=W.dtype),
+            np.empty(rows, dtype=np.intp),
+            None if sample_weight is None else np.empty(rows, dtype=np.float64),
+        )
+        live = {name: p for name, p in params.items() if p is not None}
+        backup = {name: np.empty_like(p) for name, p in live.items()}
+        rng = np.random.default_rng(self.random_state)
+
+        self.history_: dict[str, list[float]] = {"loss": []}
+        if validation_data is not None:
+            self.history_["val_accuracy"] = []
+        self.n_epochs_ = 0
+        self.n_steps_ = 0
+        self.converged_ = False
+        best_loss = math.inf
+        epochs_without_improvement = 0
+
+        for epoch in range(self.max_epochs):
+            started = time.perf_counter()
+            order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
+            batches = iter_batches(X, y, sample_weight, order, self.batch_size, buffers)
+            # Overflow in a diverging step is caught and reported as DivergenceError;
+            # NumPy's warnings would only repeat that once per array operation.
+            with np.errstate(over="ignore", invalid="ignore"):
+                epoch_loss = self._run_epoch(params, live, backup, batches, epoch)
+            self.optimizer.epoch_end()
+            self.history_["loss"].append(epoch_loss)
+            val_accuracy = None
+            if validation_data is not None:
+                S_val = self.objective.scores(params, X_val)
+                val_accuracy = float(np.mean(np.argmax(S_val, axis=1) == y_val))
+                self.history_["val_accuracy"].append(val_accuracy)
+            self.n_epochs_ = epoch + 1
+            log = {
+                "epoch": epoch + 1,
+                "loss": epoch_loss,
+                "val_accuracy": val_accuracy,
+                "seconds": time.perf_counter() - started,
+            }
+
+            stop = any(callback(self, log) is True for callback in self.callbacks)
+            if self.tol is not None:
+                if epoch_loss > best_loss - self.tol:
+                    epochs_without_improvement += 1
+                else:
+                    epochs_without_improvement = 0
+                best_loss = min(best_loss, epoch_loss)
+                stop = stop or epochs_without_improvement >= self.n_iter_no_change
+            if self._should_print(epoch + 1, stop):
+                self._print_epoch(log, n_samples)
+            if stop:
+                self.converged_ = True
+                break
+        return self
+
+    def _run_epoch(
+        self,
+        params: MutableMapping[str, np.ndarray | None],
+        live: Mapping[str, np.ndarray],
+        backup: Mapping[str, np.ndarray],
+        batches: Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]],
+        epoch: int,
+    ) -> float:
+        """One pass of optimizer steps; returns the weighted mean minibatch objective."""
+        weighted_loss = 0.0
+        total_weight = 0.0
+        batch_index = 0
+        for batch_index, (_, Xb, yb, wb) in enumerate(batches):
+            loss, grads = self.objective.loss_grad(params, Xb, yb, wb)
+            if not math.isfinite(loss):
+                self._diverged(live, backup, epoch, batch_index, f"the loss is {loss}")
+            for name, p in live.items():
+                np.copyto(backup[name], p)  # the last state whose loss is known finite
+            self.optimizer.step(params, grads)
+            self.n_steps_ += 1
+            weight = Xb.shape[0] if wb is None else float(np.sum(wb))
+            weighted_loss += loss * weight
+            total_weight += weight
+        # The loss of the next batch checks every step but the last; check that one here.
+        if not all(np.isfinite(np.sum(p, dtype=np.float64)) for p in live.values()):
+            self._diverged(live, backup, epoch, batch_index, "a parameter is not finite")
+        return weighted_loss / total_weight if total_weight > 0 else 0.0
+
+    @staticmethod
+    def _check_features(X: Any, W: np.ndarray, name: str) -> np.ndarray:
+        X = check_X(X, dtype=W.dtype, name=name, order="C")
+        if X.shape[1] != W.shape[1]:
+            raise ValueError(
+                f"{name} has {X.shape[1]} features, but the parameters expect {W.shape[1]} "
+                f"(W has shape {W.shape})"
+            )
+        return X
+
+    def _diverged(
+        self,
+        live: Mapping[str, np.ndarray],
+        backup: Mapping[str, np.ndarray],
+        epoch: int,
+        batch_index: int,
+        what: str,
+    ) -> None:
+        if self.n_steps_ > 0:
+            for name, p in live.items():
+                np.copyto(p, backup[name])
+        raise DivergenceError(
+            f"Training diverged at epoch {epoch + 1}, batch {batch_index + 1}: {what}. "
+            "The parameters were rolled back to the last finite state. Try a lower "
+            "learning_rate or standardize the features (e.g. StandardScaler)."
+        )
+
+    def _should_print(self, epoch: int, last: bool) -> bool:
+        # verbose=1: about ten lines per fit (first, every tenth of max_epochs, last);
+        # verbose>=2: every epoch.
+        if self.verbose >= 2:
+            return True
+        stride = max(1, self.max_epochs // 10)
+        return self.verbose == 1 and (
+            epoch == 1 or epoch % stride == 0 or last or epoch == self.max_epochs
+        )
+
+    def _print_epoch(self, log: Mapping[str, Any], n_samples: int) -> None:
+        rate = n_samples / log["seconds"] if log["seconds"] > 0 else math.inf
+        val = "" if log["val_accuracy"] is None else f"  val_accuracy {log['val_accuracy']:.4f}"
+        print(
+            f"epoch {log['epoch']:>4}/{self.max_epochs}  loss {log['loss']:.6f}{val}  "
+            f"({rate:,.0f} samples/s)",
+            flush=True,
+        )

@@ -1,0 +1,121 @@
+"""The Trainer: determinism, stopping rules, history, divergence, callbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import make_blobs
+from linclf import SGD, DivergenceError, LinearObjective, Trainer
+
+
+def _fit(X, y, *, seed=0, lr=0.05, momentum=0.9, validation_data=None, **kwargs):
+    params = {"W": np.zeros((3, X.shape[1])), "b": np.zeros(3)}
+    trainer = Trainer(
+        LinearObjective("hinge", reg=1e-3), SGD(lr, momentum=momentum), random_state=seed, **kwargs
+    )
+    trainer.fit(params, X, y, validation_data=validation_data)
+    return trainer, params
+
+
+def test_same_seed_is_bit_identical_and_other_seed_differs():
+    X, y = make_blobs(seed=1)
+    _, p1 = _fit(X, y, seed=3, batch_size=16, max_epochs=5, tol=None)
+    _, p2 = _fit(X, y, seed=3, batch_size=16, max_epochs=5, tol=None)
+    _, p3 = _fit(X, y, seed=4, batch_size=16, max_epochs=5, tol=None)
+    assert p1["W"].tobytes() == p2["W"].tobytes() and p1["b"].tobytes() == p2["b"].tobytes()
+    assert not np.array_equal(p1["W"], p3["W"])
+
+
+def test_tol_none_runs_exactly_max_epochs():
+    X, y = make_blobs()
+    trainer, _ = _fit(X, y, max_epochs=7, tol=None)
+    assert trainer.n_epochs_ == 7 and len(trainer.history_["loss"]) == 7
+    assert trainer.n_steps_ == 7 * -(-X.shape[0] // 256)
+    assert not trainer.converged_
+
+
+def test_tol_stops_when_loss_stops_improving():
+    # Separable blobs reach (near) zero loss quickly; with tol=1e-3 the rule must fire
+    # well before 200 epochs, and the last n_iter_no_change epochs did not improve by tol.
+    X, y = make_blobs()
+    trainer, _ = _fit(X, y, batch_size=16, max_epochs=200, tol=1e-3, n_iter_no_change=3)
+    loss = trainer.history_["loss"]
+    assert trainer.converged_ and trainer.n_epochs_ < 200
+    assert min(loss[-3:]) > min(loss[:-3]) - 1e-3
+
+
+def test_loss_decreases_and_validation_accuracy_recorded():
+    X, y = make_blobs(seed=2)
+    trainer, _ = _fit(
+        X[::2], y[::2], batch_size=8, max_epochs=10, tol=None, validation_data=(X[1::2], y[1::2])
+    )
+    loss = trainer.history_["loss"]
+    assert loss[-1] < 0.5 * loss[0]
+    assert len(trainer.history_["val_accuracy"]) == 10
+    assert trainer.history_["val_accuracy"][-1] == 1.0  # blobs are separable
+
+
+def test_no_shuffle_gives_the_data_order_independent_of_seed():
+    X, y = make_blobs()
+    _, p1 = _fit(X, y, seed=1, shuffle=False, batch_size=8, max_epochs=2, tol=None)
+    _, p2 = _fit(X, y, seed=2, shuffle=False, batch_size=8, max_epochs=2, tol=None)
+    np.testing.assert_array_equal(p1["W"], p2["W"])
+
+
+def test_huge_learning_rate_raises_divergence_and_rolls_back():
+    # A learning rate of 1e30 on unscaled data overflows float32 within a few steps.
+    rng = np.random.default_rng(0)
+    X = rng.normal(scale=1e6, size=(64, 5)).astype(np.float32)
+    y = rng.integers(0, 3, size=64)
+    params = {"W": np.zeros((3, 5), np.float32), "b": np.zeros(3, np.float32)}
+    trainer = Trainer(LinearObjective("hinge", reg=1.0), SGD(1e30), batch_size=8, random_state=0)
+    with pytest.raises(DivergenceError, match=r"epoch \d+, batch \d+.*lower learning_rate") as info:
+        trainer.fit(params, X, y)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, FloatingPointError)
+    assert np.all(np.isfinite(params["W"])) and np.all(np.isfinite(params["b"]))
+
+
+def test_callback_receives_logs_and_can_stop():
+    X, y = make_blobs()
+    seen = []
+
+    def callback(trainer, log):
+        seen.append(dict(log))
+        return log["epoch"] == 3
+
+    trainer, _ = _fit(X, y, max_epochs=50, tol=None, callbacks=[callback])
+    assert [log["epoch"] for log in seen] == [1, 2, 3]
+    assert trainer.n_epochs_ == 3 and trainer.converged_
+    assert seen[0]["loss"] == trainer.history_["loss"][0]
+
+
+def test_sample_weight_zero_rows_do_not_matter():
+    # Rows of weight 0 change nothing: training on all rows with the last class zeroed out
+    # gives the same W as training on the rest alone, in full-batch mode (no shuffling effect).
+    X, y = make_blobs()
+    keep = y != 2
+    w = keep.astype(float)
+    params_w = {"W": np.zeros((3, 4)), "b": np.zeros(3)}
+    params_k = {"W": np.zeros((3, 4)), "b": np.zeros(3)}
+    for params, args in ((params_w, (X, y, w)), (params_k, (X[keep], y[keep]))):
+        trainer = Trainer(
+            LinearObjective("hinge"), SGD(0.1), batch_size=10_000, max_epochs=5, tol=None
+        )
+        trainer.fit(params, *args)
+    np.testing.assert_allclose(params_w["W"], params_k["W"], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"batch_size": 0}, "batch_size must be >= 1"),
+        ({"max_epochs": 0}, "max_epochs must be >= 1"),
+        ({"tol": -1.0}, "tol must be >= 0"),
+        ({"n_iter_no_change": 0}, "n_iter_no_change must be >= 1"),
+        ({"batch_size": 2.5}, "batch_size must be"),
+    ],
+)
+def test_bad_settings_are_named(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        Trainer(LinearObjective(), SGD(0.1), **kwargs)
