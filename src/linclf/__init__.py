@@ -1,0 +1,51 @@
+"""linclf: linear classifiers for NumPy, with analytic gradients checked numerically.
+
+Scores ``S = X Wᵀ + b`` with ``W`` of shape (C, D); the multiclass SVM (Weston–Watkins)
+loss with its vectorized gradient and a loop reference; a numerical gradient checker;
+SGD with momentum; a Trainer on a batched CPU core; and scikit-learn-style estimators.
+"""
+
+from __future__ import annotations
+
+from ._core import LinearObjective
+from .estimator import LinearSVM
+from .exceptions import ConvergenceWarning, DataConversionWarning, DivergenceError, NotFittedError
+from .gradcheck import (
+    GradientCheckResult,
+    assert_gradient_close,
+    check_gradient,
+    numerical_gradient,
+    numerical_gradient_array,
+)
+from .linear import linear_backward, linear_forward
+from .losses import LOSSES, multiclass_hinge
+from .objective import l2_penalty, linear_objective, svm_loss, svm_loss_naive
+from .optim import SGD
+from .trainer import Trainer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LOSSES",
+    "SGD",
+    "ConvergenceWarning",
+    "DataConversionWarning",
+    "DivergenceError",
+    "GradientCheckResult",
+    "LinearObjective",
+    "LinearSVM",
+    "NotFittedError",
+    "Trainer",
+    "__version__",
+    "assert_gradient_close",
+    "check_gradient",
+    "l2_penalty",
+    "linear_backward",
+    "linear_forward",
+    "linear_objective",
+    "multiclass_hinge",
+    "numerical_gradient",
+    "numerical_gradient_array",
+    "svm_loss",
+    "svm_loss_naive",
+]
