@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers import make_problem
-from linclf import LinearObjective, svm_loss
+from linclf import LinearObjective, assert_gradient_close, svm_loss
 from linclf._core import batched_scores, iter_batches
 
 
@@ -86,3 +86,20 @@ def test_batched_scores_converts_chunks_to_model_dtype():
     assert S.dtype == np.float32
     expected = X.astype(np.float32) @ W.astype(np.float32).T + b.astype(np.float32)
     np.testing.assert_allclose(S, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_fused_step_gradients_pass_the_numerical_checker(with_bias):
+    # The core's own dW and db (not only svm_loss's) are gradients of its loss.
+    W, b, X, y, w = make_problem(seed=6)
+    params = {"W": W, "b": b if with_bias else None}
+    objective = LinearObjective("hinge", reg=0.3, delta=0.8)
+    _, grads = objective.loss_grad(params, X, y, w)
+    dW, db = grads["W"].copy(), None if grads["b"] is None else grads["b"].copy()
+
+    def f(_):
+        return objective.loss_grad(params, X, y, w)[0]
+
+    assert_gradient_close(f, W, dW)
+    if with_bias:
+        assert_gradient_close(f, b, db)
