@@ -7,7 +7,9 @@ import pytest
 
 from helpers import make_problem
 from linclf import LinearObjective, assert_gradient_close, svm_loss
-from linclf._core import batched_scores, iter_batches
+from linclf._blas import block_rows
+from linclf._core import BatchSource, batched_scores
+from linclf.linear import linear_backward, linear_forward
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -50,24 +52,138 @@ def test_fused_step_does_not_modify_inputs():
         np.testing.assert_array_equal(before, after)
 
 
-@pytest.mark.parametrize("n, batch_size", [(10, 3), (10, 10), (10, 64), (1, 1)])
-def test_iter_batches_visits_every_row_once_in_order(n, batch_size):
-    # Concatenating the batches reproduces X[order], y[order], w[order] exactly.
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(n, 3))
-    y = rng.integers(0, 4, size=n)
-    w = rng.uniform(size=n)
-    order = rng.permutation(n)
-    rows = min(batch_size, n)
-    buffers = (np.empty((rows, 3)), np.empty(rows, dtype=np.intp), np.empty(rows))
-    got = [
-        (Xb.copy(), yb.copy(), wb.copy())
-        for _, Xb, yb, wb in iter_batches(X, y, w, order, batch_size, buffers)
+def _epochs(X, y, w, *, n_epochs=3, **kwargs):
+    """Row ids (X's first column) of every batch of several epochs, copied out."""
+    source = BatchSource(X, y, w, rng=np.random.default_rng(0), **kwargs)
+    return [
+        [
+            (Xb[:, 0].astype(int).tolist(), yb.tolist(), None if wb is None else wb.tolist())
+            for Xb, yb, wb in source.epoch()
+        ]
+        for _ in range(n_epochs)
     ]
-    np.testing.assert_array_equal(np.vstack([g[0] for g in got]), X[order])
-    np.testing.assert_array_equal(np.concatenate([g[1] for g in got]), y[order])
-    np.testing.assert_array_equal(np.concatenate([g[2] for g in got]), w[order])
-    assert len(got) == -(-n // batch_size)
+
+
+MODES = pytest.mark.parametrize("shuffle", ["batches", "full", False])
+
+
+@MODES
+@pytest.mark.parametrize("copy", [True, False])
+@pytest.mark.parametrize(("n", "batch_size"), [(10, 3), (10, 10), (10, 64), (1, 1)])
+def test_every_epoch_visits_every_row_once_with_matching_labels(shuffle, copy, n, batch_size):
+    # Column 0 holds the row id; y and w are functions of it, so misaligned batches show.
+    X = np.column_stack([np.arange(n), np.ones(n)]).astype(np.float64)
+    y, w = np.arange(n) % 3, np.arange(n) / 10
+    for epoch in _epochs(
+        X, y, w, dtype=np.float32, batch_size=batch_size, shuffle=shuffle, copy=copy
+    ):
+        rows = [r for ids, _, _ in epoch for r in ids]
+        assert sorted(rows) == list(range(n))
+        for ids, labels, weights in epoch:
+            assert labels == [i % 3 for i in ids]
+            assert weights == pytest.approx([i / 10 for i in ids])
+        assert [len(ids) for ids, _, _ in epoch].count(min(batch_size, n)) >= len(epoch) - 1
+
+
+@MODES
+def test_copy_and_no_copy_serve_identical_batches(shuffle):
+    # copy_X=False must train the very same model: same rows, same order, every epoch.
+    X = np.column_stack([np.arange(50), np.zeros(50)])
+    y = np.arange(50) % 4
+    kwargs = dict(dtype=np.float32, batch_size=8, shuffle=shuffle)
+    assert _epochs(X, y, None, copy=True, **kwargs) == _epochs(X, y, None, copy=False, **kwargs)
+
+
+def test_batches_mode_keeps_batches_and_reorders_them():
+    # "batches": one permutation, so the same 8 batches recur, in a new order each epoch.
+    X = np.column_stack([np.arange(64), np.zeros(64)])
+    epochs = _epochs(
+        X,
+        np.zeros(64, dtype=np.intp),
+        None,
+        n_epochs=4,
+        dtype=np.float64,
+        batch_size=8,
+        shuffle="batches",
+        copy=True,
+    )
+    as_sets = [sorted(tuple(ids) for ids, _, _ in epoch) for epoch in epochs]
+    assert all(s == as_sets[0] for s in as_sets)
+    orders = [[tuple(ids) for ids, _, _ in epoch] for epoch in epochs]
+    assert len({tuple(o) for o in orders}) > 1
+    assert orders[0][0] != list(range(8))  # the rows were permuted too
+
+
+def test_full_mode_changes_batch_composition():
+    X = np.column_stack([np.arange(64), np.zeros(64)])
+    epochs = _epochs(
+        X,
+        np.zeros(64, dtype=np.intp),
+        None,
+        n_epochs=2,
+        dtype=np.float64,
+        batch_size=8,
+        shuffle="full",
+        copy=True,
+    )
+    assert {tuple(ids) for ids, _, _ in epochs[0]} != {tuple(ids) for ids, _, _ in epochs[1]}
+
+
+@pytest.mark.parametrize("shuffle", ["full", False])
+def test_ready_data_is_not_copied(shuffle):
+    # A C-contiguous X already in the training dtype needs no copy without a permutation.
+    X = np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)
+    source = BatchSource(
+        X,
+        np.zeros(20, dtype=np.intp),
+        None,
+        dtype=np.float32,
+        batch_size=4,
+        shuffle=shuffle,
+        copy=True,
+        rng=np.random.default_rng(0),
+    )
+    assert source.X is X
+
+
+def test_batches_come_in_the_training_dtype_and_x_is_untouched():
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    saved = X.copy()
+    for copy in (True, False):
+        source = BatchSource(
+            X,
+            np.zeros(20, dtype=np.intp),
+            None,
+            dtype=np.float32,
+            batch_size=6,
+            shuffle="batches",
+            copy=copy,
+            rng=np.random.default_rng(1),
+        )
+        assert all(Xb.dtype == np.float32 for Xb, _, _ in source.epoch())
+    np.testing.assert_array_equal(X, saved)
+
+
+@pytest.mark.parametrize("block_rows", [0, 1, 4, 7, 40])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_blocked_products_equal_one_product(block_rows, dtype):
+    # Blocking changes only the order of the sums: equal to rounding (n=30 not a multiple).
+    W, b, X, _, _ = make_problem(n_samples=30, dtype=dtype)
+    dS = np.random.default_rng(2).normal(size=(30, W.shape[0])).astype(dtype)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    S = linear_forward(X, W, b, block_rows=block_rows)
+    np.testing.assert_allclose(S, X @ W.T + b, rtol=tol, atol=tol)
+    dW, db, _ = linear_backward(dS, X, W, b, block_rows=block_rows)
+    np.testing.assert_allclose(dW, dS.T @ X, rtol=tol, atol=tol)
+    np.testing.assert_allclose(db, dS.sum(axis=0), rtol=tol, atol=tol)
+
+
+def test_block_rows_rule():
+    # Blocks fit the small-GEMM limit rows·C·D <= 1e6, or there is no blocking at all.
+    assert block_rows(10, 3072) in (0, 32)
+    assert block_rows(1000, 12288) == 0
+    rows = block_rows(10, 784)
+    assert rows == 0 or (rows * 10 * 784 <= 1_000_000 < (rows + 1) * 10 * 784)
 
 
 @pytest.mark.parametrize("chunk_rows", [1, 7, 4096])

@@ -18,12 +18,14 @@ import linclf
 # Layers, low to high. A module may import only modules of a strictly lower rank, so two
 # modules of one rank (linear and losses, objective and optim) never import each other.
 # Placement notes: _validation raises exceptions' warning, so it sits above it; gradcheck
-# depends on NumPy only; datasets sits just below demo, which loads it; the package root
-# (``from . import __version__``) sits below __main__, its only importer. A new module
-# fails test_every_module_has_a_rank until it is placed here.
+# and _blas (block sizes, BLAS threads) depend on NumPy only; datasets sits just below
+# demo, which loads it; the package root (``from . import __version__``) sits below
+# __main__, its only importer. A new module fails test_every_module_has_a_rank until it
+# is placed here.
 RANKS = {
     "exceptions": 0,
     "gradcheck": 0,
+    "_blas": 0,
     "_validation": 1,
     "linear": 2,
     "losses": 2,

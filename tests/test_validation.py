@@ -377,7 +377,12 @@ BAD_HYPERPARAMETERS = [
     ({"tol": -1.0}, ValueError, r"^tol must be >= 0(\.0)?, got -1\.0"),
     ({"n_iter_no_change": 0}, ValueError, r"^n_iter_no_change must be >= 1, got 0"),
     ({"fit_intercept": 1}, TypeError, r"^fit_intercept must be bool, got 1"),
-    ({"shuffle": "yes"}, TypeError, r"^shuffle must be bool, got 'yes'"),
+    (
+        {"shuffle": "yes"},
+        ValueError,
+        r"^shuffle must be True, False, 'batches' or 'full', got 'yes'",
+    ),
+    ({"copy_X": 1}, TypeError, r"^copy_X must be bool, got 1"),
     ({"verbose": -1}, ValueError, r"^verbose must be >= 0, got -1"),
     ({"dtype": "int32"}, ValueError, r"^dtype must be float32 or float64, got int32"),
     ({"dtype": np.float16}, ValueError, r"^dtype must be float32 or float64, got float16"),

@@ -122,6 +122,7 @@ def check_X(
     name: str = "X",
     estimator_name: str | None = None,
     order: str | None = None,
+    check_finite: bool = True,
 ) -> np.ndarray:
     """Validate a feature matrix and convert it to a 2-D floating ndarray.
 
@@ -138,6 +139,9 @@ def check_X(
         The estimator's class name in error messages.
     order : {"C", None}
         ``"C"`` returns a C-contiguous array (copying only when needed).
+    check_finite : bool
+        Scan for NaN/inf (one pass over X). A caller may skip it when it scans later,
+        only if a result turns out non-finite (as the loss functions do).
 
     Returns
     -------
@@ -191,7 +195,7 @@ def check_X(
     target = resolve_dtype(dtype) if dtype is not None else None
     if target is None:
         target = arr.dtype if arr.dtype in _FLOAT_DTYPES else np.dtype(np.float64)
-    if arr.dtype.kind == "f":
+    if arr.dtype.kind == "f" and check_finite:
         assert_all_finite(arr, name)
     check_fits_dtype(arr, target, name)
     return np.asarray(arr, dtype=target, order=order)
@@ -377,7 +381,9 @@ def check_loss_inputs(
     if W_arr.ndim != 2:
         raise ValueError(f"W must have shape (n_classes, n_features), got shape {W_arr.shape}")
     n_classes, n_features = W_arr.shape
-    X_arr = check_X(X, dtype=None)
+    # X is scanned for NaN/inf only if the loss or gradient comes out non-finite: a pass
+    # over X would cost as much as the loss itself (see linear_objective).
+    X_arr = check_X(X, dtype=None, check_finite=False)
     if X_arr.shape[1] != n_features:
         raise ValueError(
             f"X has {X_arr.shape[1]} features but W has shape {W_arr.shape}: "

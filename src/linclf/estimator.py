@@ -118,7 +118,7 @@ class LinearSVM(_ParamsMixin):
         :math:`v \leftarrow \mu v + g,\ w \leftarrow w - \eta v`.
     batch_size : int, default 64
         Rows per minibatch.
-    max_epochs : int, default 200
+    max_epochs : int, default 300
         Passes over the data at most.
     tol : float or None, default 1e-4
         Stop when the epoch loss has not improved by ``tol`` for ``n_iter_no_change``
@@ -127,8 +127,13 @@ class LinearSVM(_ParamsMixin):
     fit_intercept : bool, default True
     delta : float, default 1.0
         Margin :math:`\Delta`.
-    shuffle : bool, default True
-        Reshuffle the rows every epoch.
+    shuffle : {True, "batches", "full", False}, default True
+        ``True`` (= ``"batches"``): permute the rows once, then visit the contiguous
+        minibatches in a new random order every epoch (fast: no row gathering).
+        ``"full"``: a new permutation of all rows every epoch. ``False``: data order.
+    copy_X : bool, default True
+        Train from one permuted copy of X in the training dtype. ``False`` never copies
+        X and gathers each batch from it instead: same model, less memory, slower.
     dtype : {np.float32, np.float64}, default np.float32
         Training dtype: float32 is faster, float64 more precise.
     random_state : int, np.random.Generator or None
@@ -171,12 +176,13 @@ class LinearSVM(_ParamsMixin):
         learning_rate: float = 0.003,
         momentum: float = 0.9,
         batch_size: int = 64,
-        max_epochs: int = 200,
+        max_epochs: int = 300,
         tol: float | None = 1e-4,
         n_iter_no_change: int = 5,
         fit_intercept: bool = True,
         delta: float = 1.0,
-        shuffle: bool = True,
+        shuffle: bool | str = True,
+        copy_X: bool = True,
         dtype: Any = np.float32,
         random_state: int | np.random.Generator | None = None,
         verbose: int = 0,
@@ -191,6 +197,7 @@ class LinearSVM(_ParamsMixin):
         self.fit_intercept = fit_intercept
         self.delta = delta
         self.shuffle = shuffle
+        self.copy_X = copy_X
         self.dtype = dtype
         self.random_state = random_state
         self.verbose = verbose
@@ -223,7 +230,8 @@ class LinearSVM(_ParamsMixin):
         check_scalar(self.reg, "reg", numbers.Real, low=0.0)
         check_scalar(self.delta, "delta", numbers.Real, low=0.0)
         check_scalar(self.fit_intercept, "fit_intercept", bool)
-        X = check_X(X, dtype=dtype, estimator_name=name, order="C")
+        X = check_X(X, estimator_name=name)  # converted once, batch-ready, by the Trainer
+        check_fits_dtype(X, dtype)
         classes, y_index = encode_labels(check_y(y, X.shape[0]))
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         optimizer = SGD(self.learning_rate, momentum=self.momentum)
@@ -235,6 +243,7 @@ class LinearSVM(_ParamsMixin):
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
             shuffle=self.shuffle,
+            copy_X=self.copy_X,
             random_state=self.random_state,
             verbose=self.verbose,
         )

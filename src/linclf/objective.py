@@ -20,11 +20,13 @@ the oracle of the tests.
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
 
-from ._validation import check_loss_inputs, check_scalar
+from ._blas import block_rows
+from ._validation import assert_all_finite, check_loss_inputs, check_scalar
 from .linear import linear_backward, linear_forward
 from .losses import get_loss
 
@@ -101,12 +103,24 @@ def linear_objective(
         )
     W_in_dtype, b_in_dtype = np.asarray(W).dtype, None if b is None else np.asarray(b).dtype
     W, b, X, y, reg, sample_weight = check_loss_inputs(W, b, X, y, reg, sample_weight)
-    S = linear_forward(X, W, b)
-    data_loss, dS = node.loss_grad(S, y, sample_weight=sample_weight, out=S, **loss_params)
-    dW, db, _ = linear_backward(dS, X, W, b)
-    penalty, dW_penalty = l2_penalty(W, reg)
-    if dW_penalty is not None:
-        dW += dW_penalty
+    rows = block_rows(*W.shape)
+    with np.errstate(over="ignore", invalid="ignore"):  # judged below, once
+        S = linear_forward(X, W, b, block_rows=rows)
+        data_loss, dS = node.loss_grad(S, y, sample_weight=sample_weight, out=S, **loss_params)
+        dW, db, _ = linear_backward(dS, X, W, b, block_rows=rows)
+        penalty, dW_penalty = l2_penalty(W, reg)
+        if dW_penalty is not None:
+            dW += dW_penalty
+    if not (np.isfinite(data_loss) and np.isfinite(np.sum(dW, dtype=np.float64))):
+        # W and b were checked; a NaN or inf in X always reaches the loss or dW (0·inf is
+        # NaN), so X is scanned only now, to name the bad entry.
+        assert_all_finite(X, "X")
+        warnings.warn(
+            "the objective overflowed to a non-finite value on finite inputs; "
+            "scale the features or the weights down",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     # Gradients come back in the parameters' own dtypes, as an optimizer expects.
     dW = dW.astype(W_in_dtype, copy=False)
     if db is not None:
@@ -213,6 +227,7 @@ def svm_loss_naive(
     """
     W_in_dtype, b_in_dtype = np.asarray(W).dtype, None if b is None else np.asarray(b).dtype
     W, b, X, y, reg, sample_weight = check_loss_inputs(W, b, X, y, reg, sample_weight)
+    assert_all_finite(X, "X")  # the reference checks eagerly; svm_loss checks on failure
     delta = float(check_scalar(delta, "delta", numbers.Real, low=0.0))
     n_samples, n_features = X.shape
     n_classes = W.shape[0]

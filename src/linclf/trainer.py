@@ -24,8 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from ._core import iter_batches
-from ._validation import check_class_indices, check_sample_weight, check_scalar, check_X
+from ._blas import blas_threads
+from ._core import BatchSource
+from ._validation import (
+    check_class_indices,
+    check_fits_dtype,
+    check_sample_weight,
+    check_scalar,
+    check_X,
+)
 from .exceptions import DivergenceError
 
 __all__ = ["Trainer"]
@@ -52,8 +59,21 @@ class Trainer:
         ``n_iter_no_change`` epochs in a row. ``None`` runs exactly ``max_epochs`` epochs.
     n_iter_no_change : int, default 5
         Patience of the ``tol`` rule.
-    shuffle : bool, default True
-        Draw a new permutation of the rows every epoch; ``False`` keeps the data order.
+    shuffle : {True, "batches", "full", False}, default True
+        ``True`` or ``"batches"``: permute the rows once into the training buffer, then
+        visit the (contiguous) batches in a new random order every epoch; no row is
+        gathered. ``"full"``: a new permutation of all rows every epoch, each batch
+        gathered (the textbook scheme; batches differ between epochs). ``False``: the
+        data order.
+    copy_X : bool, default True
+        Keep one training copy of X (the permuted, converted buffer). ``False`` never
+        copies X: batches are gathered from the caller's array, with the same results.
+    n_threads : "auto", int or None, default "auto"
+        BLAS threads while training (needs threadpoolctl; without it the BLAS is left
+        alone). ``"auto"`` asks the objective (``objective.blas_threads(params)``):
+        :class:`~linclf.LinearObjective` takes 1 thread when its products run in
+        single-threaded small-matrix blocks, where more threads only spin, and all of them
+        otherwise. ``None`` leaves the BLAS as it is.
     random_state : int, np.random.Generator or None
         Seed of the permutations.
     verbose : int, default 0
@@ -96,7 +116,9 @@ class Trainer:
         max_epochs: int = 100,
         tol: float | None = 1e-4,
         n_iter_no_change: int = 5,
-        shuffle: bool = True,
+        shuffle: bool | str = True,
+        copy_X: bool = True,
+        n_threads: int | str | None = "auto",
         random_state: int | np.random.Generator | None = None,
         verbose: int = 0,
         callbacks: Sequence[Callback] = (),
@@ -106,7 +128,11 @@ class Trainer:
         if tol is not None:
             check_scalar(tol, "tol", numbers.Real, low=0.0)
         check_scalar(n_iter_no_change, "n_iter_no_change", numbers.Integral, low=1)
-        check_scalar(shuffle, "shuffle", bool)
+        if shuffle not in (True, False, "batches", "full"):
+            raise ValueError(f"shuffle must be True, False, 'batches' or 'full', got {shuffle!r}")
+        check_scalar(copy_X, "copy_X", bool)
+        if not (n_threads is None or n_threads == "auto"):
+            check_scalar(n_threads, "n_threads", numbers.Integral, low=1)
         check_scalar(verbose, "verbose", numbers.Integral, low=0)
         self.objective = objective
         self.optimizer = optimizer
@@ -114,7 +140,9 @@ class Trainer:
         self.max_epochs = int(max_epochs)
         self.tol = tol
         self.n_iter_no_change = int(n_iter_no_change)
-        self.shuffle = shuffle
+        self.shuffle = "batches" if shuffle is True else shuffle
+        self.copy_X = copy_X
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = int(verbose)
         self.callbacks = tuple(callbacks)
@@ -136,7 +164,8 @@ class Trainer:
             ``"W"`` of shape (C, D) (its dtype is the training dtype) and optionally ``"b"``
             of shape (C,) or None.
         X : array-like of shape (N, D)
-            Converted once to W's dtype, C-contiguous (no copy when it already is).
+            Never written to. Batches are served in W's dtype; see ``shuffle`` and
+            ``copy_X`` for when that takes a copy of X.
         y : array-like of shape (N,)
             Integer class indices in ``[0, C)``.
         sample_weight : array-like of shape (N,) or None
@@ -154,7 +183,7 @@ class Trainer:
             the last state whose loss was finite.
         """
         W = params["W"]
-        n_classes, n_features = W.shape
+        n_classes = W.shape[0]
         X = self._check_features(X, W, "X")
         y = check_class_indices(y, X.shape[0], n_classes)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
@@ -163,16 +192,22 @@ class Trainer:
             X_val = self._check_features(X_val, W, "X_val")
             y_val = check_class_indices(y_val, X_val.shape[0], n_classes)
 
-        n_samples = X.shape[0]
-        rows = min(self.batch_size, n_samples)
-        buffers = (
-            np.empty((rows, n_features), dtype=W.dtype),
-            np.empty(rows, dtype=np.intp),
-            None if sample_weight is None else np.empty(rows, dtype=np.float64),
+        rng = np.random.default_rng(self.random_state)
+        source = BatchSource(
+            X,
+            y,
+            sample_weight,
+            dtype=W.dtype,
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
+            copy=self.copy_X,
+            rng=rng,
         )
+        threads = self.n_threads
+        if threads == "auto":
+            threads = getattr(self.objective, "blas_threads", lambda _: None)(params)
         live = {name: p for name, p in params.items() if p is not None}
         backup = {name: np.empty_like(p) for name, p in live.items()}
-        rng = np.random.default_rng(self.random_state)
 
         self.history_: dict[str, list[float]] = {"loss": []}
         if validation_data is not None:
@@ -185,11 +220,10 @@ class Trainer:
 
         for epoch in range(self.max_epochs):
             started = time.perf_counter()
-            order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
-            batches = iter_batches(X, y, sample_weight, order, self.batch_size, buffers)
+            batches = source.epoch()
             # Overflow in a diverging step is caught and reported as DivergenceError;
             # NumPy's warnings would only repeat that once per array operation.
-            with np.errstate(over="ignore", invalid="ignore"):
+            with np.errstate(over="ignore", invalid="ignore"), blas_threads(threads):
                 epoch_loss = self._run_epoch(params, live, backup, batches, epoch)
             self.optimizer.epoch_end()
             self.history_["loss"].append(epoch_loss)
@@ -215,7 +249,7 @@ class Trainer:
                 best_loss = min(best_loss, epoch_loss)
                 stop = stop or epochs_without_improvement >= self.n_iter_no_change
             if self._should_print(epoch + 1, stop):
-                self._print_epoch(log, n_samples)
+                self._print_epoch(log, X.shape[0])
             if stop:
                 self.converged_ = True
                 break
@@ -226,14 +260,14 @@ class Trainer:
         params: MutableMapping[str, np.ndarray | None],
         live: Mapping[str, np.ndarray],
         backup: Mapping[str, np.ndarray],
-        batches: Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]],
+        batches: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
         epoch: int,
     ) -> float:
         """One pass of optimizer steps; returns the weighted mean minibatch objective."""
         weighted_loss = 0.0
         total_weight = 0.0
         batch_index = 0
-        for batch_index, (_, Xb, yb, wb) in enumerate(batches):
+        for batch_index, (Xb, yb, wb) in enumerate(batches):
             loss, grads = self.objective.loss_grad(params, Xb, yb, wb)
             if not math.isfinite(loss):
                 self._diverged(live, backup, epoch, batch_index, f"the loss is {loss}")
@@ -251,7 +285,8 @@ class Trainer:
 
     @staticmethod
     def _check_features(X: Any, W: np.ndarray, name: str) -> np.ndarray:
-        X = check_X(X, dtype=W.dtype, name=name, order="C")
+        X = check_X(X, name=name)
+        check_fits_dtype(X, W.dtype, name)
         if X.shape[1] != W.shape[1]:
             raise ValueError(
                 f"{name} has {X.shape[1]} features, but the parameters expect {W.shape[1]} "
