@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from helpers import make_blobs
-from linclf import LinearSVM, NotFittedError
+from linclf import LinearSVM, NotFittedError, SoftmaxClassifier
 
 
 def _standardized_split(loader, seed):
@@ -147,3 +147,201 @@ def test_convergence_warning_when_max_epochs_is_too_small():
         LinearSVM(max_epochs=1, tol=None, random_state=0).fit(
             X, y
         )  # tol=None asks for exactly that
+
+
+@pytest.mark.parametrize("Estimator", [LinearSVM, SoftmaxClassifier])
+def test_binary_problems_have_scikit_learns_shapes(Estimator):
+    # Two classes: coef_ (1, D) = w_1 - w_0, decision_function (N,), positive -> classes_[1].
+    X, y = make_blobs(n_classes=2, seed=3)
+    labels = np.array(["no", "yes"])[y]
+    clf = Estimator(random_state=0, dtype=np.float64).fit(X, labels)
+    W = clf._params["W"]
+    assert clf.coef_.shape == (1, X.shape[1]) and clf.intercept_.shape == (1,)
+    np.testing.assert_allclose(clf.coef_[0], W[1] - W[0], rtol=1e-12)
+    d = clf.decision_function(X)
+    assert d.shape == (X.shape[0],)
+    np.testing.assert_allclose(d, X @ clf.coef_[0] + clf.intercept_[0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(clf.predict(X), np.where(d > 0, "yes", "no"))
+    assert clf.score(X, labels) == 1.0
+
+
+def test_binary_model_difference_equals_the_two_row_scores():
+    # The published row reproduces s_1 - s_0 of the trained two-row model exactly.
+    X, y = make_blobs(n_classes=2, seed=4)
+    clf = LinearSVM(random_state=1, dtype=np.float64, max_epochs=5, tol=None).fit(X, y)
+    W, b = clf._params["W"], clf._params["b"]
+    S = X @ W.T + b
+    np.testing.assert_allclose(clf.decision_function(X), S[:, 1] - S[:, 0], rtol=1e-10)
+
+
+def test_partial_fit_over_chunks_reaches_fit_accuracy():
+    # Acceptance item 5: 10 chunks × 10 passes within 1 point of fit (digits, standardized).
+    X_train, X_test, y_train, y_test = _standardized_split(load_digits, 0)
+    full = LinearSVM(random_state=0).fit(X_train, y_train).score(X_test, y_test)
+    clf = LinearSVM(random_state=0)
+    chunks = np.array_split(np.arange(X_train.shape[0]), 10)
+    for _ in range(10):
+        for chunk in chunks:
+            clf.partial_fit(X_train[chunk], y_train[chunk], classes=np.arange(10))
+    assert clf.n_iter_ == 100
+    assert clf.score(X_test, y_test) >= full - 0.01
+
+
+def test_partial_fit_keeps_momentum_between_calls():
+    # The optimizer object (and its velocity) survives from call to call.
+    X, y = make_blobs()
+    clf = LinearSVM(random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    optimizer = clf._optimizer
+    velocity = optimizer.state_dict()["velocity.W"].copy()
+    clf.partial_fit(X, y)
+    assert clf._optimizer is optimizer
+    assert optimizer.t == 2 * -(-X.shape[0] // clf.batch_size)
+    assert not np.array_equal(optimizer.state_dict()["velocity.W"], velocity)
+
+
+def test_partial_fit_argument_errors():
+    X, y = make_blobs()
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        LinearSVM().partial_fit(X, y)
+    clf = LinearSVM().partial_fit(X, y, classes=[0, 1, 2, 3])
+    with pytest.raises(ValueError, match="is not the same as on last call to partial_fit"):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match=r"y contains labels not in classes: \[7\]"):
+        clf.partial_fit(X, np.full(X.shape[0], 7))
+    with pytest.raises(ValueError, match="X has 2 features, but LinearSVM is expecting 4"):
+        clf.partial_fit(X[:, :2], y)
+    with pytest.raises(ValueError, match="class_weight='balanced' is not supported"):
+        LinearSVM(class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_class_weight_balanced_improves_minority_recall():
+    # Acceptance item 6: on a 95/5 imbalanced, overlapping problem, "balanced" raises the
+    # recall of the minority class.
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (950, 2)), rng.normal(1.5, 1, (50, 2))])
+    y = np.r_[np.zeros(950, int), np.ones(50, int)]
+    plain = LinearSVM(random_state=0).fit(X, y)
+    balanced = LinearSVM(random_state=0, class_weight="balanced").fit(X, y)
+    recall = [np.mean(model.predict(X[y == 1]) == 1) for model in (plain, balanced)]
+    assert recall[1] > recall[0] + 0.2
+
+
+def test_class_weight_dict_equals_sample_weight():
+    # class_weight={c: w} is the same as sample_weight = w[y] (same batches, same numbers).
+    X, y = make_blobs()
+    a = LinearSVM(random_state=0, class_weight={1: 3.0}).fit(X, y)
+    b = LinearSVM(random_state=0).fit(X, y, sample_weight=np.where(y == 1, 3.0, 1.0))
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+
+
+def test_early_stopping_keeps_the_best_epoch():
+    X_train, _, y_train, _ = _standardized_split(load_digits, 0)
+    clf = LinearSVM(random_state=0, early_stopping=True, learning_rate=0.05).fit(X_train, y_train)
+    scores = clf.validation_scores_
+    assert clf.n_iter_ == len(scores) < 300
+    assert scores[clf.best_epoch_ - 1] == max(scores)
+    # The kept weights are the best epoch's: they reproduce its validation accuracy.
+    assert clf.best_epoch_ <= clf.n_iter_
+
+
+def test_warm_start_continues_from_previous_coef():
+    X, y = make_blobs()
+    clf = LinearSVM(random_state=0, max_epochs=3, tol=None, warm_start=True).fit(X, y)
+    first = clf.coef_.copy()
+    clf.set_params(learning_rate=1e-12).fit(X, y)  # a negligible step: stays where it was
+    np.testing.assert_allclose(clf.coef_, first, atol=1e-6)
+    cold = LinearSVM(random_state=0, max_epochs=3, tol=None, learning_rate=1e-12).fit(X, y)
+    assert np.abs(cold.coef_).max() < 1e-6  # from zeros, it would stay near zero
+
+
+@pytest.mark.parametrize("schedule", ["constant", "step", "invscaling", "cosine"])
+def test_schedules_train(schedule):
+    X, y = make_blobs()
+    clf = LinearSVM(random_state=0, schedule=schedule, learning_rate=0.05).fit(X, y)
+    assert clf.score(X, y) == 1.0
+
+
+def test_nesterov_requires_momentum_and_trains():
+    X, y = make_blobs()
+    assert LinearSVM(random_state=0, nesterov=True).fit(X, y).score(X, y) == 1.0
+    with pytest.raises(
+        ValueError, match=r"Nesterov momentum \(nesterov=True\) requires momentum > 0"
+    ):
+        LinearSVM(nesterov=True, momentum=0.0).fit(X, y)
+
+
+@pytest.mark.parametrize("fmt", ["csr_matrix", "csc_matrix", "csr_array", "coo_matrix"])
+@pytest.mark.parametrize("Estimator", [LinearSVM, SoftmaxClassifier])
+def test_sparse_fit_equals_dense_fit(fmt, Estimator):
+    # Acceptance item 3: the same batches and the same arithmetic up to float rounding.
+    import scipy.sparse
+
+    rng = np.random.default_rng(0)
+    dense = rng.normal(size=(120, 30)) * (rng.random((120, 30)) < 0.2)
+    y = rng.integers(0, 3, 120)
+    sparse = getattr(scipy.sparse, fmt)(dense)
+    kwargs = dict(random_state=0, dtype=np.float64, max_epochs=20, tol=None)
+    a = Estimator(**kwargs).fit(dense, y)
+    b = Estimator(**kwargs).fit(sparse, y)
+    np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        b.decision_function(sparse), a.decision_function(dense), rtol=1e-9, atol=1e-12
+    )
+
+
+def test_sparse_input_is_never_densified():
+    # A 500 × 1,000,000 CSR matrix would need 2 GB dense (4 GB in float64); fitting and
+    # predicting it must not try (the peak-memory benchmark measures this at full scale).
+    import scipy.sparse
+
+    X = scipy.sparse.random(500, 1_000_000, density=1e-5, format="csr", random_state=0)
+    y = np.arange(500) % 2
+    clf = LinearSVM(random_state=0, max_epochs=2, tol=None).fit(X, y)
+    assert clf.coef_.shape == (1, 1_000_000)
+    assert clf.predict(X[:5]).shape == (5,)
+
+
+def test_pandas_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, y = make_blobs()
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    clf = LinearSVM(random_state=0).fit(frame, y)
+    assert clf.feature_names_in_.tolist() == ["a", "b", "c", "d"]
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        clf.predict(X)
+    with pytest.raises(ValueError, match="The feature names should match"):
+        clf.predict(frame.rename(columns={"a": "z"}))
+    plain = LinearSVM(random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match="X has feature names, but LinearSVM was fitted without"):
+        plain.predict(frame)
+
+
+@pytest.mark.parametrize(
+    "loader", [load_digits, load_wine, load_breast_cancer], ids=["digits", "wine", "breast_cancer"]
+)
+@pytest.mark.parametrize("split_seed", [0, 1])
+def test_softmax_defaults_match_logistic_regression(loader, split_seed):
+    # Acceptance item 4: accuracy within 1 point of LogisticRegression(), and probabilities
+    # calibrated as well, by held-out log-loss within 10%.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+
+    X_train, X_test, y_train, y_test = _standardized_split(loader, split_seed)
+    reference = LogisticRegression().fit(X_train, y_train)
+    ours = SoftmaxClassifier(random_state=0).fit(X_train, y_train)
+    assert ours.score(X_test, y_test) >= reference.score(X_test, y_test) - 0.01
+    ours_loss = log_loss(y_test, ours.predict_proba(X_test), labels=ours.classes_)
+    reference_loss = log_loss(y_test, reference.predict_proba(X_test), labels=reference.classes_)
+    assert ours_loss <= 1.10 * reference_loss, (ours_loss, reference_loss)
+
+
+def test_predict_proba_is_stable_and_consistent():
+    # Huge scores: rows still sum to 1, no NaN/inf; log-proba is the log of proba.
+    X, y = make_blobs()
+    clf = SoftmaxClassifier(random_state=0).fit(X, y)
+    X_far = X * 1e6
+    proba = clf.predict_proba(X_far)
+    assert np.all(np.isfinite(proba)) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    log_proba = clf.predict_log_proba(X)
+    np.testing.assert_allclose(np.exp(log_proba), clf.predict_proba(X), rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[np.argmax(clf.predict_proba(X), 1)])

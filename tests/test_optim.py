@@ -598,3 +598,20 @@ def test_reset_matches_fresh_optimizer():
     _train(fresh, twin, a, c, n_steps=4)
     for name, w in params.items():
         np.testing.assert_array_equal(twin[name], w, strict=True)
+
+
+def test_scale_learning_rate_multiplies_later_steps_and_survives_state_round_trip():
+    # One plain step at η, then scale by 0.25: the next step moves by 0.25·η·g exactly
+    # (powers of two keep the float64 arithmetic exact).
+    w = np.array([1.0, -1.0])
+    opt = SGD(0.5)
+    opt.step({"w": w}, {"w": np.array([1.0, 2.0])})
+    opt.scale_learning_rate(0.25)
+    assert opt.lr_scale == 0.25 and opt.current_learning_rate == 0.125
+    opt.step({"w": w}, {"w": np.array([4.0, 8.0])})
+    np.testing.assert_array_equal(w, [1.0 - 0.5 - 0.5, -1.0 - 1.0 - 1.0])
+    restored = SGD(0.5)
+    restored.load_state_dict(opt.state_dict())
+    assert restored.lr_scale == 0.25
+    with pytest.raises(ValueError, match="factor must be > 0"):
+        opt.scale_learning_rate(0.0)

@@ -119,3 +119,45 @@ def test_sample_weight_zero_rows_do_not_matter():
 def test_bad_settings_are_named(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         Trainer(LinearObjective(), SGD(0.1), **kwargs)
+
+
+def test_lr_decay_divides_the_rate_on_plateaus_before_stopping():
+    # On separable blobs the loss plateaus quickly; with lr_decay the Trainer lowers the
+    # rate (by 0.5 each time) until it is below 1/1000, then stops.
+    X, y = make_blobs()
+    optimizer = SGD(0.05, momentum=0.9)
+    trainer = Trainer(
+        LinearObjective("hinge", reg=1e-3),
+        optimizer,
+        batch_size=16,
+        max_epochs=500,
+        tol=1e-3,
+        n_iter_no_change=3,
+        lr_decay=0.5,
+        random_state=0,
+    )
+    trainer.fit({"W": np.zeros((3, 4)), "b": np.zeros(3)}, X, y)
+    assert trainer.converged_ and trainer.n_epochs_ < 500
+    assert optimizer.lr_scale == 0.5**9  # 0.5**10 < 1e-3 <= 0.5**9
+
+
+def test_early_stopping_restores_the_best_parameters():
+    # With early stopping the kept parameters are those of the best validation epoch:
+    # recomputing that epoch's accuracy from them gives the recorded best value.
+    X, y = make_blobs(seed=5, spread=3.0)
+    params = {"W": np.zeros((3, 4)), "b": np.zeros(3)}
+    objective = LinearObjective("hinge", reg=1e-3)
+    trainer = Trainer(
+        objective,
+        SGD(0.5, momentum=0.9),
+        batch_size=8,
+        max_epochs=40,
+        tol=0.0,
+        n_iter_no_change=40,
+        early_stopping=True,
+        random_state=0,
+    )
+    trainer.fit(params, X[::2], y[::2], validation_data=(X[1::2], y[1::2]))
+    accuracy = np.mean(np.argmax(objective.scores(params, X[1::2]), axis=1) == y[1::2])
+    assert accuracy == max(trainer.history_["val_accuracy"])
+    assert trainer.history_["val_accuracy"][trainer.best_epoch_ - 1] == accuracy

@@ -8,7 +8,7 @@ SGD with momentum; a Trainer on a batched CPU core; and scikit-learn-style estim
 from __future__ import annotations
 
 from ._core import LinearObjective
-from .estimator import LinearSVM
+from .estimator import LinearSVM, SoftmaxClassifier
 from .exceptions import ConvergenceWarning, DataConversionWarning, DivergenceError, NotFittedError
 from .gradcheck import (
     GradientCheckResult,
@@ -18,8 +18,15 @@ from .gradcheck import (
     numerical_gradient_array,
 )
 from .linear import linear_backward, linear_forward
-from .losses import LOSSES, multiclass_hinge
-from .objective import l2_penalty, linear_objective, svm_loss, svm_loss_naive
+from .losses import LOSSES, log_softmax, multiclass_hinge, softmax, softmax_cross_entropy
+from .objective import (
+    l2_penalty,
+    linear_objective,
+    softmax_loss,
+    softmax_loss_naive,
+    svm_loss,
+    svm_loss_naive,
+)
 from .optim import SGD
 from .trainer import Trainer
 
@@ -35,6 +42,7 @@ __all__ = [
     "LinearObjective",
     "LinearSVM",
     "NotFittedError",
+    "SoftmaxClassifier",
     "Trainer",
     "__version__",
     "assert_gradient_close",
@@ -43,9 +51,14 @@ __all__ = [
     "linear_backward",
     "linear_forward",
     "linear_objective",
+    "log_softmax",
     "multiclass_hinge",
     "numerical_gradient",
     "numerical_gradient_array",
+    "softmax",
+    "softmax_cross_entropy",
+    "softmax_loss",
+    "softmax_loss_naive",
     "svm_loss",
     "svm_loss_naive",
 ]

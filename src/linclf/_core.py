@@ -149,9 +149,12 @@ def batched_scores(
     float64 X scored by a float32 model never makes a full float32 copy.
     """
     n = X.shape[0]
+    S = np.empty((n, W.shape[0]), dtype=W.dtype)
+    if _is_sparse(X):  # sparse × dense needs no chunking: nothing is densified
+        Xs = X if X.dtype == W.dtype else X.astype(W.dtype)
+        return linear_forward(Xs, W, b, out=S)
     if chunk_rows is None:
         chunk_rows = _chunk_rows(X.shape[1], max(X.dtype.itemsize, W.dtype.itemsize))
-    S = np.empty((n, W.shape[0]), dtype=W.dtype)
     rows = block_rows(*W.shape)
     for start in range(0, n, chunk_rows):
         block = np.asarray(X[start : start + chunk_rows], dtype=W.dtype)
@@ -159,8 +162,15 @@ def batched_scores(
     return S
 
 
-def _take_rows(X: np.ndarray, index: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def _is_sparse(X: Any) -> bool:
+    return type(X).__module__.startswith("scipy.sparse")
+
+
+def _take_rows(X: Any, index: np.ndarray, dtype: np.dtype) -> Any:
     """``X[index]`` converted to ``dtype``, built in chunks so the only full array is the result."""
+    if _is_sparse(X):
+        taken = X[index]  # CSR row gather: one copy of the stored values
+        return taken if taken.dtype == dtype else taken.astype(dtype, copy=False)
     out = np.empty((index.shape[0], X.shape[1]), dtype=dtype)
     step = _chunk_rows(X.shape[1], X.dtype.itemsize)
     for start in range(0, index.shape[0], step):
@@ -221,8 +231,11 @@ class BatchSource:
         self.shuffle = shuffle
         self._dtype = np.dtype(dtype)
         self._rng = rng
+        self._sparse = _is_sparse(X)
+        if self._sparse and X.format != "csr":
+            X = X.tocsr()  # row slices and row gathers need CSR
         perm = rng.permutation(n) if shuffle == "batches" else None
-        ready = X.dtype == self._dtype and X.flags.c_contiguous
+        ready = X.dtype == self._dtype and (self._sparse or X.flags.c_contiguous)
         self._index = None  # rows of the base arrays that batches gather, if not slices
         if copy and perm is not None:
             self.X = _take_rows(X, perm, self._dtype)
@@ -232,24 +245,20 @@ class BatchSource:
             self.y, self.w = y, sample_weight
             self._index = perm
         rows = self.batch_size
-        gathers = shuffle == "full" or self._index is not None or self.X.dtype != self._dtype
-        self._buffers = (
-            (
-                np.empty((rows, X.shape[1]), dtype=self._dtype),
-                np.empty(rows, dtype=np.intp),
-                None if sample_weight is None else np.empty(rows, dtype=np.float64),
-            )
-            if gathers
-            else None
+        dense_buffer = not self._sparse and (
+            shuffle == "full" or self._index is not None or self.X.dtype != self._dtype
         )
+        self._Xbuf = np.empty((rows, X.shape[1]), dtype=self._dtype) if dense_buffer else None
+        self._ybuf = np.empty(rows, dtype=np.intp)
+        self._wbuf = None if sample_weight is None else np.empty(rows, dtype=np.float64)
 
-    def epoch(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+    def epoch(self) -> Iterator[tuple[Any, np.ndarray, np.ndarray | None]]:
         """Yield ``(X_batch, y_batch, w_batch)`` for one pass over the data."""
         B, n = self.batch_size, self.n_samples
         if self.shuffle == "full":
             order = self._rng.permutation(n)
             for start in range(0, n, B):
-                yield self._gather(order[start : start + B])
+                yield self._batch(order[start : start + B])
             return
         batch_order = (
             self._rng.permutation(self.n_batches)
@@ -257,27 +266,28 @@ class BatchSource:
             else range(self.n_batches)
         )
         for k in batch_order:
-            start, stop = k * B, min((k + 1) * B, n)
-            if self._index is not None:
-                yield self._gather(self._index[start:stop])
-            elif self.X.dtype != self._dtype:  # no copy was made: convert this slice only
-                Xb = self._buffers[0][: stop - start]
-                Xb[...] = self.X[start:stop]
-                w = None if self.w is None else self.w[start:stop]
-                yield Xb, self.y[start:stop], w
-            else:
-                w = None if self.w is None else self.w[start:stop]
-                yield self.X[start:stop], self.y[start:stop], w
+            rows = slice(k * B, min((k + 1) * B, n))
+            yield self._batch(rows if self._index is None else self._index[rows])
 
-    def _gather(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        Xbuf, ybuf, wbuf = self._buffers
-        n = idx.shape[0]
-        # mode="clip" skips the bounds-check buffering of mode="raise"; idx is valid.
-        if self.X.dtype == self._dtype:
-            Xb = np.take(self.X, idx, axis=0, out=Xbuf[:n], mode="clip")
-        else:  # no copy was made: gather in X's dtype (a batch-sized temporary), convert
-            Xb = Xbuf[:n]
-            Xb[...] = self.X[idx]
-        yb = np.take(self.y, idx, out=ybuf[:n], mode="clip")
-        wb = None if self.w is None else np.take(self.w, idx, out=wbuf[:n], mode="clip")
+    def _batch(self, rows: slice | np.ndarray) -> tuple[Any, np.ndarray, np.ndarray | None]:
+        """X, y, w of ``rows`` (a slice, or indices to gather) in the training dtype."""
+        X, sliced = self.X, isinstance(rows, slice)
+        if self._sparse:
+            Xb = X[rows]  # a small CSR of the batch's rows, in either case
+            Xb = Xb if Xb.dtype == self._dtype else Xb.astype(self._dtype)
+        elif sliced and X.dtype == self._dtype:
+            Xb = X[rows]  # a view: no copy at all
+        else:
+            count = rows.stop - rows.start if sliced else rows.shape[0]
+            Xb = self._Xbuf[:count]
+            if sliced or X.dtype != self._dtype:
+                Xb[...] = X[rows]  # converts; a gather makes a batch-sized temporary
+            else:
+                # mode="clip" skips the bounds-check buffering of mode="raise".
+                np.take(X, rows, axis=0, out=Xb, mode="clip")
+        if sliced:
+            return Xb, self.y[rows], None if self.w is None else self.w[rows]
+        count = rows.shape[0]
+        yb = np.take(self.y, rows, out=self._ybuf[:count], mode="clip")
+        wb = None if self.w is None else np.take(self.w, rows, out=self._wbuf[:count], mode="clip")
         return Xb, yb, wb

@@ -107,7 +107,9 @@ def _to_ndarray(X: Any, name: str) -> np.ndarray:
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            raise ValueError(
+            # Same exception type as NumPy's (TypeError for a non-number object such as a
+            # dict, ValueError for an unparsable string), with its words kept.
+            raise type(exc)(
                 f"{name} must contain numbers; an entry could not be converted to float: {exc}"
             ) from exc
     if arr.dtype.kind not in "biuf":
@@ -123,8 +125,9 @@ def check_X(
     estimator_name: str | None = None,
     order: str | None = None,
     check_finite: bool = True,
-) -> np.ndarray:
-    """Validate a feature matrix and convert it to a 2-D floating ndarray.
+    accept_sparse: bool = False,
+) -> Any:
+    """Validate a feature matrix and convert it to a 2-D floating ndarray (or CSR/CSC matrix).
 
     Parameters
     ----------
@@ -142,12 +145,16 @@ def check_X(
     check_finite : bool
         Scan for NaN/inf (one pass over X). A caller may skip it when it scans later,
         only if a result turns out non-finite (as the loss functions do).
+    accept_sparse : bool
+        Accept ``scipy.sparse`` matrices and arrays: CSR and CSC are kept, other formats
+        are converted to CSR; only the stored values are converted and checked, so X is
+        never densified.
 
     Returns
     -------
-    ndarray of shape (n_samples, n_features)
-        ``X`` itself when it already has the dtype and layout asked for, else a converted copy.
-        It is never written to by linclf.
+    ndarray or sparse matrix of shape (n_samples, n_features)
+        ``X`` itself when it already has the dtype and layout asked for, else a converted
+        copy. It is never written to by linclf.
 
     Raises
     ------
@@ -155,13 +162,15 @@ def check_X(
         For NaN/inf, complex, string or non-numeric entries, a wrong number of dimensions,
         zero samples or zero features.
     TypeError
-        For sparse matrices (not supported yet).
+        For sparse input when ``accept_sparse`` is False.
     """
     if _is_sparse(X):
-        raise TypeError(
-            f"{name} is a scipy.sparse matrix; sparse input is not supported yet, "
-            f"pass a dense array (X.toarray())"
-        )
+        if not accept_sparse:
+            raise TypeError(
+                f"{name} is a scipy.sparse matrix, which this function does not accept; "
+                f"pass a dense array ({name}.toarray())"
+            )
+        return _check_sparse(X, dtype=dtype, name=name, estimator_name=estimator_name)
     arr = _to_ndarray(X, name)
     if arr.ndim == 0:
         raise ValueError(
@@ -219,6 +228,49 @@ def check_fits_dtype(X: np.ndarray, dtype: np.dtype, name: str = "X") -> None:
             f"{_entries(int(too_large.sum()))} (first at row {r}, column {c}). "
             f"The largest {dtype} is {limit:.3e}."
         )
+
+
+def _check_sparse(X: Any, *, dtype: Any, name: str, estimator_name: str | None) -> Any:
+    if X.format not in ("csr", "csc"):
+        X = X.tocsr()
+    n_samples, n_features = X.shape
+    for count, what in ((n_samples, "sample"), (n_features, "feature")):
+        if count < 1:
+            raise ValueError(
+                f"Found array with 0 {what}(s) (shape={X.shape}) while a minimum of 1 is "
+                f"required by {_owner(estimator_name)}."
+            )
+    kind = X.dtype.kind
+    if kind == "c":
+        raise ValueError(f"Complex data not supported; {name} has dtype {X.dtype}")
+    if kind not in "biuf":
+        raise ValueError(f"{name} must contain numbers, got a sparse matrix of dtype {X.dtype}")
+    if kind == "f":
+        _assert_sparse_finite(X, name)
+    target = resolve_dtype(dtype) if dtype is not None else None
+    if target is None:
+        target = X.dtype if X.dtype in _FLOAT_DTYPES else np.dtype(np.float64)
+    if X.dtype != target:
+        check_fits_dtype(X.data.reshape(-1, 1), target, f"{name}.data")
+        X = X.astype(target)
+    return X
+
+
+def _assert_sparse_finite(X: Any, name: str) -> None:
+    data = X.data
+    if np.isfinite(np.sum(data, dtype=np.float64)):
+        return
+    bad = ~np.isfinite(data)
+    first = int(np.argmax(bad))
+    # Locate the first bad stored value: its row (CSR) or column (CSC) from indptr.
+    outer = int(np.searchsorted(X.indptr, first, side="right")) - 1
+    inner = int(X.indices[first])
+    row, col = (outer, inner) if X.format == "csr" else (inner, outer)
+    what = "NaN" if np.isnan(data[first]) else f"infinity or a value too large for {data.dtype!r}"
+    raise ValueError(
+        f"Input {name} contains {what} in {_entries(int(bad.sum()))} of its stored values "
+        f"(first at row {row}, column {col})."
+    )
 
 
 def check_y(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray:

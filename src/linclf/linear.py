@@ -45,7 +45,7 @@ def linear_forward(
 
     Parameters
     ----------
-    X : ndarray of shape (N, D)
+    X : ndarray or scipy.sparse matrix of shape (N, D)
     W : ndarray of shape (C, D)
         Same floating dtype as X.
     b : ndarray of shape (C,) or None
@@ -68,7 +68,10 @@ def linear_forward(
     array([[1. , 2.5, 2. ]])
     """
     n = X.shape[0]
-    if not 0 < block_rows < n:
+    if _is_sparse(X):
+        # scipy's sparse × dense kernel returns a new dense array; it never densifies X.
+        S = X @ W.T if out is None else _copy_into(out, X @ W.T)
+    elif not 0 < block_rows < n:
         S = np.matmul(X, W.T, out=out)
     else:
         S = np.empty((n, W.shape[0]), dtype=np.result_type(X, W)) if out is None else out
@@ -135,7 +138,11 @@ def linear_backward(
     (array([ 1., -1.,  0.]), array([[ 1., -1.]]))
     """
     n = X.shape[0]
-    if not 0 < block_rows < n:
+    if _is_sparse(X):
+        # (Xᵀ dS)ᵀ: the transposed sparse matrix times a dense (N, C) block, never densified.
+        dW = (X.T @ dS).T
+        dW = np.ascontiguousarray(dW) if out is None else _copy_into(out, dW)
+    elif not 0 < block_rows < n:
         dW = np.matmul(dS.T, X, out=out)
     else:
         dW = np.matmul(dS[:block_rows].T, X[:block_rows], out=out)
@@ -149,3 +156,13 @@ def linear_backward(
         db = dS.sum(axis=0, dtype=np.float64).astype(dS.dtype, copy=False)
     dX = np.matmul(dS, W) if need_dX else None
     return dW, db, dX
+
+
+def _is_sparse(X: object) -> bool:
+    # By type only: linclf never imports scipy.sparse unless the caller passes it one.
+    return type(X).__module__.startswith("scipy.sparse")
+
+
+def _copy_into(out: np.ndarray, value: np.ndarray) -> np.ndarray:
+    np.copyto(out, value, casting="same_kind")
+    return out

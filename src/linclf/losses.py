@@ -15,6 +15,9 @@ trainer and the estimators find it there.
 A node may write ``dS`` over ``S`` (``out=S``): the batched core does, so that a training
 step allocates nothing. Sums that must be accurate (the loss) are accumulated in float64
 whatever the dtype of ``S``.
+
+:func:`softmax` and :func:`log_softmax` turn scores into (log-)probabilities, for
+``predict_proba`` and ``predict_log_proba``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,15 @@ from types import MappingProxyType
 
 import numpy as np
 
-__all__ = ["LOSSES", "LossNode", "get_loss", "multiclass_hinge"]
+__all__ = [
+    "LOSSES",
+    "LossNode",
+    "get_loss",
+    "log_softmax",
+    "multiclass_hinge",
+    "softmax",
+    "softmax_cross_entropy",
+]
 
 
 def _normalized_weights(
@@ -123,6 +134,199 @@ def multiclass_hinge(
     return loss, M
 
 
+def softmax_cross_entropy(
+    S: np.ndarray,
+    y: np.ndarray,
+    *,
+    sample_weight: np.ndarray | None = None,
+    out: np.ndarray | None = None,
+) -> tuple[float, np.ndarray]:
+    r"""Softmax cross-entropy loss and its gradient with respect to the scores.
+
+    Parameters
+    ----------
+    S : ndarray of shape (N, C), float32 or float64
+        Scores.
+    y : ndarray of shape (N,), integer
+        Class index of each row, in ``[0, C)``.
+    sample_weight : ndarray of shape (N,) or None
+        Non-negative weights :math:`w_i`; ``None`` weighs every row 1.
+    out : ndarray of shape (N, C), optional
+        Where to write dS; may be ``S`` itself (then S is overwritten).
+
+    Returns
+    -------
+    loss : float
+        :math:`\sum_i w_i L_i / \sum_i w_i`, accumulated in float64.
+    dS : ndarray of shape (N, C), dtype of S
+
+    Notes
+    -----
+    Forward, with the row maximum :math:`m_i = \max_j s_{ij}` subtracted so that no
+    exponential overflows:
+
+    .. math::
+
+        L_i = -\log p_{i y_i}
+            = \log \sum_j e^{s_{ij} - m_i} \;-\; (s_{i y_i} - m_i), \qquad
+        p_{ij} = \frac{e^{s_{ij} - m_i}}{\sum_k e^{s_{ik} - m_i}}.
+
+    Backward, with :math:`a_i = w_i / \sum_k w_k`:
+
+    .. math::
+
+        \frac{\partial L}{\partial s_{ij}} = a_i \bigl(p_{ij} - [j = y_i]\bigr).
+
+    The maximal term :math:`e^0 = 1` is kept out of the sum,
+    :math:`r_i = \sum_{j \ne k_i} e^{s_{ij} - m_i}` with :math:`k_i = \arg\max_j s_{ij}`,
+    and the log-sum-exp is taken as :math:`\log(1 + r_i)` with ``log1p``. A row whose true
+    class dominates therefore has its exact tiny loss (0 when every other term underflows),
+    one whose wrong class dominates has the finite loss :math:`m_i - s_{iy_i}`, and the
+    true-class entry of dS is formed as :math:`-a_i \sum_{j \ne y_i} p_{ij}` without the
+    cancellation of :math:`p_{iy_i} - 1`. Five passes run over the (N, C) buffer: argmax,
+    subtract, exp, row sum, scale.
+
+    Examples
+    --------
+    Scores whose exponentials are (1, 3, 4): the probabilities are (1, 3, 4) / 8.
+
+    >>> import numpy as np
+    >>> S = np.log(np.array([[1.0, 3.0, 4.0]]))
+    >>> loss, dS = softmax_cross_entropy(S, np.array([2]))
+    >>> round(loss, 6)  # -log(4/8) = log 2
+    0.693147
+    >>> dS.round(6)  # p - (0, 0, 1)
+    array([[ 0.125,  0.375, -0.5  ]])
+    """
+    n_samples = S.shape[0]
+    rows = np.arange(n_samples)
+    total, a = _normalized_weights(sample_weight, n_samples)
+    M = out if out is not None else np.empty_like(S)
+    if total == 0.0:
+        M.fill(0.0)
+        return 0.0, M
+    share = 1.0 / n_samples if a is None else a  # a_i, a scalar for unit weights
+    top = S.argmax(axis=1)  # k_i; argmax is faster than max in NumPy and gives the place
+    peak = S[rows, top]  # m_i
+    # s_iy - m_i, in float64 and copied before M may overwrite S.
+    correct = S[rows, y].astype(np.float64) - peak
+    with np.errstate(over="ignore", under="ignore"):
+        # Both are exact enough: a difference beyond the float range becomes -inf and its
+        # exponential 0, the probability it stands for; tiny exponentials flush to 0.
+        np.subtract(S, peak[:, None], out=M)  # s_ij - m_i <= 0
+        np.exp(M, out=M)  # e_ij = exp(s_ij - m_i) in [0, 1], e_ik = 1
+        e_correct = M[rows, y].astype(np.float64)
+        M[rows, top] = 0.0
+        rest = M.sum(axis=1, dtype=np.float64)  # r_i = Σ_{j≠k_i} e_ij; Σ_j e_ij = 1 + r_i
+        per_row = np.log1p(rest) - correct  # L_i
+        scale = share / (1.0 + rest)  # a_i / Σ_j e_ij
+        M *= scale.astype(M.dtype, copy=False)[:, None]  # a_i p_ij for j ≠ k_i
+        M[rows, top] = scale  # a_i p_ik = a_i / (1 + r_i)
+        # a_i (p_iy - 1) = -a_i Σ_{j≠y_i} e_ij / Σ_j e_ij; 1 - e_iy is 0 when y_i = k_i.
+        M[rows, y] = -scale * (rest + (1.0 - e_correct))
+    loss = float(per_row.sum() / n_samples) if a is None else float(per_row @ a)
+    return loss, M
+
+
+def _float_scores(S: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    """``S`` as a floating array (integers become float64) of at least one non-empty axis."""
+    S = np.asarray(S)
+    if S.dtype.kind in "biu":
+        S = S.astype(np.float64)
+    elif S.dtype.kind != "f":
+        raise TypeError(f"S must be an array of real numbers, got dtype {S.dtype}")
+    if S.ndim == 0 or S.shape[-1] == 0:
+        raise ValueError(f"S must have shape (N, C) with C >= 1, got shape {S.shape}")
+    if out is not None and out.shape != S.shape:
+        raise ValueError(f"out must have the shape of S {S.shape}, got {out.shape}")
+    return S
+
+
+def softmax(S: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+    r"""Row-wise softmax of scores, computed stably: the probabilities of each class.
+
+    Parameters
+    ----------
+    S : array-like of shape (N, C)
+        Scores. float32 and float64 are kept; integers are computed in float64.
+        The softmax is taken over the last axis, so a single row of shape (C,) works too.
+    out : ndarray of shape (N, C), optional
+        Where to write the result; may be ``S`` itself.
+
+    Returns
+    -------
+    P : ndarray of shape (N, C), dtype of S
+        :math:`p_{ij} \in [0, 1]`, each row summing to 1 up to rounding.
+
+    Notes
+    -----
+    .. math::  p_{ij} = \frac{e^{s_{ij} - m_i}}{\sum_k e^{s_{ik} - m_i}},
+               \qquad m_i = \max_k s_{ik}.
+
+    Subtracting :math:`m_i` changes nothing mathematically and keeps every exponential in
+    :math:`[0, 1]`, so scores of any finite size give finite probabilities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> softmax(np.log(np.array([[1.0, 3.0, 4.0]])))  # (1, 3, 4) / 8
+    array([[0.125, 0.375, 0.5  ]])
+    >>> softmax(np.array([[1e4, -1e4]], dtype=np.float32))
+    array([[1., 0.]], dtype=float32)
+    """
+    S = _float_scores(S, out)
+    P = out if out is not None else np.empty_like(S)
+    top = S.argmax(axis=-1, keepdims=True)
+    with np.errstate(over="ignore", under="ignore"):  # as in softmax_cross_entropy
+        np.subtract(S, np.take_along_axis(S, top, axis=-1), out=P)  # s_ij - m_i <= 0
+        np.exp(P, out=P)
+    P /= P.sum(axis=-1, keepdims=True)  # the sum is at least 1
+    return P
+
+
+def log_softmax(S: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+    r"""Row-wise log-softmax of scores, computed stably: the log-probabilities of each class.
+
+    Parameters
+    ----------
+    S : array-like of shape (N, C)
+        Scores. float32 and float64 are kept; integers are computed in float64.
+        Taken over the last axis, so a single row of shape (C,) works too.
+    out : ndarray of shape (N, C), optional
+        Where to write the result; may be ``S`` itself.
+
+    Returns
+    -------
+    logP : ndarray of shape (N, C), dtype of S
+        :math:`\log p_{ij} \le 0`, finite for finite scores.
+
+    Notes
+    -----
+    .. math::  \log p_{ij} = (s_{ij} - m_i) - \log\Bigl(1 + \sum_{k \ne k_i} e^{s_{ik} - m_i}\Bigr),
+
+    with :math:`m_i = s_{i k_i}` the row maximum. Computing the last term with ``log1p``
+    keeps the tiny log-probability of a dominant class exact instead of rounding it to 0,
+    and a class far below the maximum gets its large finite value, never ``-inf``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> log_softmax(np.array([[0.0, 0.0]]))  # log(1/2)
+    array([[-0.69314718, -0.69314718]])
+    >>> log_softmax(np.array([[1e4, -1e4]], dtype=np.float32))
+    array([[     0., -20000.]], dtype=float32)
+    """
+    S = _float_scores(S, out)
+    logP = out if out is not None else np.empty_like(S)
+    top = S.argmax(axis=-1, keepdims=True)
+    with np.errstate(over="ignore", under="ignore"):  # as in softmax_cross_entropy
+        np.subtract(S, np.take_along_axis(S, top, axis=-1), out=logP)  # s_ij - m_i
+        E = np.exp(logP)
+    np.put_along_axis(E, top, 0.0, axis=-1)  # keep e^0 = 1 out of the sum: r_i
+    logP -= np.log1p(E.sum(axis=-1, keepdims=True))
+    return logP
+
+
 @dataclass(frozen=True)
 class LossNode:
     """A registered loss: its name, its fused function and the names of its hyperparameters.
@@ -143,7 +347,10 @@ class LossNode:
 
 
 LOSSES: Mapping[str, LossNode] = MappingProxyType(
-    {"hinge": LossNode("hinge", multiclass_hinge, ("delta",))}
+    {
+        "hinge": LossNode("hinge", multiclass_hinge, ("delta",)),
+        "softmax": LossNode("softmax", softmax_cross_entropy, ()),
+    }
 )
 
 

@@ -14,11 +14,13 @@ it to :math:`dW = dS^\top X` and :math:`db = \sum_i dS_i`, and the penalty adds
 
 ``svm_loss`` is the vectorized composition used everywhere; ``svm_loss_naive`` computes the
 same numbers with explicit loops over samples and classes, as the readable reference and
-the oracle of the tests.
+the oracle of the tests. ``softmax_loss`` and ``softmax_loss_naive`` are the same pair for
+the softmax cross-entropy.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 from typing import Any
@@ -30,7 +32,14 @@ from ._validation import assert_all_finite, check_loss_inputs, check_scalar
 from .linear import linear_backward, linear_forward
 from .losses import get_loss
 
-__all__ = ["l2_penalty", "linear_objective", "svm_loss", "svm_loss_naive"]
+__all__ = [
+    "l2_penalty",
+    "linear_objective",
+    "softmax_loss",
+    "softmax_loss_naive",
+    "svm_loss",
+    "svm_loss_naive",
+]
 
 
 def l2_penalty(
@@ -254,6 +263,139 @@ def svm_loss_naive(
                 dW[y[i]] -= a_i * x_i
                 db[j] += a_i
                 db[y[i]] -= a_i
+    for j in range(n_classes):
+        for d in range(n_features):
+            w = float(W[j, d])
+            loss += reg * w * w
+            dW[j, d] += 2.0 * reg * w
+    return loss, dW.astype(W_in_dtype), None if b is None else db.astype(b_in_dtype)
+
+
+def softmax_loss(
+    W: np.ndarray,
+    b: np.ndarray | None,
+    X: np.ndarray,
+    y: np.ndarray,
+    reg: float = 0.0,
+    *,
+    sample_weight: np.ndarray | None = None,
+) -> tuple[float, np.ndarray, np.ndarray | None]:
+    r"""Softmax cross-entropy objective and its analytic gradient, vectorized.
+
+    Parameters
+    ----------
+    W : ndarray of shape (C, D), float32 or float64
+        Class templates, one per row.
+    b : ndarray of shape (C,) or None
+        Biases; ``None`` means the model has no bias, and ``db`` is returned as ``None``.
+    X : array-like of shape (N, D)
+        Samples. Integer data is accepted and computed in W's dtype (float64 for int).
+    y : array-like of shape (N,), integer
+        Class index of each sample, in ``[0, C)``.
+    reg : float, default 0.0
+        L2 strength :math:`\lambda \ge 0`.
+    sample_weight : array-like of shape (N,) or None
+        Non-negative weights, not all zero.
+
+    Returns
+    -------
+    loss : float
+        :math:`\mathcal{L}`, accumulated in float64.
+    dW : ndarray of shape (C, D), dtype of W
+    db : ndarray of shape (C,), dtype of b, or None
+
+    Raises
+    ------
+    ValueError, TypeError
+        For inputs of the wrong shape, dtype or range, naming the argument.
+
+    Notes
+    -----
+    With :math:`S = X W^\top + b`, the row maximum :math:`m_i = \max_j s_{ij}` and the
+    class probabilities :math:`p_{ij} = e^{s_{ij} - m_i} / \sum_k e^{s_{ik} - m_i}`,
+
+    .. math::
+
+        L_i = -\log p_{iy_i} = \log \sum_j e^{s_{ij} - m_i} - (s_{iy_i} - m_i), \qquad
+        \mathcal{L} = \frac{\sum_i w_i L_i}{\sum_i w_i} + \lambda \sum W^2,
+
+    .. math::
+
+        \nabla_W \mathcal{L} = G^\top X + 2\lambda W, \qquad \nabla_b \mathcal{L} = \sum_i G_i,
+
+    where :math:`G_{ij} = a_i (p_{ij} - [j = y_i])` and :math:`a_i = w_i / \sum_k w_k`.
+    Subtracting :math:`m_i` keeps every exponential in :math:`[0, 1]`, so the loss and the
+    gradient are finite for any finite scores (see
+    :func:`~linclf.losses.softmax_cross_entropy`). No Python loop runs over samples or
+    classes. The arithmetic runs in float32 when W, b and X are all float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.zeros((3, 2)); X = np.array([[1.0, 2.0], [0.0, 1.0]]); y = np.array([0, 2])
+    >>> loss, dW, db = softmax_loss(W, np.zeros(3), X, y, reg=0.1)
+    >>> round(loss, 6)  # all scores 0: p = 1/3 for every class, L_i = log 3
+    1.098612
+    >>> db.round(4)  # mean over the rows of p - onehot(y)
+    array([-0.1667,  0.3333, -0.1667])
+    """
+    return linear_objective(W, b, X, y, reg, loss="softmax", sample_weight=sample_weight)
+
+
+def softmax_loss_naive(
+    W: np.ndarray,
+    b: np.ndarray | None,
+    X: np.ndarray,
+    y: np.ndarray,
+    reg: float = 0.0,
+    *,
+    sample_weight: np.ndarray | None = None,
+) -> tuple[float, np.ndarray, np.ndarray | None]:
+    r"""The softmax cross-entropy objective with explicit loops: the readable reference.
+
+    Same parameters, returns and formula as :func:`softmax_loss`; every sum is a Python
+    loop over samples ``i`` and classes ``j`` accumulated in float64, and the log-sum-exp
+    is computed with :func:`math.exp` and :func:`math.log` after subtracting the row
+    maximum, so it is slow and meant for teaching and for testing the vectorized version.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.array([[0.5, 0.0], [0.0, 1.0]]); X = np.array([[2.0, 1.0]]); y = np.array([1])
+    >>> loss, dW, db = softmax_loss_naive(W, None, X, y)
+    >>> round(loss, 6), db  # s = (1, 1): p = (1/2, 1/2), L = log 2
+    (0.693147, None)
+    >>> dW  # (p - onehot(y)) x = (1/2, -1/2) (2, 1)
+    array([[ 1. ,  0.5],
+           [-1. , -0.5]])
+    """
+    W_in_dtype, b_in_dtype = np.asarray(W).dtype, None if b is None else np.asarray(b).dtype
+    W, b, X, y, reg, sample_weight = check_loss_inputs(W, b, X, y, reg, sample_weight)
+    assert_all_finite(X, "X")  # the reference checks eagerly; softmax_loss checks on failure
+    n_samples, n_features = X.shape
+    n_classes = W.shape[0]
+    weights = np.ones(n_samples) if sample_weight is None else sample_weight
+    total_weight = float(np.sum(weights))
+
+    loss = 0.0
+    dW = np.zeros((n_classes, n_features))
+    db = np.zeros(n_classes)
+    for i in range(n_samples):
+        a_i = float(weights[i]) / total_weight  # this sample's share of the mean
+        x_i = X[i].astype(np.float64)
+        scores = [float(np.dot(W[j].astype(np.float64), x_i)) for j in range(n_classes)]
+        if b is not None:
+            scores = [scores[j] + float(b[j]) for j in range(n_classes)]
+        peak = max(scores)  # m_i: every exponential below is in [0, 1]
+        exps = [math.exp(scores[j] - peak) for j in range(n_classes)]
+        total = 0.0
+        for j in range(n_classes):
+            total += exps[j]  # Σ_j exp(s_ij - m_i) >= 1
+        loss += a_i * (math.log(total) - (scores[y[i]] - peak))
+        for j in range(n_classes):
+            g = a_i * (exps[j] / total - (1.0 if j == y[i] else 0.0))  # a_i (p_ij - [j = y_i])
+            dW[j] += g * x_i
+            db[j] += g
     for j in range(n_classes):
         for d in range(n_features):
             w = float(W[j, d])

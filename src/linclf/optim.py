@@ -489,6 +489,7 @@ class SGD:
         self._workspace: dict[str, np.ndarray] = {}
         self._t = 0
         self._epoch = 0
+        self._lr_scale = 1.0
 
     @property
     def learning_rate(self) -> float:
@@ -515,9 +516,23 @@ class SGD:
         return self._epoch
 
     @property
+    def lr_scale(self) -> float:
+        """Product of the factors given to :meth:`scale_learning_rate` (1.0 at first)."""
+        return self._lr_scale
+
+    @property
     def current_learning_rate(self) -> float:
-        """η₀ · schedule(t, epoch): the learning rate of the next step."""
-        return self._learning_rate * self._schedule(self._t, self._epoch)
+        """η₀ · schedule(t, epoch) · lr_scale: the learning rate of the next step."""
+        return self._learning_rate * self._schedule(self._t, self._epoch) * self._lr_scale
+
+    def scale_learning_rate(self, factor: float) -> None:
+        """Multiply every later learning rate by ``factor`` (> 0), on top of the schedule.
+
+        The training loop uses it to decay the rate when the loss plateaus, or to halve
+        it after a divergence; the product is kept in ``lr_scale`` and in the state.
+        """
+        factor = _check_real("factor", factor, low=0.0, low_closed=False)
+        self._lr_scale *= factor
 
     def __repr__(self) -> str:
         return (
@@ -624,6 +639,7 @@ class SGD:
         self._workspace.clear()
         self._t = 0
         self._epoch = 0
+        self._lr_scale = 1.0
 
     def state_dict(self) -> dict[str, str | int | float | bool | np.ndarray]:
         """Return the optimizer's full state as a flat dict of plain scalars and arrays.
@@ -632,7 +648,7 @@ class SGD:
         -------
         dict
             Keys ``"learning_rate"``, ``"momentum"``, ``"nesterov"``, ``"t"``,
-            ``"epoch"``, ``"schedule.<field>"`` for every item of
+            ``"epoch"``, ``"lr_scale"``, ``"schedule.<field>"`` for every item of
             ``schedule.to_dict()`` (including ``"schedule.name"``), and
             ``"velocity.<param name>"`` for every velocity buffer. Values are
             Python str/int/float/bool or ndarray copies, so the arrays can go
@@ -644,6 +660,7 @@ class SGD:
             "nesterov": self._nesterov,
             "t": self._t,
             "epoch": self._epoch,
+            "lr_scale": self._lr_scale,
         }
         for key, value in self._schedule.to_dict().items():
             state[f"schedule.{key}"] = value
@@ -681,7 +698,7 @@ class SGD:
         unknown = set(state) - keys
         unknown |= {
             key
-            for key in keys - required
+            for key in keys - required - {"lr_scale"}  # optional: states saved before it
             if not key.startswith(("schedule.", "velocity.")) or key == "velocity."
         }
         if unknown:
@@ -697,6 +714,7 @@ class SGD:
         )
         t = _check_int("t", state["t"], low=0)
         epoch = _check_int("epoch", state["epoch"], low=0)
+        lr_scale = _check_real("lr_scale", state.get("lr_scale", 1.0), low=0.0, low_closed=False)
         velocities = {
             key[len("velocity.") :]: state[key] for key in keys if key.startswith("velocity.")
         }
@@ -720,7 +738,7 @@ class SGD:
 
         self._learning_rate, self._momentum, self._nesterov = learning_rate, momentum, nesterov
         self._schedule = schedule
-        self._t, self._epoch = t, epoch
+        self._t, self._epoch, self._lr_scale = t, epoch, lr_scale
         restored = {}
         for name, array in velocities.items():
             current = self._velocity.get(name)

@@ -37,6 +37,9 @@ from .exceptions import DivergenceError
 
 __all__ = ["Trainer"]
 
+# With lr_decay, training stops once the learning rate has fallen below this fraction.
+_MIN_LR_SCALE = 1e-3
+
 Callback = Callable[["Trainer", Mapping[str, Any]], Any]
 
 
@@ -68,6 +71,15 @@ class Trainer:
     copy_X : bool, default True
         Keep one training copy of X (the permuted, converted buffer). ``False`` never
         copies X: batches are gathered from the caller's array, with the same results.
+    lr_decay : float or None, default None
+        When the ``tol`` rule finds a plateau, multiply the learning rate by ``lr_decay``
+        (through ``optimizer.scale_learning_rate``) and go on, instead of stopping;
+        stop once the rate would fall below 1/1000 of where it started. ``0.2`` is
+        scikit-learn's ``learning_rate="adaptive"``.
+    early_stopping : bool, default False
+        Monitor the accuracy on ``validation_data`` instead of the training loss: stop
+        when it has not risen by ``tol`` above the best for ``n_iter_no_change`` epochs,
+        and end with the parameters of the best epoch (``best_epoch_``).
     n_threads : "auto", int or None, default "auto"
         BLAS threads while training (needs threadpoolctl; without it the BLAS is left
         alone). ``"auto"`` asks the objective (``objective.blas_threads(params)``):
@@ -93,6 +105,8 @@ class Trainer:
         Optimizer steps taken.
     converged_ : bool
         Whether the ``tol`` rule (or a callback) stopped training before ``max_epochs``.
+    best_epoch_ : int or None
+        With ``early_stopping``, the epoch whose parameters were kept.
 
     Examples
     --------
@@ -118,6 +132,8 @@ class Trainer:
         n_iter_no_change: int = 5,
         shuffle: bool | str = True,
         copy_X: bool = True,
+        lr_decay: float | None = None,
+        early_stopping: bool = False,
         n_threads: int | str | None = "auto",
         random_state: int | np.random.Generator | None = None,
         verbose: int = 0,
@@ -131,6 +147,17 @@ class Trainer:
         if shuffle not in (True, False, "batches", "full"):
             raise ValueError(f"shuffle must be True, False, 'batches' or 'full', got {shuffle!r}")
         check_scalar(copy_X, "copy_X", bool)
+        check_scalar(early_stopping, "early_stopping", bool)
+        if lr_decay is not None:
+            check_scalar(
+                lr_decay,
+                "lr_decay",
+                numbers.Real,
+                low=0.0,
+                high=1.0,
+                low_inclusive=False,
+                high_inclusive=False,
+            )
         if not (n_threads is None or n_threads == "auto"):
             check_scalar(n_threads, "n_threads", numbers.Integral, low=1)
         check_scalar(verbose, "verbose", numbers.Integral, low=0)
@@ -143,6 +170,8 @@ class Trainer:
         self.shuffle = "batches" if shuffle is True else shuffle
         self.copy_X = copy_X
         self.n_threads = n_threads
+        self.early_stopping = early_stopping
+        self.lr_decay = lr_decay
         self.random_state = random_state
         self.verbose = int(verbose)
         self.callbacks = tuple(callbacks)
@@ -187,6 +216,8 @@ class Trainer:
         X = self._check_features(X, W, "X")
         y = check_class_indices(y, X.shape[0], n_classes)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if self.early_stopping and validation_data is None:
+            raise ValueError("early_stopping=True needs validation_data=(X_val, y_val)")
         if validation_data is not None:
             X_val, y_val = validation_data
             X_val = self._check_features(X_val, W, "X_val")
@@ -215,8 +246,11 @@ class Trainer:
         self.n_epochs_ = 0
         self.n_steps_ = 0
         self.converged_ = False
-        best_loss = math.inf
-        epochs_without_improvement = 0
+        self.best_epoch_ = None
+        # Without early stopping the training loss must fall by tol; with it, the
+        # validation accuracy must rise by tol, and the best parameters are kept.
+        plateau = _Plateau(self.tol, self.n_iter_no_change, higher_is_better=self.early_stopping)
+        best = {name: p.copy() for name, p in live.items()} if self.early_stopping else None
 
         for epoch in range(self.max_epochs):
             started = time.perf_counter()
@@ -241,18 +275,30 @@ class Trainer:
             }
 
             stop = any(callback(self, log) is True for callback in self.callbacks)
-            if self.tol is not None:
-                if epoch_loss > best_loss - self.tol:
-                    epochs_without_improvement += 1
-                else:
-                    epochs_without_improvement = 0
-                best_loss = min(best_loss, epoch_loss)
-                stop = stop or epochs_without_improvement >= self.n_iter_no_change
+            improved, patience_out = plateau.update(epoch_loss if best is None else val_accuracy)
+            if best is not None and improved:
+                self.best_epoch_ = epoch + 1
+                for name, p in live.items():
+                    np.copyto(best[name], p)
+            if (
+                patience_out
+                and self.lr_decay is not None
+                and (self.optimizer.lr_scale * self.lr_decay >= _MIN_LR_SCALE)
+            ):
+                # A plateau at this rate: continue at a smaller one (scikit-learn's
+                # "adaptive" rule), until the rate has fallen by a factor of 1000.
+                self.optimizer.scale_learning_rate(self.lr_decay)
+                plateau.bad_epochs = 0
+                patience_out = False
+            stop = stop or patience_out
             if self._should_print(epoch + 1, stop):
                 self._print_epoch(log, X.shape[0])
             if stop:
                 self.converged_ = True
                 break
+        if best is not None:
+            for name, p in live.items():
+                np.copyto(p, best[name])
         return self
 
     def _run_epoch(
@@ -284,8 +330,8 @@ class Trainer:
         return weighted_loss / total_weight if total_weight > 0 else 0.0
 
     @staticmethod
-    def _check_features(X: Any, W: np.ndarray, name: str) -> np.ndarray:
-        X = check_X(X, name=name)
+    def _check_features(X: Any, W: np.ndarray, name: str) -> Any:
+        X = check_X(X, name=name, accept_sparse=True)
         check_fits_dtype(X, W.dtype, name)
         if X.shape[1] != W.shape[1]:
             raise ValueError(
@@ -329,3 +375,31 @@ class Trainer:
             f"({rate:,.0f} samples/s)",
             flush=True,
         )
+
+
+class _Plateau:
+    """The ``tol`` / ``n_iter_no_change`` rule, for a value to minimize or to maximize.
+
+    An epoch improves when its value beats the best so far by more than ``tol``; training
+    stops after ``patience`` epochs in a row without improvement. ``tol=None`` tracks the
+    best but never stops.
+    """
+
+    def __init__(self, tol: float | None, patience: int, *, higher_is_better: bool) -> None:
+        self.tol = tol
+        self.patience = patience
+        self.sign = -1.0 if higher_is_better else 1.0
+        self.best = math.inf
+        self.bad_epochs = 0
+
+    def update(self, value: float) -> tuple[bool, bool]:
+        """Record one epoch's value; return ``(is_new_best, should_stop)``."""
+        v = self.sign * value  # minimized form
+        margin = 0.0 if self.tol is None else self.tol
+        if v < self.best - margin:
+            self.bad_epochs = 0
+        else:
+            self.bad_epochs += 1
+        is_best = v < self.best
+        self.best = min(self.best, v)
+        return is_best, self.tol is not None and self.bad_epochs >= self.patience
