@@ -345,3 +345,34 @@ def test_predict_proba_is_stable_and_consistent():
     log_proba = clf.predict_log_proba(X)
     np.testing.assert_allclose(np.exp(log_proba), clf.predict_proba(X), rtol=1e-5, atol=1e-7)
     np.testing.assert_array_equal(clf.predict(X), clf.classes_[np.argmax(clf.predict_proba(X), 1)])
+
+
+@pytest.mark.parametrize("Estimator", [LinearSVM, SoftmaxClassifier])
+def test_standardize_equals_training_on_standardized_features(Estimator):
+    # standardize=True trains on z = (x - mean) / std and publishes the raw-feature model:
+    # its scores on X equal those of a model trained on Z, scored on Z.
+    X, y = load_wine(return_X_y=True)
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    Z = (X - mean) / std
+    kwargs = dict(random_state=0, dtype=np.float64, max_epochs=30, tol=None)
+    folded = Estimator(standardize=True, **kwargs).fit(X, y)
+    plain = Estimator(**kwargs).fit(Z, y)
+    np.testing.assert_allclose(
+        folded.decision_function(X), plain.decision_function(Z), rtol=1e-8, atol=1e-9
+    )
+    np.testing.assert_allclose(folded.coef_ * std, plain.coef_, rtol=1e-8, atol=1e-12)
+
+
+def test_standardize_sparse_scales_without_centering():
+    import scipy.sparse
+
+    X, y = load_wine(return_X_y=True)
+    std = np.sqrt(np.maximum((X**2).mean(0) - X.mean(0) ** 2, 0))
+    kwargs = dict(random_state=0, dtype=np.float64, max_epochs=20, tol=None)
+    folded = LinearSVM(standardize=True, **kwargs).fit(scipy.sparse.csr_matrix(X), y)
+    plain = LinearSVM(**kwargs).fit(X / std, y)
+    np.testing.assert_allclose(
+        folded.decision_function(X), plain.decision_function(X / std), rtol=1e-8, atol=1e-9
+    )
+    with pytest.raises(ValueError, match="standardize=True is not supported by partial_fit"):
+        LinearSVM(standardize=True).partial_fit(X, y, classes=[0, 1, 2])

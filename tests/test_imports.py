@@ -26,6 +26,8 @@ RANKS = {
     "exceptions": 0,
     "gradcheck": 0,
     "_blas": 0,
+    "_version": 0,
+    "_modelfile": 1,
     "_validation": 1,
     "linear": 2,
     "losses": 2,

@@ -8,8 +8,15 @@ SGD with momentum; a Trainer on a batched CPU core; and scikit-learn-style estim
 from __future__ import annotations
 
 from ._core import LinearObjective
+from ._version import __version__
 from .estimator import LinearSVM, SoftmaxClassifier
-from .exceptions import ConvergenceWarning, DataConversionWarning, DivergenceError, NotFittedError
+from .exceptions import (
+    ConvergenceWarning,
+    DataConversionWarning,
+    DivergenceError,
+    ModelFileError,
+    NotFittedError,
+)
 from .gradcheck import (
     GradientCheckResult,
     assert_gradient_close,
@@ -30,8 +37,6 @@ from .objective import (
 from .optim import SGD
 from .trainer import Trainer
 
-__version__ = "0.1.0"
-
 __all__ = [
     "LOSSES",
     "SGD",
@@ -41,6 +46,7 @@ __all__ = [
     "GradientCheckResult",
     "LinearObjective",
     "LinearSVM",
+    "ModelFileError",
     "NotFittedError",
     "SoftmaxClassifier",
     "Trainer",

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ._core import LinearObjective, batched_scores
+from ._modelfile import write_model
 from ._validation import (
     check_fits_dtype,
     check_sample_weight,
@@ -127,6 +128,12 @@ def _is_sparse(X: Any) -> bool:
     return type(X).__module__.startswith("scipy.sparse")
 
 
+def _diag(values: np.ndarray) -> Any:
+    import scipy.sparse  # only reached with sparse input, which has loaded it already
+
+    return scipy.sparse.diags_array(values)
+
+
 def _listed(names: list, limit: int = 5) -> str:
     shown = [f"- {name}" for name in names[:limit]] + (["- ..."] if len(names) > limit else [])
     return "\n".join(shown) + "\n"
@@ -158,6 +165,7 @@ class _LinearClassifier(_ParamsMixin):
             check_scalar(self.reg, "reg", numbers.Real, low=0.0)
         check_scalar(self.fit_intercept, "fit_intercept", bool)
         check_scalar(self.warm_start, "warm_start", bool)
+        check_scalar(self.standardize, "standardize", bool)
         check_scalar(self.early_stopping, "early_stopping", bool)
         check_scalar(
             self.validation_fraction,
@@ -342,6 +350,10 @@ class _LinearClassifier(_ParamsMixin):
                     "sample_weight leaves only 1 class with positive weight; a classifier "
                     "needs at least 2 classes"
                 )
+        if self.standardize:
+            X = self._standardize(X, dtype)
+        else:
+            self._shift, self._scale = None, None
         rng = np.random.default_rng(self.random_state)
         validation = None
         if self.early_stopping:
@@ -397,6 +409,11 @@ class _LinearClassifier(_ParamsMixin):
         """
         first = getattr(self, "_params", None) is None
         dtype = self._check_params()
+        if self.standardize:
+            raise ValueError(
+                "standardize=True is not supported by partial_fit: one chunk's column "
+                "statistics are not the data's. Scale the features beforehand."
+            )
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -442,6 +459,34 @@ class _LinearClassifier(_ParamsMixin):
         self._publish()
         return self
 
+    def _standardize(self, X: Any, dtype: np.dtype) -> Any:
+        """Fit the column statistics and return X in standard units, in the training dtype.
+
+        Dense X is centered and scaled, in 16 MiB chunks; sparse X is only scaled, so it
+        stays sparse. The statistics are folded into ``coef_`` and ``intercept_`` by
+        :meth:`_publish`, so prediction works on raw features with no extra step.
+        """
+        if _is_sparse(X):
+            X = X.tocsr().astype(np.float64)
+            mean = np.asarray(X.mean(axis=0)).ravel()
+            var = np.asarray(X.multiply(X).mean(axis=0)).ravel() - mean**2
+            shift = np.zeros_like(mean)
+        else:
+            mean = X.mean(axis=0, dtype=np.float64)
+            var = X.var(axis=0, dtype=np.float64)
+            shift = mean
+        scale = np.sqrt(np.maximum(var, 0.0))
+        scale[scale == 0.0] = 1.0  # a constant column: leave it as it is
+        self._shift, self._scale = shift, scale
+        if _is_sparse(X):
+            return (X @ _diag(1.0 / scale)).astype(dtype)
+        out = np.empty(X.shape, dtype=dtype)
+        rows = max(1, 2**24 // (8 * X.shape[1]))
+        for start in range(0, X.shape[0], rows):
+            block = X[start : start + rows]
+            out[start : start + rows] = (block - shift) / scale
+        return out
+
     def _validation_split(
         self, y_index: np.ndarray, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -469,16 +514,135 @@ class _LinearClassifier(_ParamsMixin):
         }
 
     def _publish(self) -> None:
-        """Set ``coef_`` / ``intercept_`` from the trained rows (one row for two classes)."""
+        """Set ``coef_`` / ``intercept_`` from the trained rows (one row for two classes).
+
+        With ``standardize``, the model was trained on z = (x - shift) / scale; its scores
+        W z + b equal (W / scale) x + (b - (W / scale) · shift), which is what is published.
+        """
         W, b = self._params["W"], self._params["b"]
         if b is None:
             b = np.zeros(W.shape[0], dtype=W.dtype)
         if W.shape[0] == 2:
-            self.coef_ = W[1:] - W[:1]
-            self.intercept_ = b[1:] - b[:1]
-        else:
-            self.coef_ = W
-            self.intercept_ = b
+            W, b = W[1:] - W[:1], b[1:] - b[:1]
+        if getattr(self, "_scale", None) is not None:
+            raw = W / self._scale  # float64 statistics: fold, then return to the dtype
+            b = (b - raw @ self._shift).astype(W.dtype)
+            W = raw.astype(W.dtype)
+        self.coef_ = W
+        self.intercept_ = b
+
+    def save(self, path: Any) -> None:
+        """Write the fitted model to ``path`` in linclf's safe format (no pickle).
+
+        The file is a NumPy ``.npz`` archive holding the arrays and a JSON document of
+        everything else (format and package versions, class, hyperparameters, classes,
+        dtype, feature names, optimizer state). :func:`linclf.load` reads it back without
+        executing any code from it. The write is atomic: a crash leaves the previous file
+        or none, never half of one.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        """
+        self._check_fitted()
+        meta, arrays = self._to_state()
+        write_model(path, meta, arrays)
+
+    def _to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        params = self.get_params(deep=False)
+        params["dtype"] = np.dtype(params["dtype"]).name
+        if isinstance(params["random_state"], np.random.Generator):
+            params["random_state"] = None  # a live generator is not a hyperparameter value
+        arrays = {
+            "coef": self.coef_,
+            "intercept": self.intercept_,
+            "W": self._params["W"],
+            "classes": self.classes_,
+        }
+        if self._params["b"] is not None:
+            arrays["b"] = self._params["b"]
+        if getattr(self, "_scale", None) is not None:
+            arrays["standardize_shift"], arrays["standardize_scale"] = self._shift, self._scale
+        optimizer = {}
+        for key, value in self._optimizer.state_dict().items():
+            if isinstance(value, np.ndarray):
+                arrays[f"optimizer.{key}"] = value
+            else:
+                optimizer[key] = value
+        if self.classes_.dtype.kind in "OUS":
+            arrays["classes"] = self.classes_.astype(str)  # never an object array
+        meta = {
+            "estimator": type(self).__name__,
+            "params": params,
+            "n_features_in": int(self.n_features_in_),
+            "feature_names_in": None
+            if getattr(self, "feature_names_in_", None) is None
+            else [str(n) for n in self.feature_names_in_],
+            "classes_kind": self.classes_.dtype.kind,
+            "n_iter": int(self.n_iter_),
+            "loss_curve": [float(v) for v in self.loss_curve_],
+            "reg": float(self.reg_),
+            "optimizer": optimizer,
+        }
+        return meta, arrays
+
+    @classmethod
+    def _from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
+        """Rebuild a fitted estimator from :meth:`_to_state`'s output, checking shapes."""
+        estimator = cls(**meta["params"])
+        dtype = resolve_dtype(meta["params"]["dtype"])
+        classes = arrays["classes"]
+        if meta.get("classes_kind") == "O":
+            classes = classes.astype(object)
+        n_classes, n_features = classes.shape[0], int(meta["n_features_in"])
+        expected = {
+            "W": (n_classes, n_features),
+            "b": (n_classes,),
+            "coef": (1 if n_classes == 2 else n_classes, n_features),
+            "intercept": (1 if n_classes == 2 else n_classes,),
+            "standardize_shift": (n_features,),
+            "standardize_scale": (n_features,),
+        }
+        for key, shape in expected.items():
+            if key in arrays and arrays[key].shape != shape:
+                raise ValueError(
+                    f"model file is inconsistent: array {key!r} has shape "
+                    f"{arrays[key].shape}, expected {shape} for {n_classes} classes and "
+                    f"{n_features} features"
+                )
+        for key in ("W", "coef", "intercept"):
+            if key not in arrays:
+                raise ValueError(f"model file is incomplete: array {key!r} is missing")
+            if arrays[key].dtype != dtype:
+                raise ValueError(
+                    f"model file is inconsistent: array {key!r} has dtype "
+                    f"{arrays[key].dtype}, expected {dtype}"
+                )
+        estimator.classes_ = classes
+        estimator.n_features_in_ = n_features
+        if meta.get("feature_names_in") is not None:
+            estimator.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
+        estimator._params = {"W": arrays["W"], "b": arrays.get("b")}
+        estimator._shift = arrays.get("standardize_shift")
+        estimator._scale = arrays.get("standardize_scale")
+        estimator.coef_ = arrays["coef"]
+        estimator.intercept_ = arrays["intercept"]
+        estimator.n_iter_ = int(meta["n_iter"])
+        estimator.loss_curve_ = list(meta["loss_curve"])
+        estimator.reg_ = float(meta["reg"])
+        optimizer = estimator._make_optimizer()
+        state = dict(meta["optimizer"])
+        state.update(
+            {
+                key[len("optimizer.") :]: v
+                for key, v in arrays.items()
+                if key.startswith("optimizer.")
+            }
+        )
+        optimizer.load_state_dict(state)
+        estimator._optimizer = optimizer
+        estimator._rng = np.random.default_rng(estimator.random_state)
+        return estimator
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "coef_"):
@@ -571,6 +735,11 @@ class LinearSVM(_LinearClassifier):
         accuracy, and keep the weights of the best epoch.
     validation_fraction : float, default 0.1
     fit_intercept : bool, default True
+    standardize : bool, default False
+        Train on standardized features (column mean 0, standard deviation 1; sparse
+        input is only scaled, to stay sparse) and publish ``coef_`` and ``intercept_``
+        for the raw features, so prediction needs no extra step. Costs one more copy of
+        X while fitting. Not available in ``partial_fit``.
     class_weight : None, "balanced" or dict, default None
         Multiplies each sample's weight by its class's: ``"balanced"`` uses
         ``n_samples / (n_classes * count(class))``.
@@ -643,6 +812,7 @@ class LinearSVM(_LinearClassifier):
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         fit_intercept: bool = True,
+        standardize: bool = False,
         class_weight: Any = None,
         shuffle: bool | str = True,
         copy_X: bool = True,
@@ -665,6 +835,7 @@ class LinearSVM(_LinearClassifier):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.fit_intercept = fit_intercept
+        self.standardize = standardize
         self.class_weight = class_weight
         self.shuffle = shuffle
         self.copy_X = copy_X
@@ -724,6 +895,11 @@ class SoftmaxClassifier(_LinearClassifier):
         accuracy, and keep the weights of the best epoch.
     validation_fraction : float, default 0.1
     fit_intercept : bool, default True
+    standardize : bool, default False
+        Train on standardized features (column mean 0, standard deviation 1; sparse
+        input is only scaled, to stay sparse) and publish ``coef_`` and ``intercept_``
+        for the raw features, so prediction needs no extra step. Costs one more copy of
+        X while fitting. Not available in ``partial_fit``.
     class_weight : None, "balanced" or dict, default None
         Multiplies each sample's weight by its class's: ``"balanced"`` uses
         ``n_samples / (n_classes * count(class))``.
@@ -792,6 +968,7 @@ class SoftmaxClassifier(_LinearClassifier):
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         fit_intercept: bool = True,
+        standardize: bool = False,
         class_weight: Any = None,
         shuffle: bool | str = True,
         copy_X: bool = True,
@@ -813,6 +990,7 @@ class SoftmaxClassifier(_LinearClassifier):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.fit_intercept = fit_intercept
+        self.standardize = standardize
         self.class_weight = class_weight
         self.shuffle = shuffle
         self.copy_X = copy_X

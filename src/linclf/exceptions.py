@@ -16,6 +16,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataConversionWarning",
     "DivergenceError",
+    "ModelFileError",
     "NotFittedError",
     "not_fitted_error",
 ]
@@ -30,6 +31,10 @@ class DivergenceError(ValueError, FloatingPointError):
 
     The parameters are rolled back to the last finite state before it is raised.
     """
+
+
+class ModelFileError(ValueError):
+    """A model or checkpoint file is not a linclf file, is corrupted, or is too new."""
 
 
 class ConvergenceWarning(UserWarning):
