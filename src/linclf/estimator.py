@@ -128,6 +128,17 @@ def _is_sparse(X: Any) -> bool:
     return type(X).__module__.startswith("scipy.sparse")
 
 
+def _warn_interrupted(estimator: Any, trainer: Trainer) -> None:
+    kept = "of the best epoch" if trainer.best_epoch_ else "reached then"
+    warnings.warn(
+        f"{type(estimator).__name__} training was interrupted (Ctrl-C) in epoch "
+        f"{trainer.n_epochs_}, after a complete step: the model keeps the weights {kept} and "
+        "is fitted. Call fit (or partial_fit) again to train further.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def _diag(values: np.ndarray) -> Any:
     import scipy.sparse  # only reached with sparse input, which has loaded it already
 
@@ -368,7 +379,9 @@ class _LinearClassifier(_ParamsMixin):
         self.reg_ = self._reg_value(X.shape[0], n_classes)
         trainer = self._make_trainer(self._optimizer, rng, self.reg_)
         trainer.fit(self._params, X, y_index, weights, validation_data=validation)
-        if self.tol is not None and not trainer.converged_:
+        if trainer.interrupted_:
+            _warn_interrupted(self, trainer)
+        elif self.tol is not None and not trainer.converged_:
             warnings.warn(
                 f"{type(self).__name__} stopped at max_epochs={self.max_epochs} while the "
                 f"loss was still improving by more than tol={self.tol}; consider raising "
@@ -454,6 +467,8 @@ class _LinearClassifier(_ParamsMixin):
             self._optimizer, self._rng, self.reg_, max_epochs=1, tol=None, early_stopping=False
         )
         trainer.fit(self._params, X, y_index, weights)
+        if trainer.interrupted_:
+            _warn_interrupted(self, trainer)
         self.n_iter_ += 1
         self.loss_curve_.append(trainer.history_["loss"][0])
         self._publish()
@@ -760,7 +775,11 @@ class LinearSVM(_LinearClassifier):
         Seed of the shuffling and of the validation split: the same seed gives
         bit-identical ``coef_``.
     verbose : int, default 0
-        ``1`` prints about ten progress lines per fit, ``2`` one line per epoch.
+        ``1`` shows a progress bar over epochs (tqdm when installed, else about ten
+        printed lines) with loss, validation accuracy and samples/s; ``2`` logs each
+        epoch to the ``"linclf"`` logger. Ctrl-C during ``fit`` stops after the current
+        step, keeps the weights (the best epoch's, with ``early_stopping``), leaves the
+        model fitted and warns.
     delta : float, default 1.0
         Margin :math:`\Delta`.
 
@@ -920,7 +939,11 @@ class SoftmaxClassifier(_LinearClassifier):
         Seed of the shuffling and of the validation split: the same seed gives
         bit-identical ``coef_``.
     verbose : int, default 0
-        ``1`` prints about ten progress lines per fit, ``2`` one line per epoch.
+        ``1`` shows a progress bar over epochs (tqdm when installed, else about ten
+        printed lines) with loss, validation accuracy and samples/s; ``2`` logs each
+        epoch to the ``"linclf"`` logger. Ctrl-C during ``fit`` stops after the current
+        step, keeps the weights (the best epoch's, with ``early_stopping``), leaves the
+        model fitted and warns.
 
     Attributes
     ----------

@@ -16,8 +16,11 @@ for ``n_iter_no_change`` consecutive epochs. Given a seed, a fit is fully determ
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
@@ -36,6 +39,8 @@ from ._validation import (
 from .exceptions import DivergenceError
 
 __all__ = ["Trainer"]
+
+logger = logging.getLogger("linclf")
 
 # With lr_decay, training stops once the learning rate has fallen below this fraction.
 _MIN_LR_SCALE = 1e-3
@@ -89,7 +94,9 @@ class Trainer:
     random_state : int, np.random.Generator or None
         Seed of the permutations.
     verbose : int, default 0
-        ``1`` prints about ten progress lines per fit, ``2`` one line per epoch.
+        ``1`` shows a progress bar over epochs (tqdm, when installed; otherwise about ten
+        printed lines) with the loss, validation accuracy and samples/s; ``2`` logs one
+        record per epoch to the ``"linclf"`` logger at INFO level.
     callbacks : sequence of callables
         ``callback(trainer, log)`` after every epoch, ``log`` holding ``epoch``, ``loss``,
         ``val_accuracy`` (or None), ``seconds``; a callback returning ``True`` stops training.
@@ -107,6 +114,9 @@ class Trainer:
         Whether the ``tol`` rule (or a callback) stopped training before ``max_epochs``.
     best_epoch_ : int or None
         With ``early_stopping``, the epoch whose parameters were kept.
+    interrupted_ : bool
+        Whether Ctrl-C (SIGINT) stopped training, after a complete step; the parameters
+        are then those of that step (with ``early_stopping``, of the best epoch).
 
     Examples
     --------
@@ -246,56 +256,62 @@ class Trainer:
         self.n_epochs_ = 0
         self.n_steps_ = 0
         self.converged_ = False
+        self.interrupted_ = False
         self.best_epoch_ = None
         # Without early stopping the training loss must fall by tol; with it, the
         # validation accuracy must rise by tol, and the best parameters are kept.
         plateau = _Plateau(self.tol, self.n_iter_no_change, higher_is_better=self.early_stopping)
         best = {name: p.copy() for name, p in live.items()} if self.early_stopping else None
 
-        for epoch in range(self.max_epochs):
-            started = time.perf_counter()
-            batches = source.epoch()
-            # Overflow in a diverging step is caught and reported as DivergenceError;
-            # NumPy's warnings would only repeat that once per array operation.
-            with np.errstate(over="ignore", invalid="ignore"), blas_threads(threads):
-                epoch_loss = self._run_epoch(params, live, backup, batches, epoch)
-            self.optimizer.epoch_end()
-            self.history_["loss"].append(epoch_loss)
-            val_accuracy = None
-            if validation_data is not None:
-                S_val = self.objective.scores(params, X_val)
-                val_accuracy = float(np.mean(np.argmax(S_val, axis=1) == y_val))
-                self.history_["val_accuracy"].append(val_accuracy)
-            self.n_epochs_ = epoch + 1
-            log = {
-                "epoch": epoch + 1,
-                "loss": epoch_loss,
-                "val_accuracy": val_accuracy,
-                "seconds": time.perf_counter() - started,
-            }
+        self.interrupted_ = False
+        progress = _Progress(self.verbose, self.max_epochs, X.shape[0])
+        with _SigintGuard() as sigint:
+            for epoch in range(self.max_epochs):
+                started = time.perf_counter()
+                batches = source.epoch()
+                # Overflow in a diverging step is caught and reported as DivergenceError;
+                # NumPy's warnings would only repeat that once per array operation.
+                with np.errstate(over="ignore", invalid="ignore"), blas_threads(threads):
+                    epoch_loss = self._run_epoch(params, live, backup, batches, epoch, sigint)
+                self.optimizer.epoch_end()
+                self.history_["loss"].append(epoch_loss)
+                val_accuracy = None
+                if validation_data is not None:
+                    S_val = self.objective.scores(params, X_val)
+                    val_accuracy = float(np.mean(np.argmax(S_val, axis=1) == y_val))
+                    self.history_["val_accuracy"].append(val_accuracy)
+                self.n_epochs_ = epoch + 1
+                log = {
+                    "epoch": epoch + 1,
+                    "loss": epoch_loss,
+                    "val_accuracy": val_accuracy,
+                    "seconds": time.perf_counter() - started,
+                }
 
-            stop = any(callback(self, log) is True for callback in self.callbacks)
-            improved, patience_out = plateau.update(epoch_loss if best is None else val_accuracy)
-            if best is not None and improved:
-                self.best_epoch_ = epoch + 1
-                for name, p in live.items():
-                    np.copyto(best[name], p)
-            if (
-                patience_out
-                and self.lr_decay is not None
-                and (self.optimizer.lr_scale * self.lr_decay >= _MIN_LR_SCALE)
-            ):
-                # A plateau at this rate: continue at a smaller one (scikit-learn's
-                # "adaptive" rule), until the rate has fallen by a factor of 1000.
-                self.optimizer.scale_learning_rate(self.lr_decay)
-                plateau.bad_epochs = 0
-                patience_out = False
-            stop = stop or patience_out
-            if self._should_print(epoch + 1, stop):
-                self._print_epoch(log, X.shape[0])
-            if stop:
-                self.converged_ = True
-                break
+                stop = any(callback(self, log) is True for callback in self.callbacks)
+                improved, patience_out = plateau.update(
+                    epoch_loss if best is None else val_accuracy
+                )
+                if best is not None and improved:
+                    self.best_epoch_ = epoch + 1
+                    for name, p in live.items():
+                        np.copyto(best[name], p)
+                if (
+                    patience_out
+                    and self.lr_decay is not None
+                    and (self.optimizer.lr_scale * self.lr_decay >= _MIN_LR_SCALE)
+                ):
+                    # A plateau at this rate: continue at a smaller one (scikit-learn's
+                    # "adaptive" rule), until the rate has fallen by a factor of 1000.
+                    self.optimizer.scale_learning_rate(self.lr_decay)
+                    plateau.bad_epochs = 0
+                    patience_out = False
+                self.converged_ = stop or patience_out
+                self.interrupted_ = sigint.requested
+                progress.epoch(log, last=self.converged_ or self.interrupted_)
+                if self.converged_ or self.interrupted_:
+                    break
+        progress.close()
         if best is not None:
             for name, p in live.items():
                 np.copyto(p, best[name])
@@ -308,8 +324,12 @@ class Trainer:
         backup: Mapping[str, np.ndarray],
         batches: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
         epoch: int,
+        sigint: _SigintGuard,
     ) -> float:
-        """One pass of optimizer steps; returns the weighted mean minibatch objective."""
+        """One pass of optimizer steps; returns the weighted mean minibatch objective.
+
+        Stops early, after a complete step, when Ctrl-C was pressed.
+        """
         weighted_loss = 0.0
         total_weight = 0.0
         batch_index = 0
@@ -324,6 +344,8 @@ class Trainer:
             weight = Xb.shape[0] if wb is None else float(np.sum(wb))
             weighted_loss += loss * weight
             total_weight += weight
+            if sigint.requested:
+                break
         # The loss of the next batch checks every step but the last; check that one here.
         if not all(np.isfinite(np.sum(p, dtype=np.float64)) for p in live.values()):
             self._diverged(live, backup, epoch, batch_index, "a parameter is not finite")
@@ -357,24 +379,80 @@ class Trainer:
             "learning_rate or standardize the features (e.g. StandardScaler)."
         )
 
-    def _should_print(self, epoch: int, last: bool) -> bool:
-        # verbose=1: about ten lines per fit (first, every tenth of max_epochs, last);
-        # verbose>=2: every epoch.
-        if self.verbose >= 2:
-            return True
-        stride = max(1, self.max_epochs // 10)
-        return self.verbose == 1 and (
-            epoch == 1 or epoch % stride == 0 or last or epoch == self.max_epochs
-        )
 
-    def _print_epoch(self, log: Mapping[str, Any], n_samples: int) -> None:
-        rate = n_samples / log["seconds"] if log["seconds"] > 0 else math.inf
-        val = "" if log["val_accuracy"] is None else f"  val_accuracy {log['val_accuracy']:.4f}"
-        print(
-            f"epoch {log['epoch']:>4}/{self.max_epochs}  loss {log['loss']:.6f}{val}  "
-            f"({rate:,.0f} samples/s)",
-            flush=True,
+class _Progress:
+    """Per-epoch reporting: a tqdm bar (verbose=1, when tqdm is installed) or about ten
+    printed lines (verbose=1 without tqdm), or one ``logging`` record per epoch
+    (verbose=2, logger ``"linclf"`` at INFO)."""
+
+    def __init__(self, verbose: int, max_epochs: int, n_samples: int) -> None:
+        self.verbose = verbose
+        self.max_epochs = max_epochs
+        self.n_samples = n_samples
+        self.bar = None
+        if verbose == 1:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                tqdm = None
+            if tqdm is not None:
+                self.bar = tqdm(total=max_epochs, unit="epoch", desc="training", leave=True)
+
+    def epoch(self, log: Mapping[str, Any], *, last: bool) -> None:
+        rate = self.n_samples / log["seconds"] if log["seconds"] > 0 else math.inf
+        val = log["val_accuracy"]
+        if self.bar is not None:
+            postfix = {"loss": f"{log['loss']:.4g}", "samples/s": f"{rate:,.0f}"}
+            if val is not None:
+                postfix["val_acc"] = f"{val:.4f}"
+            self.bar.set_postfix(postfix, refresh=False)
+            self.bar.update(1)
+            return
+        line = (
+            f"epoch {log['epoch']:>4}/{self.max_epochs}  loss {log['loss']:.6f}"
+            + ("" if val is None else f"  val_accuracy {val:.4f}")
+            + f"  ({rate:,.0f} samples/s)"
         )
+        if self.verbose >= 2:
+            logger.info(line)
+        elif self.verbose == 1:
+            stride = max(1, self.max_epochs // 10)
+            epoch = log["epoch"]
+            if epoch == 1 or epoch % stride == 0 or last or epoch == self.max_epochs:
+                print(line, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _SigintGuard:
+    """Turn the first Ctrl-C during training into a request to stop after the current step.
+
+    Installed only in the main thread and only over Python's default handler (a handler
+    of the caller's own is left alone); a second Ctrl-C raises KeyboardInterrupt at once.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> _SigintGuard:
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 class _Plateau:
