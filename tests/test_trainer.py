@@ -161,3 +161,58 @@ def test_early_stopping_restores_the_best_parameters():
     accuracy = np.mean(np.argmax(objective.scores(params, X[1::2]), axis=1) == y[1::2])
     assert accuracy == max(trainer.history_["val_accuracy"])
     assert trainer.history_["val_accuracy"][trainer.best_epoch_ - 1] == accuracy
+
+
+def test_learning_rate_1e6_raises_divergence_naming_epoch_and_batch():
+    # Acceptance (issue 6, item 3): with η = 1e6 the penalty step W ← (1 - 2λη) W grows
+    # 2000x per step until it overflows; the error names where and what to do, and the
+    # trainer is left holding finite parameters.
+    X, y = make_blobs()
+    params = {"W": np.zeros((3, 4)), "b": np.zeros(3)}
+    trainer = Trainer(
+        LinearObjective("softmax", reg=1e-3),
+        SGD(1e6, momentum=0.9),
+        batch_size=8,
+        max_epochs=50,
+        random_state=0,
+    )
+    message = (
+        r"Training diverged at epoch \d+, batch \d+: .*rolled back to the last finite "
+        r"state\. Try a lower learning_rate or standardize the features"
+    )
+    with pytest.raises(DivergenceError, match=message):
+        trainer.fit(params, X, y)
+    assert np.isfinite(params["W"]).all() and np.isfinite(params["b"]).all()
+
+
+def test_halving_option_recovers_and_converges_on_the_same_data():
+    # on_divergence="halve": roll back, halve, go on, until 2λη < 2 keeps the penalty step
+    # stable (about 10 halvings from 1e6 at λ = 1e-3); it ends with a finite, accurate model.
+    X, y = make_blobs()
+    params = {"W": np.zeros((3, 4)), "b": np.zeros(3)}
+    optimizer = SGD(1e6, momentum=0.9)
+    objective = LinearObjective("softmax", reg=1e-3)
+    trainer = Trainer(
+        objective,
+        optimizer,
+        batch_size=8,
+        max_epochs=50,
+        tol=None,
+        random_state=0,
+        on_divergence="halve",
+    )
+    trainer.fit(params, X, y)
+    assert trainer.n_halvings_ >= 1
+    assert optimizer.lr_scale == 0.5**trainer.n_halvings_
+    assert np.isfinite(trainer.history_["loss"]).all()
+    accuracy = np.mean(np.argmax(objective.scores(params, X), axis=1) == y)
+    assert accuracy == 1.0  # the blobs are separable
+
+
+def test_non_finite_start_cannot_be_halved_away():
+    # A loss that is not finite at the starting parameters is not a learning-rate problem.
+    X, y = make_blobs()
+    params = {"W": np.full((3, 4), 1e308), "b": np.zeros(3)}
+    trainer = Trainer(LinearObjective("hinge"), SGD(0.1), on_divergence="halve", random_state=0)
+    with pytest.raises(DivergenceError, match="epoch 1, batch 1"):
+        trainer.fit(params, X, y)

@@ -546,7 +546,7 @@ class _LinearClassifier(_ParamsMixin):
         self.coef_ = W
         self.intercept_ = b
 
-    def save(self, path: Any) -> None:
+    def save(self, path: Any, *, extra: dict[str, Any] | None = None) -> None:
         """Write the fitted model to ``path`` in linclf's safe format (no pickle).
 
         The file is a NumPy ``.npz`` archive holding the arrays and a JSON document of
@@ -558,9 +558,13 @@ class _LinearClassifier(_ParamsMixin):
         Parameters
         ----------
         path : str or os.PathLike
+        extra : dict, optional
+            JSON-serializable data stored beside the model under ``meta["extra"]`` (the
+            command line keeps its target column there); ``load`` ignores it.
         """
         self._check_fitted()
         meta, arrays = self._to_state()
+        meta["extra"] = extra
         write_model(path, meta, arrays)
 
     def _to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -633,6 +633,15 @@ class SGD:
         """Mark the end of an epoch: increment ``epoch`` for per-epoch schedules."""
         self._epoch += 1
 
+    def clear_velocity(self) -> None:
+        """Set every velocity buffer to zero; keep ``t``, ``epoch``, ``lr_scale``.
+
+        The training loop calls it after rolling parameters back from a divergent step,
+        whose exploding velocity would otherwise be applied again.
+        """
+        for velocity in self._velocity.values():
+            velocity.fill(0.0)
+
     def reset(self) -> None:
         """Forget the velocity and set ``t`` and ``epoch`` back to 0; keep the hyperparameters."""
         self._velocity.clear()

@@ -44,6 +44,11 @@ logger = logging.getLogger("linclf")
 
 # With lr_decay, training stops once the learning rate has fallen below this fraction.
 _MIN_LR_SCALE = 1e-3
+# With on_divergence="halve": 2⁻⁴⁰ ≈ 1e-12 of the starting rate is surely not a rate problem.
+_MAX_HALVINGS = 40
+# With on_divergence="halve", a batch loss this many times the loss at the start counts as
+# divergence: a minibatch loss does not legitimately grow a thousandfold while training.
+_BLOWUP = 1e3
 
 Callback = Callable[["Trainer", Mapping[str, Any]], Any]
 
@@ -81,6 +86,15 @@ class Trainer:
         (through ``optimizer.scale_learning_rate``) and go on, instead of stopping;
         stop once the rate would fall below 1/1000 of where it started. ``0.2`` is
         scikit-learn's ``learning_rate="adaptive"``.
+    on_divergence : {"raise", "halve"}, default "raise"
+        What to do on the first non-finite loss or parameter. Either way the parameters
+        are rolled back first. ``"raise"``: to the last state whose loss was finite,
+        then raise :class:`~linclf.DivergenceError` naming the epoch and batch.
+        ``"halve"``: to the parameters of the epoch with the lowest loss so far (the
+        starting point before the first epoch), zero the optimizer's velocity, halve its
+        learning rate (``scale_learning_rate``) and continue with the next batch; after
+        40 halvings, raise. ``n_halvings_`` counts them. In this mode a batch loss above
+        1000 times the loss at the start also counts as divergence (overflow follows).
     early_stopping : bool, default False
         Monitor the accuracy on ``validation_data`` instead of the training loss: stop
         when it has not risen by ``tol`` above the best for ``n_iter_no_change`` epochs,
@@ -143,6 +157,7 @@ class Trainer:
         shuffle: bool | str = True,
         copy_X: bool = True,
         lr_decay: float | None = None,
+        on_divergence: str = "raise",
         early_stopping: bool = False,
         n_threads: int | str | None = "auto",
         random_state: int | np.random.Generator | None = None,
@@ -158,6 +173,8 @@ class Trainer:
             raise ValueError(f"shuffle must be True, False, 'batches' or 'full', got {shuffle!r}")
         check_scalar(copy_X, "copy_X", bool)
         check_scalar(early_stopping, "early_stopping", bool)
+        if on_divergence not in ("raise", "halve"):
+            raise ValueError(f"on_divergence must be 'raise' or 'halve', got {on_divergence!r}")
         if lr_decay is not None:
             check_scalar(
                 lr_decay,
@@ -182,6 +199,7 @@ class Trainer:
         self.n_threads = n_threads
         self.early_stopping = early_stopping
         self.lr_decay = lr_decay
+        self.on_divergence = on_divergence
         self.random_state = random_state
         self.verbose = int(verbose)
         self.callbacks = tuple(callbacks)
@@ -249,12 +267,17 @@ class Trainer:
             threads = getattr(self.objective, "blas_threads", lambda _: None)(params)
         live = {name: p for name, p in params.items() if p is not None}
         backup = {name: np.empty_like(p) for name, p in live.items()}
+        # With on_divergence="halve", where to return to: the parameters of the epoch with
+        # the lowest loss so far (at first, the starting point, valued by its first batch).
+        self._anchor = {name: p.copy() for name, p in live.items()}
+        self._anchor_loss = self._start_loss = math.inf
 
         self.history_: dict[str, list[float]] = {"loss": []}
         if validation_data is not None:
             self.history_["val_accuracy"] = []
         self.n_epochs_ = 0
         self.n_steps_ = 0
+        self.n_halvings_ = 0
         self.converged_ = False
         self.interrupted_ = False
         self.best_epoch_ = None
@@ -275,6 +298,10 @@ class Trainer:
                     epoch_loss = self._run_epoch(params, live, backup, batches, epoch, sigint)
                 self.optimizer.epoch_end()
                 self.history_["loss"].append(epoch_loss)
+                if self.on_divergence == "halve" and epoch_loss < self._anchor_loss:
+                    self._anchor_loss = epoch_loss
+                    for name, p in live.items():
+                        np.copyto(self._anchor[name], p)
                 val_accuracy = None
                 if validation_data is not None:
                     S_val = self.objective.scores(params, X_val)
@@ -335,8 +362,16 @@ class Trainer:
         batch_index = 0
         for batch_index, (Xb, yb, wb) in enumerate(batches):
             loss, grads = self.objective.loss_grad(params, Xb, yb, wb)
+            if self.n_steps_ == 0:
+                self._anchor_loss = self._start_loss = loss
             if not math.isfinite(loss):
                 self._diverged(live, backup, epoch, batch_index, f"the loss is {loss}")
+                continue  # rolled back and halved: go on with the next batch
+            base = max(self._anchor_loss, self._start_loss, 1.0)
+            if self.on_divergence == "halve" and loss > _BLOWUP * base:
+                # Blowing up, though not yet infinite: overflow is only a matter of steps.
+                self._diverged(live, backup, epoch, batch_index, f"the loss rose to {loss:.3g}")
+                continue
             for name, p in live.items():
                 np.copyto(backup[name], p)  # the last state whose loss is known finite
             self.optimizer.step(params, grads)
@@ -370,6 +405,28 @@ class Trainer:
         batch_index: int,
         what: str,
     ) -> None:
+        """Roll back, then halve the rate and return ("halve"), or raise.
+
+        "raise" rolls back to the last state whose loss was finite. "halve" returns to the
+        best epoch's parameters instead: the last finite state of a run that is blowing up
+        is finite but huge, and would take many steps to come back from. Halving cannot
+        help when the starting point itself gives a non-finite loss.
+        """
+        if self.on_divergence == "halve" and self.n_steps_ > 0 and self.n_halvings_ < _MAX_HALVINGS:
+            for name, p in live.items():
+                np.copyto(p, self._anchor[name])
+            self.optimizer.clear_velocity()
+            self.optimizer.scale_learning_rate(0.5)
+            self.n_halvings_ += 1
+            logger.warning(
+                "training diverged at epoch %d, batch %d (%s): rolled back, learning rate "
+                "halved to %.3g",
+                epoch + 1,
+                batch_index + 1,
+                what,
+                self.optimizer.current_learning_rate,
+            )
+            return
         if self.n_steps_ > 0:
             for name, p in live.items():
                 np.copyto(p, backup[name])
