@@ -205,6 +205,9 @@ class BatchSource:
         order, same results as ``True``; slower per batch, less memory).
     rng : np.random.Generator
         Source of the permutations; used identically whatever ``copy`` is.
+    perm : ndarray of shape (N,), optional
+        For ``"batches"``: the permutation to use instead of drawing one (a resumed
+        checkpoint passes the one it saved, kept as ``self.perm``).
 
     Notes
     -----
@@ -223,6 +226,7 @@ class BatchSource:
         shuffle: str | bool,
         copy: bool,
         rng: np.random.Generator,
+        perm: np.ndarray | None = None,
     ) -> None:
         n = X.shape[0]
         self.n_samples = n
@@ -234,7 +238,9 @@ class BatchSource:
         self._sparse = _is_sparse(X)
         if self._sparse and X.format != "csr":
             X = X.tocsr()  # row slices and row gathers need CSR
-        perm = rng.permutation(n) if shuffle == "batches" else None
+        if shuffle == "batches" and perm is None:
+            perm = rng.permutation(n)
+        self.perm = perm
         ready = X.dtype == self._dtype and (self._sparse or X.flags.c_contiguous)
         self._index = None  # rows of the base arrays that batches gather, if not slices
         if copy and perm is not None:

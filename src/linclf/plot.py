@@ -124,7 +124,7 @@ def loss_curve(est: Any, ax: Any = None) -> Any:
 
 def _image_layout(image_shape: Any, n_features: int) -> tuple[tuple[int, ...], bool]:
     """Validate ``image_shape`` against the model; return it as ints and whether it is RGB."""
-    if isinstance(image_shape, numbers.Integral) or not isinstance(image_shape, Sequence):
+    if isinstance(image_shape, (numbers.Integral, str)) or not isinstance(image_shape, Sequence):
         raise TypeError(
             f"image_shape must be a tuple such as (8, 8) or (32, 32, 3), got {image_shape!r}"
         )
@@ -162,6 +162,7 @@ def templates(
     fig: Any = None,
     ncols: int | None = None,
     cmap: str = "RdBu_r",
+    feature_scale: Any = None,
 ) -> Any:
     r"""Show each class's row of ``coef_`` as an image: the template its score matches.
 
@@ -185,6 +186,13 @@ def templates(
         Colormap of grayscale templates. All of them share one color scale, symmetric
         around 0 (``±max |coef_|``), so a color means the same weight in every panel and
         white means 0. Not used for RGB.
+    feature_scale : array-like of shape (n_features,), optional
+        Multiply each feature's weight by this before drawing, typically
+        ``X.std(axis=0)``: the weight per standard deviation of its pixel. With
+        ``standardize=True`` (or any scaling folded into the model) ``coef_`` holds
+        weights per raw unit, which are largest on pixels that hardly ever vary
+        (the digits' borders) and hide the rest; scaled, the templates show what the
+        model learned on the standardized data.
 
     Returns
     -------
@@ -217,7 +225,7 @@ def templates(
     >>> from linclf.plot import templates
     >>> X, y = load_digits()
     >>> clf = LinearSVM(standardize=True, random_state=0).fit(X, y)  # doctest: +SKIP
-    >>> fig = templates(clf, (8, 8))  # doctest: +SKIP
+    >>> fig = templates(clf, (8, 8), feature_scale=X.std(axis=0))  # doctest: +SKIP
     >>> len(fig.axes)  # doctest: +SKIP
     11
     """
@@ -226,6 +234,14 @@ def templates(
     coef = np.asarray(est.coef_, dtype=np.float64)
     classes = np.asarray(est.classes_)
     shape, rgb = _image_layout(image_shape, coef.shape[1])
+    if feature_scale is not None:
+        scale = np.asarray(feature_scale, dtype=np.float64)
+        if scale.shape != (coef.shape[1],) or not np.all(np.isfinite(scale)):
+            raise ValueError(
+                f"feature_scale must be {coef.shape[1]} finite numbers, one per feature, "
+                f"got an array of shape {scale.shape}"
+            )
+        coef = coef * scale
     if coef.shape[0] == 1 and classes.shape[0] == 2:
         titles = [f"{classes[1]} − {classes[0]}"]
     else:

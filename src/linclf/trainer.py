@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ._blas import blas_threads
+from ._checkpoint import read_checkpoint, write_checkpoint
 from ._core import BatchSource
 from ._validation import (
     check_class_indices,
@@ -99,6 +100,11 @@ class Trainer:
         Monitor the accuracy on ``validation_data`` instead of the training loss: stop
         when it has not risen by ``tol`` above the best for ``n_iter_no_change`` epochs,
         and end with the parameters of the best epoch (``best_epoch_``).
+    checkpoint_path : str, os.PathLike or None, default None
+        Write a checkpoint there every ``checkpoint_every`` epochs (and when training
+        converges), in linclf's safe file format (no pickle), atomically, keeping the
+        previous one at ``checkpoint_path + ".prev"``; see ``fit(..., resume=True)``.
+    checkpoint_every : int, default 1
     n_threads : "auto", int or None, default "auto"
         BLAS threads while training (needs threadpoolctl; without it the BLAS is left
         alone). ``"auto"`` asks the objective (``objective.blas_threads(params)``):
@@ -159,6 +165,8 @@ class Trainer:
         lr_decay: float | None = None,
         on_divergence: str = "raise",
         early_stopping: bool = False,
+        checkpoint_path: Any = None,
+        checkpoint_every: int = 1,
         n_threads: int | str | None = "auto",
         random_state: int | np.random.Generator | None = None,
         verbose: int = 0,
@@ -173,6 +181,7 @@ class Trainer:
             raise ValueError(f"shuffle must be True, False, 'batches' or 'full', got {shuffle!r}")
         check_scalar(copy_X, "copy_X", bool)
         check_scalar(early_stopping, "early_stopping", bool)
+        check_scalar(checkpoint_every, "checkpoint_every", numbers.Integral, low=1)
         if on_divergence not in ("raise", "halve"):
             raise ValueError(f"on_divergence must be 'raise' or 'halve', got {on_divergence!r}")
         if lr_decay is not None:
@@ -200,6 +209,8 @@ class Trainer:
         self.early_stopping = early_stopping
         self.lr_decay = lr_decay
         self.on_divergence = on_divergence
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = int(checkpoint_every)
         self.random_state = random_state
         self.verbose = int(verbose)
         self.callbacks = tuple(callbacks)
@@ -212,6 +223,7 @@ class Trainer:
         sample_weight: Any = None,
         *,
         validation_data: tuple[Any, Any] | None = None,
+        resume: bool = False,
     ) -> Trainer:
         """Train ``params`` in place on ``(X, y)``.
 
@@ -228,6 +240,13 @@ class Trainer:
         sample_weight : array-like of shape (N,) or None
         validation_data : tuple (X_val, y_val) or None
             Scored after every epoch into ``history_["val_accuracy"]``.
+        resume : bool, default False
+            Continue from the newest intact checkpoint at ``checkpoint_path`` (falling
+            back, with a warning, to the previous one if the latest is corrupt) instead of
+            from ``params``: parameters, optimizer state, epoch, permutation, generator
+            state, history and stopping counters are restored, so the final parameters
+            are bit-identical to an uninterrupted fit. The data and settings must be the
+            same (checked against a fingerprint saved in the checkpoint).
 
         Returns
         -------
@@ -244,6 +263,8 @@ class Trainer:
         X = self._check_features(X, W, "X")
         y = check_class_indices(y, X.shape[0], n_classes)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if resume and self.checkpoint_path is None:
+            raise ValueError("resume=True needs the Trainer's checkpoint_path")
         if self.early_stopping and validation_data is None:
             raise ValueError("early_stopping=True needs validation_data=(X_val, y_val)")
         if validation_data is not None:
@@ -252,26 +273,12 @@ class Trainer:
             y_val = check_class_indices(y_val, X_val.shape[0], n_classes)
 
         rng = np.random.default_rng(self.random_state)
-        source = BatchSource(
-            X,
-            y,
-            sample_weight,
-            dtype=W.dtype,
-            batch_size=self.batch_size,
-            shuffle=self.shuffle,
-            copy=self.copy_X,
-            rng=rng,
-        )
-        threads = self.n_threads
-        if threads == "auto":
-            threads = getattr(self.objective, "blas_threads", lambda _: None)(params)
         live = {name: p for name, p in params.items() if p is not None}
         backup = {name: np.empty_like(p) for name, p in live.items()}
         # With on_divergence="halve", where to return to: the parameters of the epoch with
         # the lowest loss so far (at first, the starting point, valued by its first batch).
         self._anchor = {name: p.copy() for name, p in live.items()}
         self._anchor_loss = self._start_loss = math.inf
-
         self.history_: dict[str, list[float]] = {"loss": []}
         if validation_data is not None:
             self.history_["val_accuracy"] = []
@@ -283,13 +290,35 @@ class Trainer:
         self.best_epoch_ = None
         # Without early stopping the training loss must fall by tol; with it, the
         # validation accuracy must rise by tol, and the best parameters are kept.
-        plateau = _Plateau(self.tol, self.n_iter_no_change, higher_is_better=self.early_stopping)
-        best = {name: p.copy() for name, p in live.items()} if self.early_stopping else None
+        self._plateau = _Plateau(
+            self.tol, self.n_iter_no_change, higher_is_better=self.early_stopping
+        )
+        self._best = {name: p.copy() for name, p in live.items()} if self.early_stopping else None
 
-        self.interrupted_ = False
+        fingerprint = self._fingerprint(X, live, validation_data is not None)
+        perm = None
+        if resume:
+            perm = self._restore(self.checkpoint_path, fingerprint, live, rng)
+        source = BatchSource(
+            X,
+            y,
+            sample_weight,
+            dtype=W.dtype,
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
+            copy=self.copy_X,
+            rng=rng,
+            perm=perm,
+        )
+        if resume:
+            rng.bit_generator.state = self._resumed_rng_state
+        threads = self.n_threads
+        if threads == "auto":
+            threads = getattr(self.objective, "blas_threads", lambda _: None)(params)
+
         progress = _Progress(self.verbose, self.max_epochs, X.shape[0])
         with _SigintGuard() as sigint:
-            for epoch in range(self.max_epochs):
+            for epoch in range(self.n_epochs_, self.max_epochs):
                 started = time.perf_counter()
                 batches = source.epoch()
                 # Overflow in a diverging step is caught and reported as DivergenceError;
@@ -316,13 +345,13 @@ class Trainer:
                 }
 
                 stop = any(callback(self, log) is True for callback in self.callbacks)
-                improved, patience_out = plateau.update(
-                    epoch_loss if best is None else val_accuracy
+                improved, patience_out = self._plateau.update(
+                    epoch_loss if self._best is None else val_accuracy
                 )
-                if best is not None and improved:
+                if self._best is not None and improved:
                     self.best_epoch_ = epoch + 1
                     for name, p in live.items():
-                        np.copyto(best[name], p)
+                        np.copyto(self._best[name], p)
                 if (
                     patience_out
                     and self.lr_decay is not None
@@ -331,18 +360,113 @@ class Trainer:
                     # A plateau at this rate: continue at a smaller one (scikit-learn's
                     # "adaptive" rule), until the rate has fallen by a factor of 1000.
                     self.optimizer.scale_learning_rate(self.lr_decay)
-                    plateau.bad_epochs = 0
+                    self._plateau.bad_epochs = 0
                     patience_out = False
                 self.converged_ = stop or patience_out
                 self.interrupted_ = sigint.requested
                 progress.epoch(log, last=self.converged_ or self.interrupted_)
+                if (
+                    self.checkpoint_path is not None
+                    and not sigint.requested
+                    and (self.n_epochs_ % self.checkpoint_every == 0 or self.converged_)
+                ):
+                    self._save_checkpoint(fingerprint, live, source.perm, rng)
                 if self.converged_ or self.interrupted_:
                     break
         progress.close()
-        if best is not None:
+        if self._best is not None:
             for name, p in live.items():
-                np.copyto(p, best[name])
+                np.copyto(p, self._best[name])
         return self
+
+    def _fingerprint(
+        self, X: Any, live: Mapping[str, np.ndarray], validated: bool
+    ) -> dict[str, Any]:
+        """What a checkpoint must match to be resumed: the data's and the loop's shapes."""
+        return {
+            "n_samples": int(X.shape[0]),
+            "n_features": int(X.shape[1]),
+            "params": {name: [list(p.shape), p.dtype.name] for name, p in live.items()},
+            "batch_size": self.batch_size,
+            "shuffle": self.shuffle,
+            "early_stopping": self.early_stopping,
+            "validation": validated,
+        }
+
+    def _save_checkpoint(
+        self,
+        fingerprint: dict[str, Any],
+        live: Mapping[str, np.ndarray],
+        perm: np.ndarray | None,
+        rng: np.random.Generator,
+    ) -> None:
+        arrays = {f"param.{name}": p for name, p in live.items()}
+        arrays.update({f"anchor.{name}": p for name, p in self._anchor.items()})
+        if self._best is not None:
+            arrays.update({f"best.{name}": p for name, p in self._best.items()})
+        if perm is not None:
+            arrays["perm"] = perm
+        optimizer_scalars = {}
+        for key, value in self.optimizer.state_dict().items():
+            if isinstance(value, np.ndarray):
+                arrays[f"optimizer.{key}"] = value
+            else:
+                optimizer_scalars[key] = value
+        meta = {
+            "fingerprint": fingerprint,
+            "epoch": self.n_epochs_,
+            "batch": 0,  # checkpoints are written at epoch boundaries
+            "n_steps": self.n_steps_,
+            "n_halvings": self.n_halvings_,
+            "history": self.history_,
+            "best_epoch": self.best_epoch_,
+            "converged": self.converged_,
+            "plateau": {"best": self._plateau.best, "bad_epochs": self._plateau.bad_epochs},
+            "anchor_loss": self._anchor_loss,
+            "start_loss": self._start_loss,
+            "optimizer": optimizer_scalars,
+            "rng": rng.bit_generator.state,
+        }
+        write_checkpoint(self.checkpoint_path, _json_safe(meta), arrays)
+
+    def _restore(
+        self,
+        path: Any,
+        fingerprint: dict[str, Any],
+        live: Mapping[str, np.ndarray],
+        rng: np.random.Generator,
+    ) -> np.ndarray | None:
+        """Load the newest intact checkpoint into the live state; return its permutation."""
+        meta, arrays = read_checkpoint(path)
+        if meta.get("fingerprint") != _json_safe(fingerprint):
+            raise ValueError(
+                f"the checkpoint at {path} was written for other data or settings "
+                f"({meta.get('fingerprint')}) than this fit ({fingerprint}); "
+                "resume with the same data, parameters' shapes, batch_size and shuffle"
+            )
+        for name, p in live.items():
+            np.copyto(p, arrays[f"param.{name}"])
+            np.copyto(self._anchor[name], arrays[f"anchor.{name}"])
+            if self._best is not None:
+                np.copyto(self._best[name], arrays[f"best.{name}"])
+        state = dict(meta["optimizer"])
+        state.update(
+            {k[len("optimizer.") :]: v for k, v in arrays.items() if k.startswith("optimizer.")}
+        )
+        self.optimizer.load_state_dict(state)
+        self.n_epochs_ = meta["epoch"]
+        self.n_steps_ = meta["n_steps"]
+        self.n_halvings_ = meta["n_halvings"]
+        self.history_ = {key: list(values) for key, values in meta["history"].items()}
+        self.best_epoch_ = meta["best_epoch"]
+        self._plateau.best = _float(meta["plateau"]["best"])
+        self._plateau.bad_epochs = meta["plateau"]["bad_epochs"]
+        self._anchor_loss = _float(meta["anchor_loss"])
+        self._start_loss = _float(meta["start_loss"])
+        self._resumed_rng_state = meta["rng"]
+        if meta["converged"]:
+            self.n_epochs_ = self.max_epochs  # nothing left to do
+        return arrays.get("perm")
 
     def _run_epoch(
         self,
@@ -538,3 +662,18 @@ class _Plateau:
         is_best = v < self.best
         self.best = min(self.best, v)
         return is_best, self.tol is not None and self.bad_epochs >= self.patience
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with non-finite floats spelled as strings, as JSON requires."""
+    if isinstance(value, dict):
+        return {key: _json_safe(v) for key, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # 'inf', '-inf', 'nan'
+    return value
+
+
+def _float(value: Any) -> float:
+    return float(value)  # also parses the 'inf' / 'nan' strings written by _json_safe

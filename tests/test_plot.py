@@ -1,0 +1,264 @@
+"""linclf.plot: what is drawn is the model's data, and matplotlib stays optional.
+
+Each drawing test reads the numbers back from the matplotlib artists (line data, image
+arrays, cell texts) and compares them with the fitted attributes or with a count made
+here by a plain loop, so a plot that looks right but shows the wrong numbers fails.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import Counter
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from helpers import make_blobs
+from linclf import LinearSVM, NotFittedError, SoftmaxClassifier
+from linclf.plot import confusion, loss_curve, templates
+
+INSTALL_HINT = "linclf.plot needs matplotlib: pip install 'linclf[plot]'"
+
+
+@pytest.fixture
+def plt():
+    """pyplot on the Agg backend (no display); every figure is closed afterwards."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
+class FixedPredictions:
+    """A stand-in classifier whose predictions are given: the confusion oracle's input."""
+
+    def __init__(self, classes, predictions):
+        self.classes_ = np.asarray(classes)
+        self._predictions = np.asarray(predictions)
+
+    def predict(self, X):
+        assert len(X) == len(self._predictions)
+        return self._predictions
+
+
+def fitted_svm(n_classes=3, n_features=12, **params):
+    X, y = make_blobs(n_classes=n_classes, n_features=n_features, spread=2.0)
+    params = {"random_state": 0, "max_epochs": 7, "tol": None, **params}
+    return LinearSVM(**params).fit(X, y), X, y
+
+
+def image_axes(fig):
+    """The axes that show a template (the colorbar's axes holds no image)."""
+    return [ax for ax in fig.axes if ax.images]
+
+
+def test_loss_curve_plots_one_point_per_epoch_with_the_loss_values(plt):
+    clf, _, _ = fitted_svm()
+    ax = loss_curve(clf)
+    (line,) = ax.get_lines()  # no validation data: the loss alone, no twin axis
+    assert len(ax.figure.axes) == 1
+    # Epoch k at x = k, the recorded objective of that epoch at y.
+    np.testing.assert_array_equal(line.get_xdata(), np.arange(1, clf.n_iter_ + 1))
+    np.testing.assert_array_equal(line.get_ydata(), clf.loss_curve_)
+    assert clf.n_iter_ == 7 == len(line.get_xdata())
+
+
+def test_loss_curve_adds_the_validation_accuracy_on_a_twin_axis(plt):
+    X, y = make_blobs(n_per_class=60, spread=3.0)
+    clf = SoftmaxClassifier(
+        early_stopping=True, max_epochs=6, tol=None, random_state=0, standardize=True
+    ).fit(X, y)
+    ax = loss_curve(clf)
+    assert len(ax.figure.axes) == 2 and ax.right_ax in ax.figure.axes
+    (score_line,) = ax.right_ax.get_lines()
+    np.testing.assert_array_equal(score_line.get_ydata(), clf.validation_scores_)
+    (loss_line,) = [line for line in ax.get_lines() if line.get_label() == "training objective"]
+    np.testing.assert_array_equal(loss_line.get_ydata(), clf.loss_curve_)
+
+
+def test_loss_curve_draws_on_the_axes_it_is_given(plt):
+    clf, _, _ = fitted_svm()
+    _, ax = plt.subplots()
+    assert loss_curve(clf, ax=ax) is ax and len(ax.get_lines()) == 1
+
+
+def test_templates_shows_each_row_of_coef_on_one_shared_symmetric_scale(plt):
+    clf, _, _ = fitted_svm(n_classes=3, n_features=12)
+    fig = templates(clf, (3, 4))
+    panels = image_axes(fig)
+    assert len(panels) == 3  # one per class, no empty cell left in the grid
+    limit = np.abs(clf.coef_).max()
+    for k, ax in enumerate(panels):
+        np.testing.assert_array_equal(ax.images[0].get_array(), clf.coef_[k].reshape(3, 4))
+        assert ax.get_title() == str(clf.classes_[k])
+        # White is 0 and one color is one weight in every panel.
+        assert ax.images[0].get_clim() == pytest.approx((-limit, limit))
+
+
+def test_templates_of_a_binary_model_is_one_difference_template(plt):
+    X, y = make_blobs(n_classes=2, n_features=6)
+    clf = LinearSVM(random_state=0, max_epochs=5, tol=None).fit(X, np.array(["b", "a"])[y])
+    (panel,) = image_axes(templates(clf, (2, 3)))
+    # coef_ is w_1 - w_0: bright where a feature votes for classes_[1].
+    assert panel.get_title() == "b − a"
+    np.testing.assert_array_equal(panel.images[0].get_array(), clf.coef_[0].reshape(2, 3))
+
+
+def test_templates_rescales_each_rgb_template_to_the_unit_range(plt):
+    clf, _, _ = fitted_svm(n_classes=4, n_features=4 * 5 * 3)
+    panels = image_axes(templates(clf, (4, 5, 3)))
+    assert len(panels) == 4
+    for k, ax in enumerate(panels):
+        w = clf.coef_[k].astype(np.float64)
+        expected = ((w - w.min()) / (w.max() - w.min())).reshape(4, 5, 3)
+        shown = np.asarray(ax.images[0].get_array())
+        np.testing.assert_allclose(shown, expected, rtol=1e-12, atol=1e-12)
+        assert shown.min() == 0.0 and shown.max() == 1.0
+
+
+def test_templates_multiplies_by_feature_scale(plt):
+    clf, X, _ = fitted_svm(n_classes=3, n_features=12)
+    scale = X.std(axis=0)
+    panels = image_axes(templates(clf, (4, 3), feature_scale=scale))
+    for k, ax in enumerate(panels):
+        expected = (clf.coef_[k].astype(np.float64) * scale).reshape(4, 3)
+        np.testing.assert_allclose(ax.images[0].get_array(), expected, rtol=1e-12)
+
+
+def test_templates_grid_has_no_empty_axes(plt):
+    clf, _, _ = fitted_svm(n_classes=7, n_features=4)
+    fig = templates(clf, (2, 2), ncols=3)  # 3 rows of 3 cells for 7 templates
+    assert len(image_axes(fig)) == 7
+    assert len(fig.axes) == 8  # the 7 templates and the colorbar; the 2 empty cells removed
+
+
+@pytest.mark.parametrize(
+    ("image_shape", "message"),
+    [
+        ((8, 9), "holds 72 values, but the model has 12 features"),
+        ((12,), r"\(height, width\) or \(height, width, 3\)"),
+        ((2, 2, 3, 1), r"\(height, width\) or \(height, width, 3\)"),
+        ((2, 3, 2), r"\(height, width\) or \(height, width, 3\)"),
+        ((0, 12), "positive integers"),
+        ((3.0, 4.0), "positive integers"),
+    ],
+)
+def test_templates_refuses_an_image_shape_that_does_not_fit(plt, image_shape, message):
+    clf, _, _ = fitted_svm(n_classes=3, n_features=12)
+    with pytest.raises(ValueError, match=message):
+        templates(clf, image_shape)
+
+
+@pytest.mark.parametrize("image_shape", [12, "3x4", None])
+def test_templates_refuses_an_image_shape_that_is_not_a_tuple(plt, image_shape):
+    clf, _, _ = fitted_svm(n_classes=3, n_features=12)
+    with pytest.raises(TypeError, match="image_shape must be a tuple"):
+        templates(clf, image_shape)
+
+
+def loop_confusion(classes, y_true, y_pred):
+    """The oracle: count (true, predicted) pairs one by one."""
+    pairs = Counter(zip(y_true.tolist(), y_pred.tolist(), strict=True))
+    return np.array([[pairs[(t, p)] for p in classes] for t in classes])
+
+
+# "dog" is never predicted and "emu" never true, so a normalized column or row is empty.
+CLASSES = ["cat", "dog", "emu", "fox"]
+Y_TRUE = np.array(["cat", "cat", "dog", "dog", "dog", "fox", "fox", "cat", "fox", "dog"])
+Y_PRED = np.array(["cat", "fox", "cat", "fox", "emu", "fox", "fox", "cat", "emu", "cat"])
+
+
+def test_confusion_counts_equal_a_loop_count(plt):
+    est = FixedPredictions(CLASSES, Y_PRED)
+    ax = confusion(est, np.zeros((10, 1)), Y_TRUE)
+    expected = loop_confusion(CLASSES, Y_TRUE, Y_PRED)
+    shown = np.asarray(ax.images[0].get_array())
+    np.testing.assert_array_equal(shown, expected)  # rows true, columns predicted
+    # Every cell is annotated with its count, in row-major order.
+    assert [t.get_text() for t in ax.texts] == [str(v) for v in expected.ravel()]
+    assert [t.get_text() for t in ax.get_xticklabels()] == CLASSES
+
+
+@pytest.mark.parametrize("normalize", ["true", "pred", "all"])
+def test_confusion_normalizes_rows_columns_or_all(plt, normalize):
+    counts = loop_confusion(CLASSES, Y_TRUE, Y_PRED).astype(float)
+    ax = confusion(
+        FixedPredictions(CLASSES, Y_PRED), np.zeros((10, 1)), Y_TRUE, normalize=normalize
+    )
+    shown = np.asarray(ax.images[0].get_array())
+    expected = np.zeros_like(counts)
+    for j in range(4):
+        for k in range(4):
+            total = {
+                "true": counts[j].sum(),
+                "pred": counts[:, k].sum(),
+                "all": counts.sum(),
+            }[normalize]
+            expected[j, k] = counts[j, k] / total if total else 0.0  # an empty row/column: 0
+    np.testing.assert_allclose(shown, expected, rtol=1e-15)
+    assert ax.texts[0].get_text() == f"{expected[0, 0]:.2f}"
+
+
+def test_confusion_of_a_fitted_model_has_its_accuracy_on_the_diagonal(plt):
+    clf, X, y = fitted_svm(n_classes=4)
+    shown = np.asarray(confusion(clf, X, y).images[0].get_array())
+    assert shown.sum() == len(y)
+    assert np.trace(shown) / len(y) == pytest.approx(clf.score(X, y))
+
+
+def test_confusion_refuses_unknown_labels_and_bad_arguments(plt):
+    est = FixedPredictions(CLASSES, Y_PRED)
+    with pytest.raises(ValueError, match=r"labels not in classes_: \['gnu'\]"):
+        confusion(est, np.zeros((10, 1)), np.where(Y_TRUE == "fox", "gnu", Y_TRUE))
+    with pytest.raises(ValueError, match="normalize must be one of"):
+        confusion(est, np.zeros((10, 1)), Y_TRUE, normalize="rows")
+    with pytest.raises(ValueError, match=r"y must have shape \(10,\)"):
+        confusion(est, np.zeros((10, 1)), Y_TRUE[:9])
+
+
+@pytest.mark.parametrize("draw", [loss_curve, lambda est: templates(est, (3, 4))])
+def test_unfitted_estimators_raise_not_fitted(plt, draw):
+    with pytest.raises(NotFittedError, match="not fitted"):
+        draw(LinearSVM())
+
+
+FITTED_STUB = SimpleNamespace(
+    loss_curve_=[1.0, 0.5], coef_=np.ones((3, 4)), classes_=np.arange(3), predict=np.zeros
+)
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda: loss_curve(FITTED_STUB),
+        lambda: templates(FITTED_STUB, (2, 2)),
+        lambda: confusion(FITTED_STUB, 3, [0, 0, 0]),
+    ],
+    ids=["loss_curve", "templates", "confusion"],
+)
+def test_without_matplotlib_each_function_names_the_install_command(monkeypatch, draw):
+    # None in sys.modules makes `import matplotlib` raise ImportError, as if not installed.
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=re.escape(INSTALL_HINT)):
+        draw()
+
+
+def test_linclf_plot_imports_without_matplotlib():
+    # A fresh interpreter where matplotlib cannot be imported: the module still loads,
+    # so `import linclf.plot` (and the doctest walk over the package) never needs it.
+    code = (
+        "import sys\n"
+        "sys.modules['matplotlib'] = None\n"
+        "import linclf.plot\n"
+        "print(sorted(linclf.plot.__all__))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['confusion', 'loss_curve', 'templates']"
