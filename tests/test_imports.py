@@ -28,6 +28,7 @@ RANKS = {
     "_blas": 0,
     "_version": 0,
     "_modelfile": 1,
+    "_checkpoint": 2,
     "_validation": 1,
     "linear": 2,
     "losses": 2,
@@ -38,6 +39,7 @@ RANKS = {
     "estimator": 6,
     "datasets": 6,
     "demo": 7,
+    "plot": 7,
     "__init__": 7,
     "__main__": 8,
 }
