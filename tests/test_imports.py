@@ -27,6 +27,7 @@ RANKS = {
     "gradcheck": 0,
     "_blas": 0,
     "_version": 0,
+    "_blocks": 0,
     "_modelfile": 1,
     "_checkpoint": 2,
     "_validation": 1,

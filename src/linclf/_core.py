@@ -10,6 +10,12 @@ nothing per step that grows with the batch:
   With OpenBLAS both products run over row blocks small enough for its small-matrix
   kernels (``rows · C · D ≤ 10⁶``), which skip packing and are 1.3-5x faster per row than
   one large skinny GEMM on this hardware (see ``docs/benchmarks.md``).
+* Out-of-core X (``numpy.memmap``, or a row-sliceable array-like such as an HDF5 dataset)
+  is never loaded: :class:`BatchSource` reads it in contiguous ~32 MiB blocks, visits the
+  blocks in a random order and shuffles the rows within each block held in memory. The
+  disk reads stay sequential; the price is that a batch mixes rows of one block only
+  (with data sorted by class, blocks should be small relative to the class runs, or the
+  file shuffled once beforehand).
 * :class:`BatchSource` serves an epoch's minibatches. By default the rows are permuted
   once into the training buffer (the copy that converting to the training dtype needs
   anyway) and each epoch shuffles the *order of the batches*, so every batch is a
@@ -33,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from ._blas import block_rows
+from ._blocks import RowBlockReader, block_rows_for, is_out_of_core, iter_row_blocks
 from .linear import linear_backward, linear_forward
 from .losses import get_loss
 from .objective import l2_penalty
@@ -150,6 +157,11 @@ def batched_scores(
     """
     n = X.shape[0]
     S = np.empty((n, W.shape[0]), dtype=W.dtype)
+    if is_out_of_core(X):
+        rows = block_rows(*W.shape)
+        for start, block in iter_row_blocks(X, dtype=W.dtype):
+            linear_forward(block, W, b, out=S[start : start + block.shape[0]], block_rows=rows)
+        return S
     if _is_sparse(X):  # sparse × dense needs no chunking: nothing is densified
         Xs = X if X.dtype == W.dtype else X.astype(W.dtype)
         return linear_forward(Xs, W, b, out=S)
@@ -236,6 +248,10 @@ class BatchSource:
         self._dtype = np.dtype(dtype)
         self._rng = rng
         self._sparse = _is_sparse(X)
+        self._reader = None
+        if is_out_of_core(X):
+            self._init_out_of_core(X, y, sample_weight)
+            return
         if self._sparse and X.format != "csr":
             X = X.tocsr()  # row slices and row gathers need CSR
         if shuffle == "batches" and perm is None:
@@ -258,8 +274,38 @@ class BatchSource:
         self._ybuf = np.empty(rows, dtype=np.intp)
         self._wbuf = None if sample_weight is None else np.empty(rows, dtype=np.float64)
 
+    def _init_out_of_core(self, X: Any, y: np.ndarray, sample_weight: np.ndarray | None) -> None:
+        # Blocks of ~32 MiB, a whole number of batches; two buffers (read, shuffled).
+        rows = block_rows_for(X.shape[1], self._dtype.itemsize, at_least=self.batch_size)
+        rows = min(self.n_samples, rows - rows % self.batch_size)
+        self.block_rows = rows
+        self.X, self.y, self.w, self.perm = X, y, sample_weight, None
+        self._reader = RowBlockReader(X)
+        self._read = np.empty((rows, X.shape[1]), dtype=self._dtype)
+        self._shuffled = np.empty_like(self._read) if self.shuffle else None
+
+    def _out_of_core_epoch(self) -> Iterator[tuple[Any, np.ndarray, np.ndarray | None]]:
+        """Contiguous blocks in a random order, rows shuffled within each block."""
+        R, B, n = self.block_rows, self.batch_size, self.n_samples
+        n_blocks = -(-n // R)
+        order = self._rng.permutation(n_blocks) if self.shuffle else range(n_blocks)
+        for k in order:
+            start, stop = k * R, min((k + 1) * R, n)
+            Xk = self._reader.read(start, stop, self._read)
+            yk = self.y[start:stop]
+            wk = None if self.w is None else self.w[start:stop]
+            if self.shuffle:
+                p = self._rng.permutation(stop - start)
+                Xk = np.take(Xk, p, axis=0, out=self._shuffled[: stop - start], mode="clip")
+                yk, wk = yk[p], None if wk is None else wk[p]
+            for b in range(0, stop - start, B):
+                yield Xk[b : b + B], yk[b : b + B], None if wk is None else wk[b : b + B]
+
     def epoch(self) -> Iterator[tuple[Any, np.ndarray, np.ndarray | None]]:
         """Yield ``(X_batch, y_batch, w_batch)`` for one pass over the data."""
+        if self._reader is not None:
+            yield from self._out_of_core_epoch()
+            return
         B, n = self.batch_size, self.n_samples
         if self.shuffle == "full":
             order = self._rng.permutation(n)

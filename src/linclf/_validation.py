@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ._blocks import is_out_of_core, iter_row_blocks
 from .exceptions import DataConversionWarning
 
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -46,33 +47,38 @@ def resolve_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
     return resolved
 
 
-def assert_all_finite(X: np.ndarray, name: str = "X") -> None:
+def assert_all_finite(X: Any, name: str = "X") -> None:
     """Raise ``ValueError`` if a floating ``X`` holds NaN or ±inf, saying how many and where.
 
     A float64 sum is finite exactly when no entry is NaN or inf (unless finite values
     overflow it, in which case the exact scan below runs and finds nothing), so the common
-    clean case costs one pass and no temporary array.
+    clean case costs one pass and no temporary array. Out-of-core X (a memmap) is read
+    block by block, once.
     """
-    if X.dtype.kind not in "fc" or np.isfinite(np.sum(X, dtype=np.float64)):
+    if np.dtype(X.dtype).kind not in "fc":
         return
-    flat = X.reshape(X.shape[0], -1) if X.ndim > 1 else X.reshape(-1, 1)
+    blocks = iter_row_blocks(X) if is_out_of_core(X) else [(0, X)]
     n_nan = n_inf = 0
     first_nan = first_inf = None
-    for start in range(0, flat.shape[0], _SCAN_ROWS):
-        block = flat[start : start + _SCAN_ROWS]
-        nan_mask = np.isnan(block)
-        inf_mask = np.isinf(block)
-        n_nan += int(nan_mask.sum())
-        n_inf += int(inf_mask.sum())
-        if first_nan is None and nan_mask.any():
-            r, c = np.argwhere(nan_mask)[0]
-            first_nan = (start + int(r), int(c))
-        if first_inf is None and inf_mask.any():
-            r, c = np.argwhere(inf_mask)[0]
-            first_inf = (start + int(r), int(c))
+    for offset, data in blocks:
+        if np.isfinite(np.sum(data, dtype=np.float64)):
+            continue
+        flat = data.reshape(data.shape[0], -1) if data.ndim > 1 else data.reshape(-1, 1)
+        for start in range(0, flat.shape[0], _SCAN_ROWS):
+            block = flat[start : start + _SCAN_ROWS]
+            nan_mask = np.isnan(block)
+            inf_mask = np.isinf(block)
+            n_nan += int(nan_mask.sum())
+            n_inf += int(inf_mask.sum())
+            if first_nan is None and nan_mask.any():
+                r, c = np.argwhere(nan_mask)[0]
+                first_nan = (offset + start + int(r), int(c))
+            if first_inf is None and inf_mask.any():
+                r, c = np.argwhere(inf_mask)[0]
+                first_inf = (offset + start + int(r), int(c))
 
     def where(pos: tuple[int, int]) -> str:
-        return f"row {pos[0]}" if X.ndim == 1 else f"row {pos[0]}, column {pos[1]}"
+        return f"row {pos[0]}" if len(X.shape) == 1 else f"row {pos[0]}, column {pos[1]}"
 
     if n_nan:
         raise ValueError(
@@ -80,8 +86,8 @@ def assert_all_finite(X: np.ndarray, name: str = "X") -> None:
         )
     if n_inf:
         raise ValueError(
-            f"Input {name} contains infinity or a value too large for {X.dtype!r} in "
-            f"{_entries(n_inf)} (first at {where(first_inf)})."
+            f"Input {name} contains infinity or a value too large for {np.dtype(X.dtype)!r} "
+            f"in {_entries(n_inf)} (first at {where(first_inf)})."
         )
 
 
@@ -164,6 +170,10 @@ def check_X(
     TypeError
         For sparse input when ``accept_sparse`` is False.
     """
+    if is_out_of_core(X):
+        return _check_out_of_core(
+            X, name=name, estimator_name=estimator_name, check_finite=check_finite
+        )
     if _is_sparse(X):
         if not accept_sparse:
             raise TypeError(
@@ -217,7 +227,16 @@ def check_fits_dtype(X: np.ndarray, dtype: np.dtype, name: str = "X") -> None:
     and no temporary array.
     """
     dtype = np.dtype(dtype)
-    if X.dtype.kind != "f" or X.dtype.itemsize <= dtype.itemsize or X.size == 0:
+    if X.dtype.kind != "f" or X.dtype.itemsize <= dtype.itemsize or 0 in X.shape:
+        return
+    if is_out_of_core(X):
+        for start, block in iter_row_blocks(X):
+            low, high = float(block.min()), float(block.max())
+            if max(-low, high) > float(np.finfo(dtype).max):
+                raise ValueError(
+                    f"Input {name} contains infinity or a value too large for {dtype!r} "
+                    f"in the rows from {start} on (|value| up to {max(-low, high):.3e})."
+                )
         return
     limit = float(np.finfo(dtype).max)
     too_large = np.abs(X) > limit if max(-float(X.min()), float(X.max())) > limit else None
@@ -228,6 +247,29 @@ def check_fits_dtype(X: np.ndarray, dtype: np.dtype, name: str = "X") -> None:
             f"{_entries(int(too_large.sum()))} (first at row {r}, column {c}). "
             f"The largest {dtype} is {limit:.3e}."
         )
+
+
+def _check_out_of_core(X: Any, *, name: str, estimator_name: str | None, check_finite: bool) -> Any:
+    """Check a memmap or row-sliceable array-like without loading it; return it as it is."""
+    if len(X.shape) != 2:
+        raise ValueError(
+            f"Found array with dim {len(X.shape)}. {_owner(estimator_name)} expected 2 "
+            f"({name} must have shape (n_samples, n_features), got {X.shape})."
+        )
+    kind = np.dtype(X.dtype).kind
+    if kind == "c":
+        raise ValueError(f"Complex data not supported; {name} has dtype {X.dtype}")
+    if kind not in "biuf":
+        raise ValueError(f"{name} must contain numbers, got dtype {X.dtype}")
+    for count, what in ((X.shape[0], "sample"), (X.shape[1], "feature")):
+        if count < 1:
+            raise ValueError(
+                f"Found array with 0 {what}(s) (shape={X.shape}) while a minimum of 1 is "
+                f"required by {_owner(estimator_name)}."
+            )
+    if kind == "f" and check_finite:
+        assert_all_finite(X, name)  # block by block: read once, never held whole
+    return X
 
 
 def _check_sparse(X: Any, *, dtype: Any, name: str, estimator_name: str | None) -> Any:

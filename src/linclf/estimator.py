@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ._blocks import is_out_of_core
 from ._core import LinearObjective, batched_scores
 from ._modelfile import write_model
 from ._validation import (
@@ -361,6 +362,12 @@ class _LinearClassifier(_ParamsMixin):
                     "sample_weight leaves only 1 class with positive weight; a classifier "
                     "needs at least 2 classes"
                 )
+        if is_out_of_core(X) and (self.standardize or self.early_stopping):
+            raise ValueError(
+                "standardize and early_stopping need X in memory; with out-of-core X "
+                f"({type(X).__name__}), scale the file's features beforehand and pass "
+                "validation data to a Trainer yourself"
+            )
         if self.standardize:
             X = self._standardize(X, dtype)
         else:
