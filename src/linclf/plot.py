@@ -365,7 +365,7 @@ def confusion(
         matrix = counts
 
     if ax is None:
-        size = min(12.0, 2.0 + 0.5 * n)
+        size = min(12.0, 2.5 + 0.4 * n)
         _, ax = plt.subplots(figsize=(size + 1.0, size), layout="constrained")
     high = float(matrix.max()) if matrix.size else 0.0
     image = ax.imshow(matrix, cmap=cmap, vmin=0.0, vmax=high or 1.0)
