@@ -39,13 +39,13 @@ RANKS = {
     "trainer": 5,
     "estimator": 6,
     "datasets": 6,
-    "demo": 7,
+    "demo": 8,
     "plot": 7,
     "persistence": 7,
     "distributed": 7,
     "__init__": 7,
-    "cli": 8,
-    "__main__": 9,
+    "cli": 9,
+    "__main__": 10,
 }
 
 # The package's own __init__ re-exports every layer; it is the one exempt importer.

@@ -4,13 +4,16 @@
 2. standardize the features with the training split's mean and standard deviation;
 3. check the analytic gradient of ``svm_loss`` against the numerical one;
 4. train a :class:`~linclf.LinearSVM` with a short progress display;
-5. report held-out accuracy and the time each part took.
+5. report held-out accuracy and the time each part took;
+6. when matplotlib is installed, save the loss curve and the learned class templates as
+   PNG files.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -42,8 +45,17 @@ def split_and_standardize(
     return (X[train] - mean) / std, (X[test] - mean) / std, y[train], y[test]
 
 
-def run_demo(*, seed: int = 0, out: TextIO | None = None) -> float:
-    """Run the demo, printing to ``out`` (stdout by default); returns held-out accuracy."""
+def run_demo(
+    *,
+    seed: int = 0,
+    out: TextIO | None = None,
+    figures_dir: str | os.PathLike | None = "linclf-demo",
+) -> float:
+    """Run the demo, printing to ``out`` (stdout by default); returns held-out accuracy.
+
+    With matplotlib installed, ``loss_curve.png`` and ``templates.png`` are written to
+    ``figures_dir`` (created if needed; ``None`` skips them).
+    """
 
     def say(text: str = "") -> None:
         print(text, file=out, flush=True)
@@ -87,4 +99,26 @@ def run_demo(*, seed: int = 0, out: TextIO | None = None) -> float:
     say(f"   training accuracy: {clf.score(X_train, y_train):.4f}")
     say(f"   held-out accuracy: {accuracy:.4f}  (chance: {1 / np.unique(y).size:.2f})")
     say(f"   total time: {time.perf_counter() - started:.2f} s")
+    if figures_dir is not None:
+        _save_figures(clf, X_train, figures_dir, say)
     return accuracy
+
+
+def _save_figures(clf: LinearSVM, X_train: np.ndarray, folder: Any, say: Any) -> None:
+    try:
+        import matplotlib
+    except ImportError:
+        say("\n(install matplotlib, or linclf[plot], to also get the figures)")
+        return
+    matplotlib.use("Agg")  # files only: no window, no display needed
+    import matplotlib.pyplot as plt
+
+    from .plot import loss_curve, templates
+
+    os.makedirs(folder, exist_ok=True)
+    ax = loss_curve(clf)
+    ax.figure.savefig(os.path.join(folder, "loss_curve.png"), dpi=100)
+    fig = templates(clf, (8, 8))
+    fig.savefig(os.path.join(folder, "templates.png"), dpi=100)
+    plt.close("all")
+    say(f"\n4. figures: loss_curve.png and templates.png in {folder}")
