@@ -134,7 +134,7 @@ def _warn_interrupted(estimator: Any, trainer: Trainer) -> None:
     warnings.warn(
         f"{type(estimator).__name__} training was interrupted (Ctrl-C) in epoch "
         f"{trainer.n_epochs_}, after a complete step: the model keeps the weights {kept} and "
-        "is fitted. Call fit (or partial_fit) again to train further.",
+        "is fitted.",
         UserWarning,
         stacklevel=3,
     )
