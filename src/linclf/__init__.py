@@ -35,6 +35,7 @@ from .objective import (
     svm_loss_naive,
 )
 from .optim import SGD
+from .persistence import load
 from .trainer import Trainer
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "linear_backward",
     "linear_forward",
     "linear_objective",
+    "load",
     "log_softmax",
     "multiclass_hinge",
     "numerical_gradient",

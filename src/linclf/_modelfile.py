@@ -110,6 +110,8 @@ def _new_temp_file(folder: str) -> tuple[str, IO[bytes]]:
             fd = os.open(name, flags, 0o666)
         except FileExistsError:
             continue
+        except FileNotFoundError:
+            raise FileNotFoundError(errno.ENOENT, "No folder to save in", folder) from None
         return name, os.fdopen(fd, "wb")
     raise FileExistsError(errno.EEXIST, "could not create a temporary file", folder)
 
@@ -345,7 +347,7 @@ def read_model_file(path: str | os.PathLike) -> ModelFile:
     if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, "Is a folder, not a linclf model file", path)
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed by the with block below
+        fh = open(path, "rb")
     except FileNotFoundError:
         raise FileNotFoundError(errno.ENOENT, "No linclf model file at", path) from None
     with fh:

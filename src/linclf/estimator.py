@@ -151,6 +151,39 @@ def _listed(names: list, limit: int = 5) -> str:
     return "\n".join(shown) + "\n"
 
 
+def _plain(value: Any) -> Any:
+    """``value`` as JSON can hold it: NumPy scalars and arrays become Python ones."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    return value
+
+
+_BIT_GENERATORS = {
+    cls.__name__: cls
+    for cls in (
+        np.random.PCG64,
+        np.random.PCG64DXSM,
+        np.random.Philox,
+        np.random.SFC64,
+        np.random.MT19937,
+    )
+}
+
+
+def _generator_from_state(state: dict[str, Any]) -> np.random.Generator:
+    """Rebuild a generator from ``bit_generator.state`` (as saved by ``_to_state``)."""
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in _BIT_GENERATORS:
+        raise ValueError(f"unknown random bit generator {name!r}")
+    bit_generator = _BIT_GENERATORS[name]()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
+
+
 class _LinearClassifier(_ParamsMixin):
     """Fit, partial_fit and prediction shared by the linear classifiers; see LinearSVM."""
 
@@ -579,6 +612,11 @@ class _LinearClassifier(_ParamsMixin):
         params["dtype"] = np.dtype(params["dtype"]).name
         if isinstance(params["random_state"], np.random.Generator):
             params["random_state"] = None  # a live generator is not a hyperparameter value
+        if isinstance(params["class_weight"], dict):
+            # [label, weight] pairs: a JSON object would turn int labels into strings.
+            params["class_weight"] = [
+                [_plain(label), _plain(weight)] for label, weight in params["class_weight"].items()
+            ]
         arrays = {
             "coef": self.coef_,
             "intercept": self.intercept_,
@@ -609,13 +647,19 @@ class _LinearClassifier(_ParamsMixin):
             "loss_curve": [float(v) for v in self.loss_curve_],
             "reg": float(self.reg_),
             "optimizer": optimizer,
+            # The shuffling generator, so that partial_fit after load draws what it would have.
+            "rng": _plain(self._rng.bit_generator.state),
         }
         return meta, arrays
 
     @classmethod
     def _from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
         """Rebuild a fitted estimator from :meth:`_to_state`'s output, checking shapes."""
-        estimator = cls(**meta["params"])
+        params = dict(meta["params"])
+        params["dtype"] = np.dtype(params["dtype"]).type  # stored by name
+        if isinstance(params.get("class_weight"), list):
+            params["class_weight"] = {label: weight for label, weight in params["class_weight"]}
+        estimator = cls(**params)
         dtype = resolve_dtype(meta["params"]["dtype"])
         classes = arrays["classes"]
         if meta.get("classes_kind") == "O":
@@ -667,7 +711,12 @@ class _LinearClassifier(_ParamsMixin):
         )
         optimizer.load_state_dict(state)
         estimator._optimizer = optimizer
-        estimator._rng = np.random.default_rng(estimator.random_state)
+        rng_state = meta.get("rng")  # absent from files written before it was saved
+        estimator._rng = (
+            np.random.default_rng(estimator.random_state)
+            if rng_state is None
+            else _generator_from_state(rng_state)
+        )
         return estimator
 
     def _check_fitted(self) -> None:
