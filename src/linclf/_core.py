@@ -33,6 +33,7 @@ and optionally ``scores(params, X) -> S`` for validation accuracy.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -40,6 +41,7 @@ import numpy as np
 
 from ._blas import block_rows
 from ._blocks import RowBlockReader, block_rows_for, is_out_of_core, iter_row_blocks
+from ._validation import check_scalar
 from .linear import linear_backward, linear_forward
 from .losses import get_loss
 from .objective import l2_penalty
@@ -79,10 +81,17 @@ class LinearObjective:
     """
 
     def __init__(self, loss: str = "hinge", reg: float = 0.0, **loss_params: Any) -> None:
+        self._node = get_loss(loss)
+        unknown = set(loss_params) - set(self._node.params)
+        if unknown:
+            raise TypeError(
+                f"loss {loss!r} takes no parameter(s) {sorted(unknown)}; "
+                f"it takes {list(self._node.params)}"
+            )
+        check_scalar(reg, "reg", numbers.Real, low=0.0)
         self.loss = loss
         self.reg = float(reg)
         self.loss_params = loss_params
-        self._node = get_loss(loss)
         self._key: tuple | None = None
         self._S = self._dW = self._work = np.empty((0, 0))
         self._block_rows = 0

@@ -61,8 +61,9 @@ def assert_all_finite(X: Any, name: str = "X") -> None:
     n_nan = n_inf = 0
     first_nan = first_inf = None
     for offset, data in blocks:
-        if np.isfinite(np.sum(data, dtype=np.float64)):
-            continue
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum: scan below
+            if np.isfinite(np.sum(data, dtype=np.float64)):
+                continue
         flat = data.reshape(data.shape[0], -1) if data.ndim > 1 else data.reshape(-1, 1)
         for start in range(0, flat.shape[0], _SCAN_ROWS):
             block = flat[start : start + _SCAN_ROWS]
@@ -416,6 +417,11 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
         raise ValueError(
             "sample_weight is zero for every sample; at least one sample needs a positive weight"
         )
+    with np.errstate(over="ignore"):
+        total = np.sum(w)
+    if not np.isfinite(total):
+        # Only ratios of weights matter (they are normalized): divide by the largest.
+        w = w / w.max()
     return w
 
 
@@ -450,6 +456,20 @@ def check_scalar(
                 f"{name} must be {'<=' if high_inclusive else '<'} {high}, got {value!r}"
             )
     return value
+
+
+def check_random_state(random_state: Any) -> Any:
+    """Accept None, a non-negative int or a ``np.random.Generator``; name anything else."""
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state must be >= 0, got {random_state}")
+        return random_state
+    raise TypeError(
+        "random_state must be None, an int or a numpy.random.Generator, got "
+        f"{random_state!r} of type {type(random_state).__name__}"
+    )
 
 
 def check_loss_inputs(
@@ -518,12 +538,11 @@ def check_class_indices(y: Any, n_samples: int, n_classes: int) -> np.ndarray:
         raise ValueError(
             f"y must hold integer class indices in [0, {n_classes}), got dtype {y_arr.dtype}"
         )
-    y_idx = y_arr.astype(np.intp)
-    bad = (y_idx < 0) | (y_idx >= n_classes)
+    bad = (y_arr < 0) | (y_arr >= n_classes)  # before the cast, which huge floats overflow
     if bad.any():
         first = int(np.argmax(bad))
         raise ValueError(
             f"y must hold class indices in [0, {n_classes}) (W has {n_classes} rows); "
             f"y[{first}] = {y_arr[first]!r} and {int(bad.sum())} entries in all are outside"
         )
-    return y_idx
+    return y_arr.astype(np.intp)

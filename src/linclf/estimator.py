@@ -31,6 +31,7 @@ from ._core import LinearObjective, batched_scores
 from ._modelfile import write_model
 from ._validation import (
     check_fits_dtype,
+    check_random_state,
     check_sample_weight,
     check_scalar,
     check_X,
@@ -211,6 +212,7 @@ class _LinearClassifier(_ParamsMixin):
         check_scalar(self.fit_intercept, "fit_intercept", bool)
         check_scalar(self.warm_start, "warm_start", bool)
         check_scalar(self.standardize, "standardize", bool)
+        check_random_state(self.random_state)
         check_scalar(self.early_stopping, "early_stopping", bool)
         check_scalar(
             self.validation_fraction,

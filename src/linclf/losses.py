@@ -242,6 +242,20 @@ def _float_scores(S: np.ndarray, out: np.ndarray | None) -> np.ndarray:
     return S
 
 
+def _check_finite_scores(S: np.ndarray) -> None:
+    # One sum: finite unless some score is NaN or ±inf (or finite scores overflow it).
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(S, dtype=np.float64)):
+            return
+    bad = ~np.isfinite(S)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"S contains NaN or infinity in {int(bad.sum())} entries (first at index {where}); "
+            "probabilities need finite scores"
+        )
+
+
 def softmax(S: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     r"""Row-wise softmax of scores, computed stably: the probabilities of each class.
 
@@ -275,6 +289,7 @@ def softmax(S: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     array([[1., 0.]], dtype=float32)
     """
     S = _float_scores(S, out)
+    _check_finite_scores(S)
     P = out if out is not None else np.empty_like(S)
     top = S.argmax(axis=-1, keepdims=True)
     with np.errstate(over="ignore", under="ignore"):  # as in softmax_cross_entropy
@@ -317,6 +332,7 @@ def log_softmax(S: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     array([[     0., -20000.]], dtype=float32)
     """
     S = _float_scores(S, out)
+    _check_finite_scores(S)
     logP = out if out is not None else np.empty_like(S)
     top = S.argmax(axis=-1, keepdims=True)
     with np.errstate(over="ignore", under="ignore"):  # as in softmax_cross_entropy

@@ -70,9 +70,10 @@ def l2_penalty(
     """
     if reg == 0.0:
         return 0.0, None
-    grad = np.multiply(W, W, out=out)  # W² first, summed in float64 for the value
-    value = reg * float(grad.sum(dtype=np.float64))
-    np.multiply(W, W.dtype.type(2.0 * reg), out=grad)
+    # Σ W² with each square formed in float64: float32 weights above ~1.8e19 would
+    # overflow when squared in their own dtype.
+    value = reg * float(np.einsum("ij,ij->", W, W, dtype=np.float64))
+    grad = np.multiply(W, W.dtype.type(2.0 * reg), out=out)
     return value, grad
 
 
@@ -120,7 +121,7 @@ def linear_objective(
         penalty, dW_penalty = l2_penalty(W, reg)
         if dW_penalty is not None:
             dW += dW_penalty
-    if not (np.isfinite(data_loss) and np.isfinite(np.sum(dW, dtype=np.float64))):
+    if not (np.isfinite(data_loss + penalty) and np.isfinite(np.sum(dW, dtype=np.float64))):
         # W and b were checked; a NaN or inf in X always reaches the loss or dW (0·inf is
         # NaN), so X is scanned only now, to name the bad entry.
         assert_all_finite(X, "X")

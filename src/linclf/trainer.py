@@ -33,6 +33,7 @@ from ._core import BatchSource
 from ._validation import (
     check_class_indices,
     check_fits_dtype,
+    check_random_state,
     check_sample_weight,
     check_scalar,
     check_X,
@@ -180,6 +181,7 @@ class Trainer:
         if shuffle not in (True, False, "batches", "full"):
             raise ValueError(f"shuffle must be True, False, 'batches' or 'full', got {shuffle!r}")
         check_scalar(copy_X, "copy_X", bool)
+        check_random_state(random_state)
         check_scalar(early_stopping, "early_stopping", bool)
         check_scalar(checkpoint_every, "checkpoint_every", numbers.Integral, low=1)
         if on_divergence not in ("raise", "halve"):
@@ -259,6 +261,14 @@ class Trainer:
             the last state whose loss was finite.
         """
         W = params["W"]
+        for name, p in params.items():
+            if p is not None and (not isinstance(p, np.ndarray) or p.dtype.kind != "f"):
+                raise TypeError(
+                    f"params[{name!r}] must be a floating ndarray (float32 or float64), got "
+                    f"{getattr(p, 'dtype', type(p).__name__)}"
+                )
+        if W.ndim != 2:
+            raise ValueError(f"params['W'] must have shape (C, D), got {W.shape}")
         n_classes = W.shape[0]
         X = self._check_features(X, W, "X")
         y = check_class_indices(y, X.shape[0], n_classes)
