@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ._blas import block_rows
+from ._blas import blas_threads, block_rows
 from ._blocks import RowBlockReader, block_rows_for, is_out_of_core, iter_row_blocks
 from ._validation import check_scalar
 from .linear import linear_backward, linear_forward
@@ -177,9 +177,12 @@ def batched_scores(
     if chunk_rows is None:
         chunk_rows = _chunk_rows(X.shape[1], max(X.dtype.itemsize, W.dtype.itemsize))
     rows = block_rows(*W.shape)
-    for start in range(0, n, chunk_rows):
-        block = np.asarray(X[start : start + chunk_rows], dtype=W.dtype)
-        linear_forward(block, W, b, out=S[start : start + chunk_rows], block_rows=rows)
+    # As in training: the small-matrix blocks run on one thread, and idle BLAS threads
+    # spinning beside them only slow things down when the machine is busy.
+    with blas_threads(1 if rows else None):
+        for start in range(0, n, chunk_rows):
+            block = np.asarray(X[start : start + chunk_rows], dtype=W.dtype)
+            linear_forward(block, W, b, out=S[start : start + chunk_rows], block_rows=rows)
     return S
 
 
