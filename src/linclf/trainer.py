@@ -501,7 +501,7 @@ class Trainer:
             if not math.isfinite(loss):
                 self._diverged(live, backup, epoch, batch_index, f"the loss is {loss}")
                 continue  # rolled back and halved: go on with the next batch
-            base = max(self._anchor_loss, self._start_loss, 1.0)
+            base = max(self._start_loss, 1.0)  # the anchor loss is never above it
             if self.on_divergence == "halve" and loss > _BLOWUP * base:
                 # Blowing up, though not yet infinite: overflow is only a matter of steps.
                 self._diverged(live, backup, epoch, batch_index, f"the loss rose to {loss:.3g}")
