@@ -291,15 +291,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args(argv)
     header = common.machine_report("bench_kernels.py", argv)
+    print("\n".join(header), flush=True)
     body, targets = render(measure(args.quick), args.quick)
-    text = "\n".join(header) + "\n\n" + body
-    print(text)
-    common.print_targets(targets)
-    if args.write:
-        common.write_section("kernels", text)
-        common.write_header_if_empty(header)
-        common.update_targets(targets)
-        print(f"\nwritten to {common.DOC}")
+    common.publish("kernels", header, body, targets, args.write)
 
 
 if __name__ == "__main__":

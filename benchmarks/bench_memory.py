@@ -275,14 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     header = common.machine_report("bench_memory.py", argv)
     print("\n".join(header), flush=True)
     body, targets = render(measure(args.quick), args.quick)
-    text = "\n".join(header) + "\n\n" + body
-    print(body)
-    common.print_targets(targets)
-    if args.write:
-        common.write_section("memory", text)
-        common.write_header_if_empty(header)
-        common.update_targets(targets)
-        print(f"\nwritten to {common.DOC}")
+    common.publish("memory", header, body, targets, args.write)
 
 
 if __name__ == "__main__":

@@ -526,3 +526,17 @@ def update_targets(results: Sequence[TargetResult], path: Path = DOC) -> None:
 def print_targets(results: Sequence[TargetResult]) -> None:
     for r in results:
         print(f"target {r.number}: {r.verdict.strip('*')}: {r.measured}")
+
+
+def publish(
+    section: str, header: Sequence[str], body: str, targets: Sequence[TargetResult], write: bool
+) -> None:
+    """Print a script's results and targets; with ``write``, record them in the doc."""
+    text = "\n".join(header) + "\n\n" + body
+    print(body)
+    print_targets(targets)
+    if write:
+        write_section(section, text)
+        write_header_if_empty(header)
+        update_targets(targets)
+        print(f"\nwritten to {DOC}")
