@@ -22,7 +22,7 @@ import time
 import numpy as np
 import pytest
 
-from linclf._modelfile import read_model
+from linclf._formats.modelfile import read_model
 from linclf.persistence import load
 
 

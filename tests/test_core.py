@@ -7,8 +7,8 @@ import pytest
 
 from helpers import make_problem
 from linclf import LinearObjective, assert_gradient_close, svm_loss
-from linclf._blas import block_rows
-from linclf._core import BatchSource, batched_scores
+from linclf._engine.blas import block_rows
+from linclf._engine.core import BatchSource, batched_scores
 from linclf.linear import linear_backward, linear_forward
 
 

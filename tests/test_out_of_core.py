@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from linclf import LinearSVM
-from linclf._blocks import RowBlockReader, iter_row_blocks
+from linclf._engine.blocks import RowBlockReader, iter_row_blocks
 
 N_ROWS, N_FEATURES = 262_144, 1024  # 2**28 float32 values: exactly 1 GiB
 

@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 import scipy.sparse
 
-from linclf import LinearSVM, ModelFileError, NotFittedError, SoftmaxClassifier, _modelfile
-from linclf._modelfile import FORMAT_VERSION, read_model, write_model
+from linclf import LinearSVM, ModelFileError, NotFittedError, SoftmaxClassifier
+from linclf._formats import modelfile as _modelfile
+from linclf._formats.modelfile import FORMAT_VERSION, read_model, write_model
 from linclf.persistence import load
 
 ESTIMATORS = [LinearSVM, SoftmaxClassifier]

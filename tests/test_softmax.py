@@ -10,7 +10,7 @@ import pytest
 
 from helpers import make_problem
 from linclf import LOSSES, assert_gradient_close, linear_objective
-from linclf._core import LinearObjective
+from linclf._engine.core import LinearObjective
 from linclf.losses import get_loss, log_softmax, softmax, softmax_cross_entropy
 from linclf.objective import softmax_loss, softmax_loss_naive
 

@@ -7,7 +7,7 @@ SGD with momentum; a Trainer on a batched CPU core; and scikit-learn-style estim
 
 from __future__ import annotations
 
-from ._core import LinearObjective
+from ._engine.core import LinearObjective
 from ._version import __version__
 from .estimator import LinearSVM, SoftmaxClassifier
 from .exceptions import (

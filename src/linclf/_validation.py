@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._blocks import is_out_of_core, iter_row_blocks
+from ._engine.blocks import is_out_of_core, iter_row_blocks
 from .exceptions import DataConversionWarning
 
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))

@@ -38,7 +38,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ._modelfile import read_model
+from ._formats.modelfile import read_model
 from ._version import __version__
 from .datasets.files import (
     DataFileError,

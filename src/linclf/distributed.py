@@ -115,7 +115,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core import LinearObjective
+from ._engine.core import LinearObjective
 from ._validation import check_sample_weight, check_scalar, check_X, check_y, encode_labels
 from .exceptions import ConvergenceWarning, DivergenceError
 from .objective import l2_penalty

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from ._blocks import is_out_of_core
-from ._core import LinearObjective, batched_scores
-from ._modelfile import write_model
+from ._engine.blocks import is_out_of_core
+from ._engine.core import LinearObjective, batched_scores
+from ._formats.modelfile import write_model
 from ._validation import (
     check_fits_dtype,
     check_random_state,

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ._blas import block_rows
+from ._engine.blas import block_rows
 from ._validation import assert_all_finite, check_loss_inputs, check_scalar
 from .linear import linear_backward, linear_forward
 from .losses import get_loss

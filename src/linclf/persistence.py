@@ -1,6 +1,6 @@
 """Load models written by ``save``: linclf's model file format, and why loading is safe.
 
-``est.save(path)`` writes one ``.npz`` archive (see :mod:`linclf._modelfile`) holding
+``est.save(path)`` writes one ``.npz`` archive (see :mod:`linclf._formats.modelfile`) holding
 
 - the arrays, uncompressed: ``coef`` and ``intercept`` (as published), ``W`` and ``b``
   (the trained rows; ``b`` only with an intercept), ``classes`` (strings as a unicode
@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ._modelfile import FORMAT_VERSION, read_model_file
+from ._formats.modelfile import FORMAT_VERSION, read_model_file
 from .estimator import LinearSVM, SoftmaxClassifier
 from .exceptions import ModelFileError
 

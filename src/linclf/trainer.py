@@ -4,7 +4,7 @@ A :class:`Trainer` composes three things it does not own the math of:
 
 * ``params``: a mapping name → ndarray (``{"W": W, "b": b}``), updated in place;
 * an *objective* with ``loss_grad(params, X, y, sample_weight) -> (loss, grads)``
-  (see :mod:`linclf._core`; :class:`~linclf._core.LinearObjective` is the built-in one);
+  (see :mod:`linclf._engine.core`; its :class:`LinearObjective` is the built-in one);
 * an *optimizer* with ``step(params, grads)`` and ``epoch_end()`` (:class:`~linclf.optim.SGD`).
 
 Each epoch draws a permutation from a ``np.random.Generator`` seeded by ``random_state``,
@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from ._blas import blas_threads
-from ._checkpoint import read_checkpoint, write_checkpoint
-from ._core import BatchSource
+from ._engine.blas import blas_threads
+from ._engine.core import BatchSource
+from ._training.checkpoint import read_checkpoint, write_checkpoint
 from ._validation import (
     check_class_indices,
     check_fits_dtype,

@@ -38,8 +38,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from ._version import __version__
-from .exceptions import ModelFileError
+from .._version import __version__
+from ..exceptions import ModelFileError
 
 __all__ = ["FORMAT_VERSION", "ModelFile", "read_model", "read_model_file", "write_model"]
 

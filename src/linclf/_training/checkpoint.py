@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ._modelfile import read_model, write_model
-from .exceptions import ModelFileError
+from .._formats.modelfile import read_model, write_model
+from ..exceptions import ModelFileError
 
 __all__ = ["previous_path", "read_checkpoint", "write_checkpoint"]
 

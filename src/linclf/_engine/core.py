@@ -39,12 +39,12 @@ from typing import Any
 
 import numpy as np
 
-from ._blas import blas_threads, block_rows
-from ._blocks import RowBlockReader, block_rows_for, is_out_of_core, iter_row_blocks
-from ._validation import check_scalar
-from .linear import linear_backward, linear_forward
-from .losses import get_loss
-from .objective import l2_penalty
+from .._validation import check_scalar
+from ..linear import linear_backward, linear_forward
+from ..losses import get_loss
+from ..objective import l2_penalty
+from .blas import blas_threads, block_rows
+from .blocks import RowBlockReader, block_rows_for, is_out_of_core, iter_row_blocks
 
 __all__ = ["BatchSource", "LinearObjective", "batched_scores"]
 

@@ -1,0 +1,1 @@
+"""File formats (private): the safe model file."""

@@ -1,0 +1,1 @@
+"""Training support (private): checkpoint files and the helpers of the Trainer."""
