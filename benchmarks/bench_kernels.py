@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from linclf import LinearObjective, linear_backward, linear_forward, svm_loss  # noqa: E402
-from linclf._blas import block_rows  # noqa: E402
+from linclf._engine.blas import block_rows  # noqa: E402
 from textbook import textbook_svm_loss  # noqa: E402
 
 D, C = 3072, 10
