@@ -38,6 +38,7 @@ RANKS = {
     "optim": 3,
     "_engine.core": 4,
     "trainer": 5,
+    "_solvers": 5.5,
     "estimator": 6,
     "datasets": 6,
     "demo": 8,

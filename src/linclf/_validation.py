@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,9 +24,53 @@ _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 _SCAN_ROWS = 8192
 
 
-def _is_sparse(X: Any) -> bool:
-    # scipy.sparse is imported lazily by the caller's own objects; look at the type only.
+def is_sparse(X: Any) -> bool:
+    """Whether ``X`` is a scipy.sparse matrix or array (by its type: SciPy is not imported)."""
     return type(X).__module__.startswith("scipy.sparse")
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Training data checked once at the public boundary; everything below trusts it.
+
+    Attributes
+    ----------
+    X : ndarray, scipy.sparse CSR/CSC matrix, or out-of-core array of shape (N, D)
+        Finite, and every value fits the training dtype. Dense X is a float32/float64
+        ndarray; out-of-core X (``numpy.memmap`` or a row-sliceable array-like) is kept
+        as it is, never loaded whole. Never written to.
+    y : ndarray of shape (N,), intp
+        Class indices in ``[0, n_classes)``.
+    n_classes : int
+    sample_weight : ndarray of shape (N,), float64, or None
+        Non-negative per-sample weights (class weights already folded in); None for 1.
+    classes : ndarray of shape (n_classes,) or None
+        The labels the indices stand for, when an estimator encoded them.
+    feature_names : ndarray of shape (D,), object, or None
+        Column names of a DataFrame X.
+    """
+
+    X: Any
+    y: np.ndarray
+    n_classes: int
+    sample_weight: np.ndarray | None = None
+    classes: np.ndarray | None = None
+    feature_names: np.ndarray | None = None
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def kind(self) -> str:
+        """``"sparse"``, ``"out_of_core"`` or ``"dense"``: what the engine branches on."""
+        if is_sparse(self.X):
+            return "sparse"
+        return "out_of_core" if is_out_of_core(self.X) else "dense"
 
 
 def _entries(n: int) -> str:
@@ -175,7 +220,7 @@ def check_X(
         return _check_out_of_core(
             X, name=name, estimator_name=estimator_name, check_finite=check_finite
         )
-    if _is_sparse(X):
+    if is_sparse(X):
         if not accept_sparse:
             raise TypeError(
                 f"{name} is a scipy.sparse matrix, which this function does not accept; "
@@ -485,7 +530,7 @@ def check_loss_inputs(
     Returns ``(W, b, X, y, reg, sample_weight)`` with W, b and X in one floating compute
     dtype (float32 only when W and X both are), y as intp class indices in [0, C).
     """
-    if _is_sparse(W):
+    if is_sparse(W):
         raise TypeError(
             "W must be a dense array of shape (n_classes, n_features), got a sparse matrix"
         )
