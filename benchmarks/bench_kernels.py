@@ -34,8 +34,8 @@ common.reexec_without_openblas_vars()
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from linclf import LinearObjective, linear_backward, linear_forward, svm_loss  # noqa: E402
-from linclf._engine.blas import block_rows  # noqa: E402
+from linclf import LinearObjective, svm_loss  # noqa: E402
+from linclf._engine.blas import block_rows, blocked_backward, blocked_forward  # noqa: E402
 from textbook import textbook_svm_loss  # noqa: E402
 
 D, C = 3072, 10
@@ -60,9 +60,8 @@ def make_contenders(B, W, b, rows, pool, rng) -> dict:
 
     def products_blocked(Xb, G=G, buffers=buffers[0]):
         S, dW, work = buffers
-        linear_forward(Xb, W, None, out=S[: Xb.shape[0]], block_rows=rows)
-        linear_backward(G, Xb, W, None, out=dW, block_rows=rows, work=work)
-        return dW
+        blocked_forward(Xb, W, None, rows=rows, out=S[: Xb.shape[0]])
+        return blocked_backward(G, Xb, None, rows=rows, out=dW, work=work)[0]
 
     def products_blocked_2_python_threads(Xb):
         half = Xb.shape[0] // 2

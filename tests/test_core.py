@@ -7,9 +7,10 @@ import pytest
 
 from helpers import make_problem
 from linclf import LinearObjective, assert_gradient_close, svm_loss
-from linclf._engine.blas import block_rows
+from linclf._engine import blas
+from linclf._engine.blas import block_rows, blocked_backward, blocked_forward
 from linclf._engine.core import BatchSource, batched_scores
-from linclf.linear import linear_backward, linear_forward
+from linclf.linear import linear_backward
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -164,26 +165,49 @@ def test_batches_come_in_the_training_dtype_and_x_is_untouched():
     np.testing.assert_array_equal(X, saved)
 
 
-@pytest.mark.parametrize("block_rows", [0, 1, 4, 7, 40])
+@pytest.mark.parametrize("rows", [0, 1, 4, 7, 30, 40])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_blocked_products_equal_one_product(block_rows, dtype):
-    # Blocking changes only the order of the sums: equal to rounding (n=30 not a multiple).
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_blocked_products_equal_one_product(rows, dtype, with_bias):
+    # Blocking changes only the order of the sums: equal to the one-line products up to
+    # rounding (n=30 is not a multiple of 4 or 7; 0, 30 and 40 take the one-product path).
     W, b, X, _, _ = make_problem(n_samples=30, dtype=dtype)
+    b = b if with_bias else None
     dS = np.random.default_rng(2).normal(size=(30, W.shape[0])).astype(dtype)
     tol = 1e-12 if dtype == np.float64 else 1e-5
-    S = linear_forward(X, W, b, block_rows=block_rows)
-    np.testing.assert_allclose(S, X @ W.T + b, rtol=tol, atol=tol)
-    dW, db, _ = linear_backward(dS, X, W, b, block_rows=block_rows)
+    S = blocked_forward(X, W, b, rows=rows)
+    np.testing.assert_allclose(S, X @ W.T + (0 if b is None else b), rtol=tol, atol=tol)
+    dW, db = blocked_backward(dS, X, b, rows=rows, work=np.full_like(W, np.nan))
     np.testing.assert_allclose(dW, dS.T @ X, rtol=tol, atol=tol)
-    np.testing.assert_allclose(db, dS.sum(axis=0), rtol=tol, atol=tol)
+    assert S.dtype == dW.dtype == dtype
+    if with_bias:
+        # The same float64 accumulation as linear_backward: equal bit for bit.
+        np.testing.assert_array_equal(db, linear_backward(dS, X, W, b)[1])
+    else:
+        assert db is None
 
 
-def test_block_rows_rule():
-    # Blocks fit the small-GEMM limit rows·C·D <= 1e6, or there is no blocking at all.
-    assert block_rows(10, 3072) in (0, 32)
-    assert block_rows(1000, 12288) == 0
-    rows = block_rows(10, 784)
-    assert rows == 0 or (rows * 10 * 784 <= 1_000_000 < (rows + 1) * 10 * 784)
+def test_blocked_products_write_into_the_buffers():
+    # The engine's workspace is filled in place: the results are the buffers themselves.
+    W, b, X, _, _ = make_problem(n_samples=30)
+    dS = np.random.default_rng(3).normal(size=(30, W.shape[0]))
+    S_buffer, dW_buffer = np.empty((30, W.shape[0])), np.empty_like(W)
+    assert blocked_forward(X, W, b, rows=4, out=S_buffer) is S_buffer
+    assert blocked_backward(dS, X, b, rows=4, out=dW_buffer)[0] is dW_buffer
+
+
+@pytest.mark.parametrize("openblas", [True, False])
+def test_block_rows_rule(monkeypatch, openblas):
+    # The documented rule: with OpenBLAS, 10⁶ // (C·D) rows when that is >= 16, else 0.
+    monkeypatch.setattr(blas, "_BLOCKED_PRODUCTS", openblas)
+    # C=10, D=3072: C·D = 30720 and 10⁶ // 30720 = 32 (32·30720 = 983040 <= 10⁶ <
+    # 33·30720 = 1013760), and 32 >= 16.
+    assert block_rows(10, 3072) == (32 if openblas else 0)
+    # C=10, D=784: 10⁶ // 7840 = 127 (127·7840 = 995680 <= 10⁶ < 128·7840 = 1003520).
+    assert block_rows(10, 784) == (127 if openblas else 0)
+    # C=10, D=6500: 10⁶ // 65000 = 15 < 16, too few rows to pay for the accumulation.
+    assert block_rows(10, 6500) == 0
+    assert block_rows(1000, 12288) == 0  # C·D > 10⁶: not even one row fits
 
 
 @pytest.mark.parametrize("chunk_rows", [1, 7, 4096])

@@ -59,11 +59,19 @@ def test_backward_through_the_package_checker():
     assert_gradient_close(f, X, dX)
 
 
-def test_backward_float32_db_accumulates_in_float64():
-    # 10⁶ rows of 0.1 in float32: a naive float32 running sum drifts; ours must be within
-    # float32 rounding of the exact 100000.
-    dS = np.full((1_000_000, 1), 0.1, dtype=np.float32)
-    X = np.ones((1_000_000, 1), dtype=np.float32)
-    _, db, _ = linear_backward(dS, X, np.zeros((1, 1), np.float32), np.zeros(1, np.float32))
+@pytest.mark.parametrize("n_columns", [1, 3])
+def test_backward_float32_db_accumulates_in_float64(n_columns):
+    # Each column of dS is 1, 2²⁴, 1, -2²⁴ repeated 2¹⁸ times, so it sums to 2¹⁹ = 524288
+    # exactly. In float32, 2²⁴ + 1 rounds back to 2²⁴: a float32 running sum ends at 0, and
+    # NumPy's pairwise float32 sum (what a single column gets) loses every other 1 and ends
+    # at 262144. In float64 every partial sum is an exact integer, so db is exactly 524288.
+    pattern = np.array([1.0, 2.0**24, 1.0, -(2.0**24)], dtype=np.float32)
+    dS = np.repeat(np.tile(pattern, 2**18)[:, None], n_columns, axis=1)
+    expected = np.full(n_columns, 524288.0, dtype=np.float32)
+    # The data really defeats float32 accumulation, so the assertion below can fail.
+    assert not np.array_equal(dS.sum(axis=0), expected)
+    X = np.ones((dS.shape[0], 1), dtype=np.float32)
+    W, b = np.zeros((n_columns, 1), np.float32), np.zeros(n_columns, np.float32)
+    _, db, _ = linear_backward(dS, X, W, b)
     assert db.dtype == np.float32
-    assert abs(float(db[0]) - 100000.0) <= 100000.0 * 2e-7
+    np.testing.assert_array_equal(db, expected)

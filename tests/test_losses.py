@@ -1,12 +1,15 @@
-"""The hinge loss node: hand-computed cases, its backward, the kink, weights, buffers."""
+"""The hinge loss node: hand-computed cases, its backward, the kink, weights, buffers, margin."""
 
 from __future__ import annotations
+
+from dataclasses import FrozenInstanceError, fields
 
 import numpy as np
 import pytest
 
-from linclf import LOSSES, check_gradient, multiclass_hinge
-from linclf.losses import get_loss
+from linclf import LOSSES, LinearObjective, check_gradient, multiclass_hinge
+from linclf.losses import MulticlassHinge, get_loss
+from linclf.objective import svm_loss, svm_loss_naive
 
 
 def test_cs231n_three_examples():
@@ -91,7 +94,46 @@ def test_float32_stays_float32_and_loss_is_python_float():
 
 
 def test_registry_lists_hinge_and_rejects_unknown_names():
-    assert get_loss("hinge").loss_grad is multiclass_hinge
-    assert "delta" in LOSSES["hinge"].params
+    assert LOSSES["hinge"] is MulticlassHinge
+    assert LOSSES["hinge"].params == ("delta",) == tuple(f.name for f in fields(MulticlassHinge))
     with pytest.raises(ValueError, match=r"loss must be one of \['hinge'"):
         get_loss("squared")
+    with pytest.raises(TypeError, match=r"loss 'hinge' takes no parameter\(s\) \['margin'\]"):
+        get_loss("hinge", margin=1.0)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_node_is_the_function_with_its_margin_bound(weighted):
+    # The node built by name computes multiclass_hinge with its delta, bit for bit.
+    rng = np.random.default_rng(4)
+    S, y = rng.normal(size=(6, 4)), rng.integers(0, 4, size=6)
+    w = rng.uniform(0.1, 2, size=6) if weighted else None
+    node = get_loss("hinge", delta=0.3)
+    assert node == MulticlassHinge(delta=0.3) and get_loss("hinge").delta == 1.0
+    loss, dS = node.loss_grad(S, y, sample_weight=w)
+    loss_ref, dS_ref = multiclass_hinge(S, y, delta=0.3, sample_weight=w)
+    assert loss == loss_ref
+    np.testing.assert_array_equal(dS, dS_ref)
+
+
+@pytest.mark.parametrize(
+    ("delta", "error", "message"),
+    [
+        (-0.5, ValueError, r"^delta must be >= 0(\.0)?, got -0\.5"),
+        (float("nan"), ValueError, r"^delta must be finite"),
+        ("1", TypeError, r"^delta must be a real number"),
+        (True, TypeError, r"^delta must be a real number"),
+    ],
+)
+def test_node_validates_its_margin_once_for_every_caller(delta, error, message):
+    # The one check of delta: the node, the objective and the engine all raise it.
+    with pytest.raises(error, match=message):
+        MulticlassHinge(delta=delta)
+    with pytest.raises(error, match=message):
+        LinearObjective("hinge", delta=delta)
+    W, X, y = np.zeros((2, 1)), np.ones((1, 1)), np.array([0])
+    for objective in (svm_loss, svm_loss_naive):
+        with pytest.raises(error, match=message):
+            objective(W, None, X, y, delta=delta)
+    with pytest.raises(FrozenInstanceError):
+        MulticlassHinge().delta = 2.0  # type: ignore[misc]

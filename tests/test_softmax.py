@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 
@@ -11,7 +12,13 @@ import pytest
 from helpers import make_problem
 from linclf import LOSSES, assert_gradient_close, linear_objective
 from linclf._engine.core import LinearObjective
-from linclf.losses import get_loss, log_softmax, softmax, softmax_cross_entropy
+from linclf.losses import (
+    SoftmaxCrossEntropy,
+    get_loss,
+    log_softmax,
+    softmax,
+    softmax_cross_entropy,
+)
 from linclf.objective import softmax_loss, softmax_loss_naive
 
 GRID = pytest.mark.parametrize(
@@ -264,9 +271,16 @@ def test_out_may_alias_scores(dtype, weighted):
 
 
 def test_registry_has_softmax_and_stays_read_only():
-    # The objective, core and estimators find the node by name; it takes no extra params.
-    assert get_loss("softmax").loss_grad is softmax_cross_entropy
-    assert LOSSES["softmax"].params == ()
+    # The objective, core and estimators find the node by name; it takes no extra params,
+    # and its loss_grad is softmax_cross_entropy's arithmetic, bit for bit.
+    node = get_loss("softmax")
+    assert isinstance(node, SoftmaxCrossEntropy) and LOSSES["softmax"] is SoftmaxCrossEntropy
+    assert LOSSES["softmax"].params == () == tuple(f.name for f in dataclasses.fields(node))
+    S, y = np.random.default_rng(0).normal(size=(4, 3)), np.array([0, 2, 1, 2])
+    loss, dS = node.loss_grad(S, y, sample_weight=np.arange(4.0))
+    loss_ref, dS_ref = softmax_cross_entropy(S, y, sample_weight=np.arange(4.0))
+    assert loss == loss_ref
+    np.testing.assert_array_equal(dS, dS_ref)
     assert {"hinge", "softmax"} <= set(LOSSES)
     with pytest.raises(TypeError):
         LOSSES["other"] = LOSSES["softmax"]  # type: ignore[index]

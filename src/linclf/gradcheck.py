@@ -1,44 +1,26 @@
 r"""Numerical gradients by centered differences, and a gradient checker for tests.
 
-The checker compares a claimed (analytic) gradient ``a = ∇f(x)`` of a scalar
-function ``f`` with a numerical estimate ``n`` built from values of ``f`` alone.
-It is meant to be called from pytest tests, and it depends on NumPy only.
+The checker compares a claimed (analytic) gradient ``a = ∇f(x)`` of a scalar function
+``f`` with a numerical estimate ``n`` built from values of ``f`` alone. It is meant for
+pytest tests, and it depends on NumPy only.
 
 Centered differences
 --------------------
-For each coordinate ``i`` of ``x`` (any shape, 0-d included) the estimate is
-
-.. math::
-
-    n_i = \frac{f(x + h e_i) - f(x - h e_i)}{2h},
-
-where ``e_i`` is the unit vector of coordinate ``i``. The perturbation is
-written *into the caller's array* ``x`` and undone afterwards, because ``f``
-very often ignores its argument and closes over the array (CS231n style,
-``f = lambda _: loss(W, X, y)`` with ``x = W``). Every entry is restored by
-writing back its saved original value, never by computing ``x_i + h - h``,
-which is not ``x_i`` in floating point; the restore also runs when ``f``
-raises.
-
-The step actually taken is the *realized* step ``x_i^+ - x_i^-`` read back from
-the array after rounding to ``x.dtype``, not the nominal ``2h``. In float64 the
-two differ in the last bits; in float32 (``x_i + h`` representable only to
-about ``1e-7`` relative) they differ visibly, and dividing by the nominal step
-would add a relative error of order ``eps(float32) · |x_i| / h`` (1 percent
-for ``|x_i| ≈ 100`` and ``h = 1e-3``) to every estimate.
+For each coordinate ``i`` of ``x`` (any shape, 0-d included),
+:math:`n_i = (f(x + h e_i) - f(x - h e_i)) / 2h`. The perturbation is written into the
+caller's array ``x``, because ``f`` often ignores its argument and closes over the array
+(CS231n style, ``f = lambda _: loss(W, X, y)`` with ``x = W``), and undone by writing back
+the saved original value (``x_i + h - h`` is not ``x_i`` in floating point), also when
+``f`` raises. The step divided by is the *realized* step ``x_i^+ - x_i^-`` read back after
+rounding to ``x.dtype``, not the nominal ``2h``: in float32 the nominal step would add a
+relative error of order ``eps · |x_i| / h`` (1 percent for ``|x_i| ≈ 100``, ``h = 1e-3``).
 
 Step size and tolerances
 ------------------------
-Following the analysis in SciPy's ``_numdiff``, the error of the centered
-difference has two parts:
-
-* truncation, from the Taylor expansion: ``h² |f'''| / 6``, i.e. O(h²);
-* rounding, from the values of ``f`` carrying a relative error ``eps``:
-  about ``eps |f| / h``, i.e. O(eps/h).
-
-Their sum is smallest near ``h ≈ eps^(1/3)``: ``6e-6`` in float64, ``5e-3`` in
-float32, ``1e-1`` in float16. The defaults, chosen by ``x.dtype`` (wider types
-such as longdouble use the float64 row):
+Following SciPy's ``_numdiff``, the error has two parts: truncation, ``h² |f'''| / 6``,
+and rounding, about ``eps |f| / h`` when the values of ``f`` carry a relative error
+``eps``. Their sum is smallest near ``h ≈ eps^(1/3)``: ``6e-6`` in float64, ``5e-3`` in
+float32, ``1e-1`` in float16. The defaults, by ``x.dtype`` (wider types use float64's):
 
 =========  ========  ========  =====================  ==========
 dtype      h         rtol      atol                   kink_tol
@@ -48,77 +30,32 @@ float32    1e-3      1e-2      1e-3 · max(1, |f(x)|)  1e-3
 float16    1e-1      5e-2      5e-2 · max(1, |f(x)|)  1e-1
 =========  ========  ========  =====================  ==========
 
-With ``h = 1e-5`` in float64 both error terms are about ``1e-10`` for ``f``,
-``f'''`` of order one, so ``rtol = 1e-6`` leaves four orders of magnitude of
-margin, while a genuinely wrong gradient (missing term, wrong sign, factor of
-2) gives relative errors of ``1e-1`` and more. The usual reading of the
-relative error: below ``1e-7`` great, above ``1e-2`` wrong. In float32 the
-rounding term is ``1.2e-7 · |f| / 1e-3 ≈ 1e-4 · |f|``, so ``rtol`` is relaxed
-to ``1e-2``, which still flags O(1) mistakes. float16 checks are coarse: they
-catch errors of more than about 10 percent.
+With ``h = 1e-5`` in float64 both error terms are about ``1e-10`` for ``f``, ``f'''`` of
+order one, so ``rtol = 1e-6`` leaves four orders of magnitude of margin, while a wrong
+gradient (missing term, wrong sign, factor of 2) gives relative errors of ``1e-1`` and
+more. In float32 the rounding term is ``1.2e-7 · |f| / 1e-3 ≈ 1e-4 · |f|``, so ``rtol``
+is relaxed to ``1e-2``, which still flags O(1) mistakes; float16 checks catch errors of
+more than about 10 percent.
 
 An entry passes when its relative error
-
-.. math::
-
-    r_i = \frac{|a_i - n_i|}{\max(|a_i| + |n_i|,\ \text{tiny})}
-
-(``0`` when both are ``0``, never NaN) is at most ``rtol``, or when its absolute
-error ``|a_i - n_i|`` is at most ``atol``. The absolute floor matters where
-the true derivative is zero or tiny: there the numerical estimate is pure
-rounding noise (``~eps |f| / h``) while the analytic value may be exactly ``0``,
-so the relative error is ``1`` although nothing is wrong. That noise is about
-``2e-11 · |f|`` in float64 and ``1e-4 · |f|`` in float32, hence an ``atol``
-proportional to ``max(1, |f(x)|)``. The flip side: gradients whose entries are
-all smaller than ``atol`` are not really tested; pass ``atol`` explicitly for
-such badly scaled problems.
-
-All difference quotients, steps and errors are computed in float64 (Python
-floats) whatever ``x.dtype`` is; the result records the input dtype and
-``computed_in = "float64"``. The function ``f`` itself runs at whatever
-precision it uses; the float32 defaults assume it computes in float32.
+:math:`r_i = |a_i - n_i| / \max(|a_i| + |n_i|,\ \text{tiny})` (in ``[0, 1]``, ``0`` when
+both are ``0``, never NaN; non-finite analytic values fail) is at most ``rtol``, or its
+absolute error at most ``atol``. That floor matters where the true derivative is (near)
+zero: the estimate is rounding noise, ``~eps |f| / h`` (``2e-11 · |f|`` in float64,
+``1e-4 · |f|`` in float32), against an analytic value that may be exactly ``0``, a
+relative error of 1 although nothing is wrong; hence ``atol`` proportional to
+``max(1, |f(x)|)``. The flip side: gradients whose entries are all below ``atol`` are not
+really tested; pass ``atol`` for such badly scaled problems. Quotients, steps and errors
+are computed in float64 whatever ``x.dtype`` is; ``f`` runs at its own precision (the
+float32 defaults assume float32).
 
 Kinks
 -----
-A piecewise-smooth ``f`` (hinge loss, ReLU, ``|x|``) has a kink where its
-derivative jumps. If a kink lies within ``h`` of ``x_i`` the centered difference
-averages the two one-sided slopes and disagrees with any analytic gradient,
-which is a property of the finite difference, not a bug. :func:`check_gradient`
-therefore also evaluates ``f(x)`` once and ``f(x ± h/2 e_i)`` at each checked
-coordinate, and flags the coordinate as a kink when the finite differences are
-not self-consistent: when the gap between the forward and backward slopes is
-not the one smooth curvature explains (it halves with the step), or the
-centered difference changes with the step. Curvature cancels from both tests,
-so a smooth ``f`` with a large second derivative and a small gradient is not a
-kink, and the analytic gradient is not used at all, so a wrong gradient of a
-smooth ``f`` is never excused as a kink. Kinks are reported separately and left
-out of pass/fail. See :func:`check_gradient` for the exact criterion.
-
-Examples
---------
-Check the gradient ``2x`` of ``f(x) = Σ x²``:
-
->>> import numpy as np
->>> from linclf.gradcheck import assert_gradient_close, check_gradient
->>> x = np.array([[1.0, -2.0], [0.5, 3.0]])
->>> result = check_gradient(lambda v: np.sum(v**2), x, 2 * x)
->>> result.passed, result.n_checked, result.n_kinks
-(True, 4, 0)
->>> result.max_rel_error < 1e-9
-True
-
-A wrong gradient fails, and the report names the worst entry:
-
->>> wrong = 2 * x
->>> wrong[1, 0] = 0.0
->>> bad = check_gradient(lambda v: np.sum(v**2), x, wrong)
->>> bad.passed, bad.worst_index
-(False, (1, 0))
-
-In a test, :func:`assert_gradient_close` raises ``AssertionError`` with the
-report as its message:
-
->>> _ = assert_gradient_close(lambda v: np.sum(v**2), x, 2 * x)
+Within ``h`` of a kink of a piecewise-smooth ``f`` (hinge loss, ReLU, ``|x|``) the
+centered difference averages two one-sided slopes and disagrees with any analytic
+gradient: a property of the finite difference, not a bug. :func:`check_gradient` flags
+such coordinates from values of ``f`` alone (so a wrong gradient of a smooth ``f`` is
+never excused as a kink) and leaves them out of pass/fail; its Notes give the criterion.
 """
 
 import math
@@ -150,12 +87,13 @@ class _Defaults:
     kink_tol: float
 
 
-# Keyed by machine epsilon of x.dtype; see the module docstring for the
-# derivation. Wider types (longdouble) use the float64 row because the
-# comparison is done in float64 anyway.
-_FLOAT64_DEFAULTS = _Defaults(h=1e-5, rtol=1e-6, atol_scale=1e-8, kink_tol=1e-4)
-_FLOAT32_DEFAULTS = _Defaults(h=1e-3, rtol=1e-2, atol_scale=1e-3, kink_tol=1e-3)
-_FLOAT16_DEFAULTS = _Defaults(h=1e-1, rtol=5e-2, atol_scale=5e-2, kink_tol=1e-1)
+# The module docstring's table, by machine epsilon: the first row whose epsilon that of
+# x.dtype reaches. Types wider than float64 take its row: the comparison runs in float64.
+_DEFAULTS = (
+    (float(np.finfo(np.float16).eps), _Defaults(1e-1, rtol=5e-2, atol_scale=5e-2, kink_tol=1e-1)),
+    (float(np.finfo(np.float32).eps), _Defaults(1e-3, rtol=1e-2, atol_scale=1e-3, kink_tol=1e-3)),
+    (0.0, _Defaults(1e-5, rtol=1e-6, atol_scale=1e-8, kink_tol=1e-4)),
+)
 
 # The kink statistics combine five values of f with coefficients whose absolute
 # values sum to 16 (in units of 1/h), so their rounding noise is at most
@@ -169,11 +107,7 @@ _TINY = float(np.finfo(np.float64).tiny)
 
 def _defaults_for(dtype: np.dtype) -> _Defaults:
     eps = float(np.finfo(dtype).eps)
-    if eps >= float(np.finfo(np.float16).eps):
-        return _FLOAT16_DEFAULTS
-    if eps >= float(np.finfo(np.float32).eps):
-        return _FLOAT32_DEFAULTS
-    return _FLOAT64_DEFAULTS
+    return next(defaults for limit, defaults in _DEFAULTS if eps >= limit)
 
 
 def _validate_x(x: Any) -> None:
@@ -196,21 +130,14 @@ def _validate_x(x: Any) -> None:
         raise ValueError("x must contain only finite values, got NaN or inf")
 
 
-def _validate_step(h: Any) -> float:
-    if isinstance(h, (bool, np.bool_)) or not isinstance(h, numbers.Real):
-        raise TypeError(f"h must be a real number, got {type(h).__name__}")
-    h = float(h)
-    if not (math.isfinite(h) and h > 0.0):
-        raise ValueError(f"h must be a finite positive number, got {h!r}")
-    return h
-
-
-def _validate_tol(value: Any, name: str) -> float:
+def _validate_real(value: Any, name: str, *, positive: bool = False) -> float:
+    """A finite real ``>= 0`` (``> 0`` when ``positive``) as a float, or raise naming it."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     value = float(value)
-    if not (math.isfinite(value) and value >= 0.0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    if not (math.isfinite(value) and (value > 0.0 if positive else value >= 0.0)):
+        wanted = "positive number" if positive else "number >= 0"
+        raise ValueError(f"{name} must be a finite {wanted}, got {value!r}")
     return value
 
 
@@ -297,44 +224,27 @@ def numerical_gradient(
     Parameters
     ----------
     f : callable
-        ``f(x) -> scalar``. Called with the very array ``x`` (perturbed in one
-        entry); it may also ignore its argument and close over ``x``. It must
-        return a real scalar (Python or NumPy number, or 0-d array) and must not
-        modify ``x``.
+        ``f(x) -> scalar`` (a real number or 0-d array), called with the very array
+        ``x`` perturbed in one entry (or closing over it). It must not modify ``x``.
     x : ndarray of any shape, floating dtype
-        Point at which to differentiate. Must be writable and finite. Each entry
-        is perturbed in turn and restored exactly afterwards, also when ``f``
-        raises.
+        Writable and finite; each entry is restored exactly, also when ``f`` raises.
     h : float, default=1e-5
-        Nominal step. ``1e-5`` suits float64; for float32 ``x`` use about
-        ``1e-3`` (see the module docstring).
+        Nominal step; about ``1e-3`` suits float32 ``x`` (see the module docstring).
 
     Returns
     -------
     grad : ndarray of shape ``x.shape``, float64
-        ``grad[i]`` estimates ``∂f/∂x[i]``.
+        :math:`(f(x^+) - f(x^-)) / (x^+_i - x^-_i)` at each index ``i`` (C order), with
+        :math:`x^{\pm} = x \pm h e_i` rounded to ``x.dtype``: ``2 · x.size`` calls of ``f``.
 
     Raises
     ------
     TypeError
-        If ``x`` is not an ndarray of floating dtype, if ``h`` is not a real
-        number, or if ``f`` returns something that is not a real scalar.
+        If ``x`` is not a floating ndarray, ``h`` not a real number, or ``f`` does not
+        return a real scalar.
     ValueError
-        If ``x`` is read-only or not finite, if ``h`` is not positive, if
-        ``f`` returns an array or a non-finite value, or if ``h`` is too small
-        to change an entry of ``x`` in its dtype.
-
-    Notes
-    -----
-    For every index ``i`` (in C order; ``()`` for 0-d ``x``)
-
-    .. math::
-
-        \text{grad}_i = \frac{f(x^{+}) - f(x^{-})}{x^{+}_i - x^{-}_i},
-        \qquad x^{\pm} = x \pm h e_i \text{ rounded to } x.\text{dtype},
-
-    using the realized step ``x^+_i - x^-_i`` (≈ ``2h``). This costs
-    ``2 · x.size`` calls of ``f``. The error is about ``h² |f'''| / 6 + eps |f| / h``.
+        If ``x`` is read-only or not finite, ``h`` not positive, ``f`` returns an array
+        or a non-finite value, or ``h`` is too small to change an entry of ``x``.
 
     Examples
     --------
@@ -348,7 +258,7 @@ def numerical_gradient(
     [1.0, -2.0, 0.5]
     """
     _validate_x(x)
-    h = _validate_step(h)
+    h = _validate_real(h, "h", positive=True)
     grad = np.empty(x.shape, dtype=np.float64)
     for index in np.ndindex(x.shape):
         (step_p, f_p), (step_m, f_m) = _perturbed_values(f, x, index, (h, -h), _scalar_value)
@@ -364,66 +274,43 @@ def numerical_gradient_array(
 ) -> np.ndarray:
     r"""Centered-difference gradient of ``Σ df · f(x)`` for an array-valued ``f``.
 
-    Use it to check a backward pass: if a node computes ``out = f(x)`` and its
-    backward maps the upstream gradient ``dout`` to ``dx``, then
-    ``numerical_gradient_array(f, x, dout)`` estimates that ``dx``.
+    It checks a backward pass: if a node computes ``out = f(x)`` and maps the upstream
+    gradient ``dout`` to ``dx``, then ``numerical_gradient_array(f, x, dout)`` estimates
+    that ``dx``.
 
     Parameters
     ----------
-    f : callable
-        ``f(x) -> array``. Called with the very array ``x`` (perturbed in one
-        entry); it may also close over ``x``. Its output may be a view of ``x``
-        (it is copied). It must not modify ``x``.
-    x : ndarray of any shape, floating dtype
-        Point at which to differentiate. Must be writable and finite; restored
-        exactly afterwards, also when ``f`` raises.
+    f, x, h
+        As in :func:`numerical_gradient`, but ``f(x)`` returns an array (a view of ``x``
+        is fine: it is copied).
     df : array_like of shape ``f(x).shape``
         Upstream gradient, the weights of the scalar ``Σ df · f(x)``.
-    h : float, default=1e-5
-        Nominal step; see :func:`numerical_gradient`.
 
     Returns
     -------
     dx : ndarray of shape ``x.shape``, float64
-        ``dx[i]`` estimates ``Σ_j df[j] ∂f(x)[j]/∂x[i]``.
+        :math:`\sum_j df_j (f(x^+)_j - f(x^-)_j) / (x^+_i - x^-_i)`, with :math:`x^{\pm}`
+        as in :func:`numerical_gradient`; the difference is taken before weighting by
+        ``df``, so that cancellation happens between nearby values. ``1 + 2 · x.size``
+        calls of ``f`` (one to learn the shape).
 
     Raises
     ------
-    TypeError
-        If ``x`` is not an ndarray of floating dtype, or ``f`` or ``df`` is not
-        real numeric.
-    ValueError
-        If ``x`` is read-only or not finite, if ``h`` is not positive, if
-        ``df.shape`` differs from ``f(x).shape``, if ``f`` changes its output
-        shape or returns non-finite values, or if ``h`` is too small to change
-        an entry of ``x``.
-
-    Notes
-    -----
-    With ``x^{\pm}`` and the realized step as in :func:`numerical_gradient`,
-
-    .. math::
-
-        dx_i = \frac{\sum_j df_j \,(f(x^{+})_j - f(x^{-})_j)}{x^{+}_i - x^{-}_i}.
-
-    The difference is taken before weighting by ``df`` so that cancellation
-    happens between nearby values. Costs ``1 + 2 · x.size`` calls of ``f``
-    (one to learn and validate the output shape).
+    TypeError, ValueError
+        As in :func:`numerical_gradient`, and when ``df`` is not real numeric or not of
+        ``f(x)``'s shape, or ``f`` changes its output shape.
 
     Examples
     --------
-    Backward of an elementwise square, ``dx = df · 2x``:
-
     >>> import numpy as np
     >>> from linclf.gradcheck import numerical_gradient_array
-    >>> x = np.array([1.0, -2.0, 3.0])
-    >>> df = np.array([1.0, 0.5, -1.0])
+    >>> x, df = np.array([1.0, -2.0, 3.0]), np.array([1.0, 0.5, -1.0])
     >>> dx = numerical_gradient_array(lambda v: v**2, x, df)
-    >>> bool(np.allclose(dx, df * 2 * x))
+    >>> bool(np.allclose(dx, df * 2 * x))  # the backward of v**2
     True
     """
     _validate_x(x)
-    h = _validate_step(h)
+    h = _validate_real(h, "h", positive=True)
     out_shape = _array_value(f(x), "at x").shape
     df_arr = np.asarray(df)
     if df_arr.dtype.kind not in "iuf":
@@ -456,15 +343,11 @@ class GradientEntry:
     ----------
     index : tuple of int
         Index into ``x`` (``()`` for 0-d ``x``).
-    numeric : float
-        Centered-difference estimate ``n``.
-    analytic : float
-        Claimed gradient ``a``.
-    abs_error : float
-        ``|a - n|`` (``inf`` if ``a`` is not finite).
-    rel_error : float
-        ``|a - n| / max(|a| + |n|, tiny)``, in ``[0, 1]``; ``0`` when both are
-        ``0``, ``inf`` if ``a`` is not finite; never NaN.
+    numeric, analytic : float
+        The centered-difference estimate ``n`` and the claimed gradient ``a``.
+    abs_error, rel_error : float
+        ``|a - n|`` and the relative error of the module docstring (both ``inf`` if ``a``
+        is not finite).
     passed : bool
         ``rel_error <= rtol or abs_error <= atol``.
     """
@@ -479,46 +362,36 @@ class GradientEntry:
 
 @dataclass(frozen=True)
 class GradientCheckResult:
-    """Outcome of :func:`check_gradient`.
+    """Outcome of :func:`check_gradient`; ``str(result)`` is :meth:`report`.
 
-    ``str(result)`` is :meth:`report`. Truth-testing the result raises
-    ``TypeError``: ``assert check_gradient(...)`` would otherwise always pass;
-    use ``result.passed`` or :func:`assert_gradient_close`.
+    Truth-testing the result raises ``TypeError``: ``assert check_gradient(...)`` would
+    otherwise always pass; use ``result.passed`` or :func:`assert_gradient_close`.
 
     Attributes
     ----------
     passed : bool
-        True when every compared (non-kink) entry passed and, if any
-        coordinate was checked, at least one was compared.
+        Every compared (non-kink) entry passed and, if any coordinate was checked, at
+        least one was compared.
     max_rel_error : float
         Largest relative error over the compared entries; ``0.0`` if none.
-    worst_index : tuple of int or None
-        Index of the compared entry that is furthest outside its tolerance,
-        i.e. with the largest ``min(rel_error / rtol, abs_error / atol)``
-        (``()`` for 0-d ``x``); None if no entry was compared.
-    numeric, analytic : float or None
-        Numerical and analytic values at ``worst_index``.
+    worst_index, numeric, analytic : tuple of int, float, float, or None
+        The compared entry furthest outside its tolerance (largest
+        ``min(rel_error / rtol, abs_error / atol)``) and its two values; None if none.
     worst : tuple of GradientEntry
         Up to ``n_worst`` compared entries, worst first.
-    n_checked : int
-        Number of coordinates evaluated (kinks included).
-    n_failed : int
-        Number of compared entries outside tolerance.
-    kinks : tuple of tuple of int
-        Indices flagged as kinks, excluded from pass/fail.
-    n_kinks : int
-        ``len(kinks)``.
+    n_checked, n_failed : int
+        Coordinates evaluated (kinks included); compared entries outside tolerance.
+    kinks, n_kinks : tuple of tuple of int, int
+        Indices flagged as kinks, excluded from pass/fail, and their number.
     checked : tuple of tuple of int
         Indices of the evaluated coordinates, in C order.
-    shape : tuple of int
-        ``x.shape``.
-    input_dtype : numpy.dtype
-        ``x.dtype``.
+    shape, input_dtype : tuple of int, numpy.dtype
+        ``x.shape`` and ``x.dtype``.
     computed_in : str
         ``"float64"``: the precision of the difference quotients and errors.
     h, rtol, atol, kink_tol : float
-        The thresholds actually used (``atol`` after default scaling; ``kink_tol``
-        is NaN when kink detection was off).
+        The thresholds used (``atol`` after default scaling; ``kink_tol`` NaN when kink
+        detection was off).
     """
 
     passed: bool
@@ -550,13 +423,7 @@ class GradientCheckResult:
         return self.report()
 
     def report(self) -> str:
-        """Readable multi-line summary: verdict, thresholds, worst entries, kinks.
-
-        Returns
-        -------
-        text : str
-            Several lines, without a trailing newline.
-        """
+        """Readable summary: verdict, thresholds, worst entries, kinks (no final newline)."""
         n_compared = self.n_checked - self.n_kinks
         size = math.prod(self.shape)
         if self.n_checked and not n_compared:
@@ -673,78 +540,45 @@ def check_gradient(
 
     Parameters
     ----------
-    f : callable
-        ``f(x) -> scalar``. Called with the very array ``x`` that is perturbed,
-        so both ``lambda w: loss(w, X, y)`` and ``lambda _: loss(W, X, y)``
-        (closing over ``x = W``) work. Must not modify ``x``.
-    x : ndarray of any shape, floating dtype
-        Point of the check. Must be writable and finite; every entry is
-        restored exactly afterwards, also when ``f`` raises.
+    f, x
+        As in :func:`numerical_gradient` (so ``lambda _: loss(W, X, y)`` with ``x = W``
+        works); ``x`` is restored exactly.
     analytic : array_like of shape ``x.shape``
         The claimed gradient ``∇f(x)``.
-    h : float, optional
-        Nominal step. Default by ``x.dtype``: ``1e-5`` (float64 and wider),
-        ``1e-3`` (float32), ``1e-1`` (float16), each near ``eps^(1/3)``.
-    num_checks : int, optional
-        Check only this many distinct coordinates, drawn without replacement
-        with ``np.random.default_rng(seed)``. None, or a value ``>= x.size``,
-        checks all of them.
-    seed : int, numpy.random.Generator or None, optional
-        Seed of the coordinate sample; only used when ``num_checks < x.size``.
-    rtol : float, optional
-        Relative tolerance. Default ``1e-6`` (float64), ``1e-2`` (float32),
-        ``5e-2`` (float16).
+    h, rtol, kink_tol : float, optional
+        Nominal step, relative tolerance and kink threshold (see Notes); default by
+        ``x.dtype``, from the module docstring's table.
     atol : float, optional
-        Absolute tolerance, for entries whose true derivative is (near) zero.
-        Default ``c · max(1, |f(x)|)`` with ``c = 1e-8`` (float64), ``1e-3``
-        (float32), ``5e-2`` (float16), because the rounding noise of the
-        centered difference scales with ``|f|``.
-    kink_tol : float, optional
-        Relative threshold of the kink test (see Notes). Default ``1e-4``
-        (float64), ``1e-3`` (float32), ``1e-1`` (float16).
+        Absolute tolerance; default ``c · max(1, |f(x)|)`` with ``c`` from the table.
+    num_checks : int, optional
+        Check only this many distinct coordinates, drawn without replacement with
+        ``np.random.default_rng(seed)``; None, or ``>= x.size``, checks them all.
+    seed : int, numpy.random.Generator or None, optional
     detect_kinks : bool, default=True
-        Evaluate ``f(x ± h/2 e_i)`` too and exclude kinks. With False, kinks
-        count as ordinary entries and each coordinate costs 2 calls, not 4.
+        Evaluate ``f(x ± h/2 e_i)`` too and exclude kinks (False: kinks count as ordinary
+        entries, 2 calls per coordinate instead of 4).
     n_worst : int, default=5
         How many of the worst entries to keep in ``result.worst``.
 
     Returns
     -------
     result : GradientCheckResult
-        Verdict, worst entries, kinks and the thresholds used; ``str(result)``
-        is a readable report.
 
     Raises
     ------
-    TypeError
-        If ``x`` is not an ndarray of floating dtype, ``analytic`` is not real
-        numeric, ``f`` does not return a real scalar, or a threshold has the
-        wrong type.
-    ValueError
-        If ``analytic.shape != x.shape``, ``x`` is read-only or not finite,
-        ``f`` returns an array or a non-finite value, a threshold is negative,
-        ``num_checks < 1``, or ``h`` is too small to change an entry of ``x``.
+    TypeError, ValueError
+        As in :func:`numerical_gradient`, and for an ``analytic`` that is not real numeric
+        or not of ``x``'s shape, a negative or ill-typed threshold, or ``num_checks < 1``.
 
     Notes
     -----
-    For each checked index ``i`` the numerical derivative ``n_i`` is the
-    centered difference of :func:`numerical_gradient` (same realized step, same
-    value). With ``a_i`` the analytic value, the entry passes when
+    Each entry's ``n_i`` is that of :func:`numerical_gradient` (same realized step, same
+    value), judged by the relative error and tolerances of the module docstring. Cost:
+    ``1 + 4k`` calls of ``f`` for ``k`` checked coordinates (``1 + 2k`` without kinks).
 
-    .. math::
-
-        r_i = \frac{|a_i - n_i|}{\max(|a_i| + |n_i|,\ \text{tiny})} \le
-        \text{rtol} \quad\text{or}\quad |a_i - n_i| \le \text{atol}.
-
-    ``r_i`` lies in ``[0, 1]``, is ``0`` when both values are ``0`` and is never
-    NaN; non-finite analytic values fail. The defaults are justified in the
-    module docstring: centered-difference error ``h²|f'''|/6 + eps|f|/h`` is
-    about ``1e-10`` in float64 with ``h = 1e-5``, four orders below ``rtol``,
-    and about ``1e-4 |f|`` in float32 with ``h = 1e-3``, two below ``rtol``.
-
-    **Kink test.** With ``f_0 = f(x)``, the realized offsets ``δ`` of
-    ``±h`` and ``±h/2``, forward/backward slopes ``s^±`` and centered differences
-    ``n(h)``, ``n(h/2)``, a coordinate is a kink when
+    **Kink test.** With ``f_0 = f(x)``, forward/backward slopes ``s^±`` over the realized
+    offsets of ``±h`` and ``±h/2``, and centered differences ``n(h)``, ``n(h/2)``, a
+    coordinate is a kink when
 
     .. math::
 
@@ -752,36 +586,31 @@ def check_gradient(
         2\,\big|n(h) - n(h/2)\big|\Big)
         > \text{kink\_tol} \cdot \max|s| + 128\,\frac{\text{eps} \max(1, |f_0|)}{h}.
 
-    (The factor 2 of the first term is the ratio of the realized stencil
-    widths.) For smooth ``f`` the slope gap ``s^+ - s^- ≈ f'' · step`` is linear
-    in the step, so curvature cancels and the left side is only
-    ``h²|f'''|/4``: a large second derivative next to a small gradient is not
-    a kink. That stays below ``kink_tol · |f'|`` unless ``|f'''/f'|`` exceeds
-    ``4e6`` (float64 defaults) or ``4e3`` (float32). A jump ``J`` of the
-    derivative at distance ``t·h`` from ``x_i``, ``t < 1``, leaves at least
-    ``J/4`` (``t ≤ 1/2``) or ``J(1 - t)`` (``t > 1/2``) on the left, never less
-    than two thirds of the error ``J(1 - t)/2`` it causes in ``n(h)``. The last
-    term bounds the rounding noise of the left side, ``eps`` being the machine
-    epsilon of ``x.dtype``: its five values of ``f`` enter with coefficients
-    summing to ``16/h``, and a further factor 8 covers sums whose terms partly
-    cancel. The analytic gradient plays no part, so a wrong gradient of a
-    smooth ``f`` is never excused as a kink. A kink whose jump is too small to
-    be flagged simply fails the comparison, loudly.
-
-    **Cost.** ``1 + 4k`` calls of ``f`` for ``k`` checked coordinates
-    (``1 + 2k`` with ``detect_kinks=False``).
+    (The factor 2 of the first term is the ratio of the realized stencil widths.) For
+    smooth ``f`` the slope gap ``s^+ - s^- ≈ f'' · step`` is linear in the step, so
+    curvature cancels and the left side is only ``h²|f'''|/4``: a large second
+    derivative next to a small gradient is not a kink. That stays below
+    ``kink_tol · |f'|`` unless ``|f'''/f'|`` exceeds ``4e6`` (float64 defaults) or
+    ``4e3`` (float32). A jump ``J`` of the derivative at distance ``t·h`` from ``x_i``,
+    ``t < 1``, leaves at least ``J/4`` (``t ≤ 1/2``) or ``J(1 - t)`` (``t > 1/2``) on the
+    left, never less than two thirds of the error ``J(1 - t)/2`` it causes in ``n(h)``.
+    The last term bounds the rounding noise of the left side (``eps`` of ``x.dtype``): its
+    five values of ``f`` enter with coefficients summing to ``16/h``, and a further factor
+    8 covers sums whose terms partly cancel. A kink whose jump is too small to be flagged
+    simply fails the comparison, loudly.
 
     Examples
     --------
-    The gradient of ``log Σ exp(x)`` is the softmax:
-
     >>> import numpy as np
     >>> from linclf.gradcheck import check_gradient
-    >>> x = np.array([0.5, -1.0, 2.0])
-    >>> softmax = np.exp(x) / np.sum(np.exp(x))
-    >>> result = check_gradient(lambda v: np.log(np.sum(np.exp(v))), x, softmax)
-    >>> result.passed
-    True
+    >>> x = np.array([[1.0, -2.0], [0.5, 3.0]])
+    >>> result = check_gradient(lambda v: np.sum(v**2), x, 2 * x)
+    >>> result.passed, result.n_checked, result.n_kinks
+    (True, 4, 0)
+    >>> wrong = 2 * x
+    >>> wrong[1, 0] = 0.0
+    >>> check_gradient(lambda v: np.sum(v**2), x, wrong).worst_index
+    (1, 0)
 
     ``Σ max(0, x)`` has a kink at ``x = 0``; that coordinate is excluded:
 
@@ -801,11 +630,11 @@ def check_gradient(
         )
     analytic_arr = analytic_arr.astype(np.float64, copy=False)
     defaults = _defaults_for(x.dtype)
-    h = defaults.h if h is None else _validate_step(h)
-    rtol = defaults.rtol if rtol is None else _validate_tol(rtol, "rtol")
-    kink_tol = defaults.kink_tol if kink_tol is None else _validate_tol(kink_tol, "kink_tol")
+    h = defaults.h if h is None else _validate_real(h, "h", positive=True)
+    rtol = defaults.rtol if rtol is None else _validate_real(rtol, "rtol")
+    kink_tol = defaults.kink_tol if kink_tol is None else _validate_real(kink_tol, "kink_tol")
     if atol is not None:
-        atol = _validate_tol(atol, "atol")
+        atol = _validate_real(atol, "atol")
     if num_checks is not None:
         num_checks = _validate_count(num_checks, "num_checks", 1)
     n_worst = _validate_count(n_worst, "n_worst", 0)
@@ -823,32 +652,57 @@ def check_gradient(
     kinks: list[Index] = []
     for index in indices:
         samples = _perturbed_values(f, x, index, offsets, _scalar_value)
-        (step_p, f_p), (step_m, f_m) = samples[:2]
         if detect_kinks and _is_kink(f0, samples, kink_tol, noise):
             kinks.append(index)
             continue
+        (step_p, f_p), (step_m, f_m) = samples[:2]
         numeric = (f_p - f_m) / (step_p - step_m)
-        a = float(analytic_arr[index])
-        abs_error = abs(a - numeric) if math.isfinite(a) else math.inf
-        rel_error = _relative_error(a, numeric)
-        passed = rel_error <= rtol or abs_error <= atol
-        entries.append(GradientEntry(index, numeric, a, abs_error, rel_error, passed))
+        entries.append(_entry(index, numeric, float(analytic_arr[index]), rtol, atol))
+    # kink_tol is reported as NaN when kink detection was off.
+    thresholds = {
+        "h": h,
+        "rtol": rtol,
+        "atol": atol,
+        "kink_tol": kink_tol if detect_kinks else math.nan,
+    }
+    return _result(entries, kinks, indices, x, n_worst, thresholds)
+
+
+def _entry(index: Index, numeric: float, a: float, rtol: float, atol: float) -> GradientEntry:
+    abs_error = abs(a - numeric) if math.isfinite(a) else math.inf
+    rel_error = _relative_error(a, numeric)
+    passed = rel_error <= rtol or abs_error <= atol
+    return GradientEntry(index, numeric, a, abs_error, rel_error, passed)
+
+
+def _result(
+    entries: list[GradientEntry],
+    kinks: list[Index],
+    indices: list[Index],
+    x: np.ndarray,
+    n_worst: int,
+    thresholds: dict[str, float],
+) -> GradientCheckResult:
+    """The verdict, with the entries ranked by how far outside their tolerance they are."""
 
     def badness(e: GradientEntry) -> tuple[float, float]:
         # An entry fails iff both ratios exceed 1, so their minimum ranks how
         # far outside its tolerance it is; ties go to the larger absolute error.
-        ratio = min(_tolerance_ratio(e.rel_error, rtol), _tolerance_ratio(e.abs_error, atol))
+        ratio = min(
+            _tolerance_ratio(e.rel_error, thresholds["rtol"]),
+            _tolerance_ratio(e.abs_error, thresholds["atol"]),
+        )
         return ratio, e.abs_error
 
     ranked = sorted(entries, key=badness, reverse=True)
-    worst_entry = ranked[0] if ranked else None
+    worst = ranked[0] if ranked else None
     n_failed = sum(not e.passed for e in entries)
     return GradientCheckResult(
         passed=n_failed == 0 and (bool(entries) or not indices),
         max_rel_error=max((e.rel_error for e in entries), default=0.0),
-        worst_index=worst_entry.index if worst_entry else None,
-        numeric=worst_entry.numeric if worst_entry else None,
-        analytic=worst_entry.analytic if worst_entry else None,
+        worst_index=worst.index if worst else None,
+        numeric=worst.numeric if worst else None,
+        analytic=worst.analytic if worst else None,
         worst=tuple(ranked[:n_worst]),
         n_checked=len(indices),
         n_failed=n_failed,
@@ -858,10 +712,7 @@ def check_gradient(
         shape=tuple(x.shape),
         input_dtype=x.dtype,
         computed_in="float64",
-        h=h,
-        rtol=rtol,
-        atol=atol,
-        kink_tol=kink_tol if detect_kinks else math.nan,
+        **thresholds,
     )
 
 
@@ -871,46 +722,20 @@ def assert_gradient_close(
     analytic: ArrayLike,
     **kwargs: Any,
 ) -> GradientCheckResult:
-    """Run :func:`check_gradient` and raise ``AssertionError`` with its report on failure.
-
-    Parameters
-    ----------
-    f : callable
-        ``f(x) -> scalar``, as in :func:`check_gradient`.
-    x : ndarray of any shape, floating dtype
-        Point of the check; restored exactly afterwards.
-    analytic : array_like of shape ``x.shape``
-        The claimed gradient.
-    **kwargs
-        Keyword arguments of :func:`check_gradient` (``h``, ``num_checks``,
-        ``seed``, ``rtol``, ``atol``, ``kink_tol``, ``detect_kinks``,
-        ``n_worst``).
-
-    Returns
-    -------
-    result : GradientCheckResult
-        The passing result, for further assertions.
+    """Run :func:`check_gradient` (same arguments) and return its passing result.
 
     Raises
     ------
     AssertionError
-        If the check fails; the message is ``result.report()``, naming the
-        worst indices with numeric and analytic values.
-    TypeError, ValueError
-        For bad arguments, as in :func:`check_gradient`.
-
-    Notes
-    -----
-    Passing means every compared entry satisfies
-    ``|a - n| / max(|a| + |n|, tiny) <= rtol`` or ``|a - n| <= atol``.
+        If the check fails; the message is ``result.report()``, naming the worst indices
+        with numeric and analytic values.
 
     Examples
     --------
     >>> import numpy as np
     >>> from linclf.gradcheck import assert_gradient_close
     >>> x = np.linspace(-1.0, 1.0, 5)
-    >>> result = assert_gradient_close(lambda v: np.sum(np.sin(v)), x, np.cos(x))
-    >>> result.n_checked
+    >>> assert_gradient_close(lambda v: np.sum(np.sin(v)), x, np.cos(x)).n_checked
     5
     >>> try:
     ...     assert_gradient_close(lambda v: np.sum(np.sin(v)), x, np.sin(x))

@@ -21,25 +21,22 @@ Backward pass (chain rule through :math:`S = X W^\top + b`), for an upstream ``d
     db = \sum_i dS_{i,:} \quad (C,), \qquad
     dX = dS\, W \quad (N, D).
 
-Both functions are pure: they read their inputs and write only to the arrays they
-return (or to the ``out`` buffers the caller passes, which is how the batched core
-reuses memory).
+Both functions are pure: they read their inputs and write only to the arrays they return
+(or to the ``out`` buffers the caller passes), each product in one call; the engine's
+row-blocked versions (``linclf._engine.blas``) are tested against these.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ._validation import is_sparse
+
 __all__ = ["linear_backward", "linear_forward"]
 
 
 def linear_forward(
-    X: np.ndarray,
-    W: np.ndarray,
-    b: np.ndarray | None = None,
-    *,
-    out: np.ndarray | None = None,
-    block_rows: int = 0,
+    X: np.ndarray, W: np.ndarray, b: np.ndarray | None = None, *, out: np.ndarray | None = None
 ) -> np.ndarray:
     r"""Scores of a batch: :math:`S = X W^\top + b`.
 
@@ -52,9 +49,6 @@ def linear_forward(
         The bias; ``None`` means no bias term.
     out : ndarray of shape (N, C), optional
         Buffer to write S into (same dtype as X and W).
-    block_rows : int, default 0
-        Compute the product over blocks of this many rows (0: one product). Same result
-        up to rounding; faster when a block fits the BLAS's small-matrix kernels.
 
     Returns
     -------
@@ -67,19 +61,13 @@ def linear_forward(
     >>> linear_forward(X, W, np.array([0.0, 0.5, -1.0]))
     array([[1. , 2.5, 2. ]])
     """
-    n = X.shape[0]
-    if _is_sparse(X):
+    if is_sparse(X):
         # scipy's sparse × dense kernel returns a new dense array; it never densifies X.
-        S = X @ W.T if out is None else _copy_into(out, X @ W.T)
-    elif not 0 < block_rows < n:
-        S = np.matmul(X, W.T, out=out)
+        S = X @ W.T if out is None else _copy_into(out, X @ W.T)  # X Wᵀ
     else:
-        S = np.empty((n, W.shape[0]), dtype=np.result_type(X, W)) if out is None else out
-        for start in range(0, n, block_rows):
-            stop = start + block_rows
-            np.matmul(X[start:stop], W.T, out=S[start:stop])
+        S = np.matmul(X, W.T, out=out)  # X Wᵀ
     if b is not None:
-        S += b
+        S += b  # + b, broadcast over the rows
     return S
 
 
@@ -91,8 +79,6 @@ def linear_backward(
     *,
     need_dX: bool = False,
     out: np.ndarray | None = None,
-    block_rows: int = 0,
-    work: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     r"""Gradients of a scalar loss through :math:`S = X W^\top + b`, given :math:`dS`.
 
@@ -100,21 +86,13 @@ def linear_backward(
     ----------
     dS : ndarray of shape (N, C)
         Upstream gradient :math:`\partial L / \partial S`.
-    X : ndarray of shape (N, D)
-        The forward input.
-    W : ndarray of shape (C, D)
-        The forward weights (used only for ``dX``).
-    b : ndarray of shape (C,) or None
-        The forward bias; ``db`` is ``None`` when it is ``None``.
+    X, W, b
+        The forward inputs, as in :func:`linear_forward` (W only for ``dX``; ``db`` is
+        ``None`` when ``b`` is).
     need_dX : bool
         Also return :math:`dX = dS\,W` (not needed to train, needed to chain further back).
     out : ndarray of shape (C, D), optional
         Buffer to write dW into.
-    block_rows : int, default 0
-        Accumulate :math:`dW = \sum_k dS_k^\top X_k` over row blocks of this many rows
-        (0: one product).
-    work : ndarray of shape (C, D), optional
-        Scratch buffer for the blocks' partial products (allocated when needed and absent).
 
     Returns
     -------
@@ -137,30 +115,17 @@ def linear_backward(
     >>> db, dX
     (array([ 1., -1.,  0.]), array([[ 1., -1.]]))
     """
-    n = X.shape[0]
-    if _is_sparse(X):
+    if is_sparse(X):
         # (Xᵀ dS)ᵀ: the transposed sparse matrix times a dense (N, C) block, never densified.
-        dW = (X.T @ dS).T
-        dW = np.ascontiguousarray(dW) if out is None else _copy_into(out, dW)
-    elif not 0 < block_rows < n:
-        dW = np.matmul(dS.T, X, out=out)
+        dW = np.ascontiguousarray((X.T @ dS).T) if out is None else _copy_into(out, (X.T @ dS).T)
     else:
-        dW = np.matmul(dS[:block_rows].T, X[:block_rows], out=out)
-        work = np.empty_like(dW) if work is None else work
-        for start in range(block_rows, n, block_rows):
-            stop = start + block_rows
-            dW += np.matmul(dS[start:stop].T, X[start:stop], out=work)
+        dW = np.matmul(dS.T, X, out=out)  # dSᵀ X
     db = None
     if b is not None:
-        # Accumulated in float64: a float32 column sum over many rows drifts.
+        # Σ_i dS_i, accumulated in float64: a float32 column sum over many rows drifts.
         db = dS.sum(axis=0, dtype=np.float64).astype(dS.dtype, copy=False)
-    dX = np.matmul(dS, W) if need_dX else None
+    dX = np.matmul(dS, W) if need_dX else None  # dS W
     return dW, db, dX
-
-
-def _is_sparse(X: object) -> bool:
-    # By type only: linclf never imports scipy.sparse unless the caller passes it one.
-    return type(X).__module__.startswith("scipy.sparse")
 
 
 def _copy_into(out: np.ndarray, value: np.ndarray) -> np.ndarray:

@@ -1,37 +1,44 @@
-r"""Loss nodes: functions of the scores ``S`` (N, C) and labels ``y`` (N,).
+r"""Loss nodes on the scores ``S`` (N, C) and labels ``y`` (N,), and the L2 penalty node.
 
-Each node computes its forward value and its backward gradient in one fused pass,
+Each loss node computes its forward value and its backward gradient in one fused pass,
 
 .. math::
 
     (S, y) \;\mapsto\; \Bigl(L = \frac{\sum_i w_i L_i}{\sum_i w_i},\;
                              dS = \frac{\partial L}{\partial S}\Bigr),
 
-with :math:`w_i = 1` when no sample weights are given (so :math:`L` is the mean), and is
-registered in :data:`LOSSES` under a short name. Adding a loss to linclf means writing one
-such function here and adding it to the registry; the objective, the batched core, the
-trainer and the estimators find it there.
+with :math:`w_i = 1` when no sample weights are given (so :math:`L` is the mean). A plain
+function does the arithmetic, ``f(S, y, *, <hyperparameters>, sample_weight=None,
+out=None) -> (loss, dS)``; the node, a frozen dataclass like the learning-rate schedules,
+owns the hyperparameters, validates them once, and is registered in :data:`LOSSES`. To
+add a loss, write both here and register the node: the objective, the engine, the trainer
+and the estimators find it there.
 
-A node may write ``dS`` over ``S`` (``out=S``): the batched core does, so that a training
-step allocates nothing. Sums that must be accurate (the loss) are accumulated in float64
-whatever the dtype of ``S``.
-
-:func:`softmax` and :func:`log_softmax` turn scores into (log-)probabilities, for
-``predict_proba`` and ``predict_log_proba``.
+A node may write ``dS`` over ``S`` (``out=S``), as the engine does so that a training step
+allocates nothing. Sums that must be accurate (the loss) are accumulated in float64
+whatever the dtype of ``S``. :func:`softmax` and :func:`log_softmax` turn scores into
+(log-)probabilities, for ``predict_proba`` and ``predict_log_proba``.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any, ClassVar
 
 import numpy as np
+
+from ._validation import check_scalar
 
 __all__ = [
     "LOSSES",
     "LossNode",
+    "MulticlassHinge",
+    "SoftmaxCrossEntropy",
     "get_loss",
+    "l2_penalty",
     "log_softmax",
     "multiclass_hinge",
     "softmax",
@@ -68,11 +75,10 @@ def multiclass_hinge(
     Parameters
     ----------
     S : ndarray of shape (N, C), float32 or float64
-        Scores.
     y : ndarray of shape (N,), integer
         Class index of each row, in ``[0, C)``.
     delta : float
-        The margin :math:`\Delta`.
+        The margin :math:`\Delta` (not validated here: :class:`MulticlassHinge` does).
     sample_weight : ndarray of shape (N,) or None
         Non-negative weights :math:`w_i`; ``None`` weighs every row 1.
     out : ndarray of shape (N, C), optional
@@ -98,8 +104,8 @@ def multiclass_hinge(
         \frac{\partial L}{\partial s_{ij}} = a_i\,\mathbb{1}_{ij} \;(j \ne y_i), \qquad
         \frac{\partial L}{\partial s_{i y_i}} = -a_i \sum_{j \ne y_i} \mathbb{1}_{ij}.
 
-    At the hinge point (:math:`m_{ij} = 0` exactly) the loss is not differentiable; this
-    function uses the subgradient 0 there (the indicator is ``margin > 0``).
+    At the hinge point (:math:`m_{ij} = 0` exactly) the loss is not differentiable: the
+    subgradient 0 is used there (the indicator is ``margin > 0``).
 
     Examples
     --------
@@ -145,20 +151,13 @@ def softmax_cross_entropy(
 
     Parameters
     ----------
-    S : ndarray of shape (N, C), float32 or float64
-        Scores.
-    y : ndarray of shape (N,), integer
-        Class index of each row, in ``[0, C)``.
-    sample_weight : ndarray of shape (N,) or None
-        Non-negative weights :math:`w_i`; ``None`` weighs every row 1.
-    out : ndarray of shape (N, C), optional
-        Where to write dS; may be ``S`` itself (then S is overwritten).
+    S, y, sample_weight, out
+        As in :func:`multiclass_hinge`.
 
     Returns
     -------
-    loss : float
-        :math:`\sum_i w_i L_i / \sum_i w_i`, accumulated in float64.
-    dS : ndarray of shape (N, C), dtype of S
+    loss, dS : float, ndarray of shape (N, C)
+        As in :func:`multiclass_hinge`.
 
     Notes
     -----
@@ -228,8 +227,8 @@ def softmax_cross_entropy(
     return loss, M
 
 
-def _float_scores(S: np.ndarray, out: np.ndarray | None) -> np.ndarray:
-    """``S`` as a floating array (integers become float64) of at least one non-empty axis."""
+def _shifted(S: Any, out: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(s_ij - m_i, k_i)`` of float scores (integers become float64), written to ``out``."""
     S = np.asarray(S)
     if S.dtype.kind in "biu":
         S = S.astype(np.float64)
@@ -239,21 +238,20 @@ def _float_scores(S: np.ndarray, out: np.ndarray | None) -> np.ndarray:
         raise ValueError(f"S must have shape (N, C) with C >= 1, got shape {S.shape}")
     if out is not None and out.shape != S.shape:
         raise ValueError(f"out must have the shape of S {S.shape}, got {out.shape}")
-    return S
-
-
-def _check_finite_scores(S: np.ndarray) -> None:
     # One sum: finite unless some score is NaN or ±inf (or finite scores overflow it).
     with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.sum(S, dtype=np.float64)):
-            return
-    bad = ~np.isfinite(S)
-    if bad.any():
+        bad = None if np.isfinite(np.sum(S, dtype=np.float64)) else ~np.isfinite(S)
+    if bad is not None and bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
             f"S contains NaN or infinity in {int(bad.sum())} entries (first at index {where}); "
             "probabilities need finite scores"
         )
+    Z = out if out is not None else np.empty_like(S)
+    top = S.argmax(axis=-1, keepdims=True)  # k_i
+    with np.errstate(over="ignore", under="ignore"):  # as in softmax_cross_entropy
+        np.subtract(S, np.take_along_axis(S, top, axis=-1), out=Z)  # s_ij - m_i <= 0
+    return Z, top
 
 
 def softmax(S: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
@@ -262,8 +260,8 @@ def softmax(S: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     Parameters
     ----------
     S : array-like of shape (N, C)
-        Scores. float32 and float64 are kept; integers are computed in float64.
-        The softmax is taken over the last axis, so a single row of shape (C,) works too.
+        Scores. float32 and float64 are kept; integers are computed in float64. Taken
+        over the last axis, so a single row of shape (C,) works too.
     out : ndarray of shape (N, C), optional
         Where to write the result; may be ``S`` itself.
 
@@ -288,13 +286,9 @@ def softmax(S: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     >>> softmax(np.array([[1e4, -1e4]], dtype=np.float32))
     array([[1., 0.]], dtype=float32)
     """
-    S = _float_scores(S, out)
-    _check_finite_scores(S)
-    P = out if out is not None else np.empty_like(S)
-    top = S.argmax(axis=-1, keepdims=True)
-    with np.errstate(over="ignore", under="ignore"):  # as in softmax_cross_entropy
-        np.subtract(S, np.take_along_axis(S, top, axis=-1), out=P)  # s_ij - m_i <= 0
-        np.exp(P, out=P)
+    P, _ = _shifted(S, out)
+    with np.errstate(under="ignore"):
+        np.exp(P, out=P)  # e^{s_ij - m_i}
     P /= P.sum(axis=-1, keepdims=True)  # the sum is at least 1
     return P
 
@@ -304,11 +298,8 @@ def log_softmax(S: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
 
     Parameters
     ----------
-    S : array-like of shape (N, C)
-        Scores. float32 and float64 are kept; integers are computed in float64.
-        Taken over the last axis, so a single row of shape (C,) works too.
-    out : ndarray of shape (N, C), optional
-        Where to write the result; may be ``S`` itself.
+    S, out
+        As in :func:`softmax`.
 
     Returns
     -------
@@ -331,48 +322,148 @@ def log_softmax(S: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     >>> log_softmax(np.array([[1e4, -1e4]], dtype=np.float32))
     array([[     0., -20000.]], dtype=float32)
     """
-    S = _float_scores(S, out)
-    _check_finite_scores(S)
-    logP = out if out is not None else np.empty_like(S)
-    top = S.argmax(axis=-1, keepdims=True)
-    with np.errstate(over="ignore", under="ignore"):  # as in softmax_cross_entropy
-        np.subtract(S, np.take_along_axis(S, top, axis=-1), out=logP)  # s_ij - m_i
+    logP, top = _shifted(S, out)  # s_ij - m_i
+    with np.errstate(under="ignore"):
         E = np.exp(logP)
     np.put_along_axis(E, top, 0.0, axis=-1)  # keep e^0 = 1 out of the sum: r_i
     logP -= np.log1p(E.sum(axis=-1, keepdims=True))
     return logP
 
 
+def l2_penalty(
+    W: np.ndarray, reg: float, *, out: np.ndarray | None = None
+) -> tuple[float, np.ndarray | None]:
+    r"""The L2 penalty node: value :math:`\lambda \sum W^2` and gradient :math:`2\lambda W`.
+
+    Parameters
+    ----------
+    W : ndarray of shape (C, D)
+    reg : float
+        :math:`\lambda \ge 0`.
+    out : ndarray of shape (C, D), optional
+        Buffer for the gradient (the batched core passes one, so a step allocates nothing).
+
+    Returns
+    -------
+    value : float
+        Accumulated in float64.
+    dW : ndarray of shape (C, D) or None
+        ``2 * reg * W`` in W's dtype; ``None`` when ``reg == 0`` (nothing to add).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> l2_penalty(np.array([[1.0, -2.0]]), 0.5)
+    (2.5, array([[ 1., -2.]]))
+    """
+    if reg == 0.0:
+        return 0.0, None
+    # λ Σ W², each square formed in float64: float32 weights above ~1.8e19 would
+    # overflow when squared in their own dtype.
+    value = reg * float(np.einsum("ij,ij->", W, W, dtype=np.float64))
+    grad = np.multiply(W, W.dtype.type(2.0 * reg), out=out)  # 2λW
+    return value, grad
+
+
 @dataclass(frozen=True)
 class LossNode:
-    """A registered loss: its name, its fused function and the names of its hyperparameters.
+    """Base of the loss nodes: hyperparameters as frozen fields, the fused pass as a method.
+
+    A node class sets ``name`` (its key in :data:`LOSSES`), ``params`` (its fields, the
+    hyperparameters: ``("delta",)``) and ``function`` (its plain function, as a
+    ``staticmethod``), and validates its fields once in ``__post_init__``.
 
     Attributes
     ----------
     name : str
-        Registry key (``"hinge"``).
-    loss_grad : callable
-        ``(S, y, *, sample_weight=None, out=None, **params) -> (loss, dS)``.
     params : tuple of str
-        Keyword hyperparameters ``loss_grad`` accepts besides the common ones.
     """
 
-    name: str
-    loss_grad: Callable[..., tuple[float, np.ndarray]]
-    params: tuple[str, ...] = ()
+    name: ClassVar[str] = ""
+    params: ClassVar[tuple[str, ...]] = ()
+    function: ClassVar[Callable[..., tuple[float, np.ndarray]]]
+
+    def loss_grad(
+        self,
+        S: np.ndarray,
+        y: np.ndarray,
+        *,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> tuple[float, np.ndarray]:
+        """``(loss, dS)`` of scores S (N, C) and labels y (N,): ``function`` with the fields."""
+        params = {name: getattr(self, name) for name in self.params}
+        return self.function(S, y, sample_weight=sample_weight, out=out, **params)
 
 
-LOSSES: Mapping[str, LossNode] = MappingProxyType(
-    {
-        "hinge": LossNode("hinge", multiclass_hinge, ("delta",)),
-        "softmax": LossNode("softmax", softmax_cross_entropy, ()),
-    }
+@dataclass(frozen=True)
+class MulticlassHinge(LossNode):
+    r"""The hinge loss node: :func:`multiclass_hinge` with its margin :math:`\Delta`.
+
+    Parameters
+    ----------
+    delta : float, default 1.0
+        The margin :math:`\Delta \ge 0`; TypeError or ValueError naming it otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss, dS = MulticlassHinge(0.5).loss_grad(np.array([[3.2, 5.1, -1.7]]), np.array([0]))
+    >>> round(loss, 6)  # 5.1 - 3.2 + 0.5
+    2.4
+    """
+
+    name: ClassVar[str] = "hinge"
+    params: ClassVar[tuple[str, ...]] = ("delta",)
+    function = staticmethod(multiclass_hinge)
+    delta: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_scalar(self.delta, "delta", numbers.Real, low=0.0)
+
+
+@dataclass(frozen=True)
+class SoftmaxCrossEntropy(LossNode):
+    """The softmax cross-entropy node: :func:`softmax_cross_entropy`, no hyperparameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss, dS = SoftmaxCrossEntropy().loss_grad(np.zeros((1, 2)), np.array([1]))
+    >>> round(loss, 6)  # log 2
+    0.693147
+    """
+
+    name: ClassVar[str] = "softmax"
+    function = staticmethod(softmax_cross_entropy)
+
+
+LOSSES: Mapping[str, type[LossNode]] = MappingProxyType(
+    {node.name: node for node in (MulticlassHinge, SoftmaxCrossEntropy)}
 )
 
 
-def get_loss(name: str) -> LossNode:
-    """Return the registered loss node ``name``; ``ValueError`` listing the names otherwise."""
+def get_loss(name: str, **params: Any) -> LossNode:
+    """The registered loss node ``name``, built with its hyperparameters ``params``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a name not in :data:`LOSSES` (listing them), a hyperparameter the loss does not
+        take, or a bad value of one (naming it).
+
+    Examples
+    --------
+    >>> get_loss("hinge", delta=0.5)
+    MulticlassHinge(delta=0.5)
+    """
     try:
-        return LOSSES[name]
+        node = LOSSES[name]
     except (KeyError, TypeError):
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {name!r}") from None
+    unknown = set(params) - set(node.params)
+    if unknown:
+        raise TypeError(
+            f"loss {name!r} takes no parameter(s) {sorted(unknown)}; it takes {list(node.params)}"
+        )
+    return node(**params)

@@ -1,18 +1,29 @@
 r"""Pictures of a fitted linear classifier: its training curve, its templates, its errors.
 
-Three functions, each drawing on a matplotlib Axes or Figure it returns:
-
 * :func:`loss_curve`: the objective per epoch (``loss_curve_``), and the validation
   accuracy (``validation_scores_``) on a second axis when training held data out;
 * :func:`templates`: each row of ``coef_`` reshaped to an image, the "template" that
   class's score :math:`s_c = w_c \cdot x + b_c` matches the input against;
-* :func:`confusion`: the confusion matrix on ``(X, y)``, counted with NumPy.
+* :func:`confusion`: the confusion matrix on ``(X, y)``, counted by :func:`confusion_counts`.
 
-matplotlib is an optional dependency (``pip install 'linclf[plot]'``). It is imported
-inside the functions, never by ``import linclf`` or ``import linclf.plot``, so the rest
-of the package works without it; calling a function here without it raises
-:class:`ImportError` with the install hint. The functions never call ``plt.show()`` and
-never pick a backend: use ``matplotlib.use("Agg")`` for files on a machine with no display.
+matplotlib is an optional dependency (``pip install 'linclf[plot]'``), imported inside the
+drawing functions only, so ``import linclf.plot`` and :func:`confusion_counts` work
+without it; a drawing function raises :class:`ImportError` with the install hint. They
+return the Axes or Figure they drew on, never call ``plt.show()`` and never pick a
+backend: use ``matplotlib.use("Agg")`` for files on a machine with no display.
+
+Examples
+--------
+The classifier ``clf`` that the functions' examples draw:
+
+>>> import matplotlib  # doctest: +SKIP
+>>> matplotlib.use("Agg")  # doctest: +SKIP
+>>> from linclf import LinearSVM
+>>> from linclf.datasets import load_digits
+>>> from linclf.plot import confusion, loss_curve, templates
+>>> X, y = load_digits()
+>>> clf = LinearSVM(standardize=True, random_state=0)
+>>> clf = clf.fit(X[:1400], y[:1400])  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -24,9 +35,10 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import index_labels
 from .exceptions import not_fitted_error
 
-__all__ = ["confusion", "loss_curve", "templates"]
+__all__ = ["confusion", "confusion_counts", "loss_curve", "templates"]
 
 _INSTALL_HINT = "linclf.plot needs matplotlib: pip install 'linclf[plot]'"
 
@@ -58,9 +70,8 @@ def loss_curve(est: Any, ax: Any = None) -> Any:
     Parameters
     ----------
     est : fitted LinearSVM or SoftmaxClassifier
-        Any object with ``loss_curve_`` (one value per epoch); when it also has a
-        non-empty ``validation_scores_`` (``early_stopping=True``), the validation
-        accuracy of each epoch is drawn against a second y axis on the right.
+        Any object with ``loss_curve_`` (one value per epoch); a non-empty
+        ``validation_scores_`` (``early_stopping=True``) is drawn on a second y axis.
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure and axes when None.
 
@@ -71,10 +82,9 @@ def loss_curve(est: Any, ax: Any = None) -> Any:
 
     Raises
     ------
-    ImportError
-        When matplotlib is not installed.
     NotFittedError
-        When ``est`` has no ``loss_curve_``.
+        When ``est`` has no ``loss_curve_`` (and ImportError without matplotlib, here and
+        in the other drawing functions).
 
     Notes
     -----
@@ -84,13 +94,8 @@ def loss_curve(est: Any, ax: Any = None) -> Any:
 
     Examples
     --------
-    >>> import matplotlib  # doctest: +SKIP
-    >>> matplotlib.use("Agg")  # doctest: +SKIP
-    >>> from linclf import LinearSVM
-    >>> from linclf.datasets import load_digits
-    >>> from linclf.plot import loss_curve
-    >>> X, y = load_digits()
-    >>> clf = LinearSVM(standardize=True, random_state=0).fit(X, y)  # doctest: +SKIP
+    With ``clf`` fitted as in the module's example:
+
     >>> ax = loss_curve(clf)  # doctest: +SKIP
     >>> ax.figure.savefig("loss_curve.png")  # doctest: +SKIP
     """
@@ -189,10 +194,9 @@ def templates(
     feature_scale : array-like of shape (n_features,), optional
         Multiply each feature's weight by this before drawing, typically
         ``X.std(axis=0)``: the weight per standard deviation of its pixel. With
-        ``standardize=True`` (or any scaling folded into the model) ``coef_`` holds
-        weights per raw unit, which are largest on pixels that hardly ever vary
-        (the digits' borders) and hide the rest; scaled, the templates show what the
-        model learned on the standardized data.
+        ``standardize=True`` ``coef_`` holds weights per raw unit, largest on pixels that
+        hardly ever vary (the digits' borders); scaled, the templates show what the model
+        learned on the standardized data.
 
     Returns
     -------
@@ -201,13 +205,10 @@ def templates(
 
     Raises
     ------
-    ImportError
-        When matplotlib is not installed.
     NotFittedError
         When ``est`` has no ``coef_``.
     ValueError, TypeError
-        When ``image_shape`` is not a valid image shape or does not hold exactly
-        ``n_features`` values.
+        When ``image_shape`` is not an image shape of exactly ``n_features`` values.
 
     Notes
     -----
@@ -218,16 +219,9 @@ def templates(
 
     Examples
     --------
-    >>> import matplotlib  # doctest: +SKIP
-    >>> matplotlib.use("Agg")  # doctest: +SKIP
-    >>> from linclf import LinearSVM
-    >>> from linclf.datasets import load_digits
-    >>> from linclf.plot import templates
-    >>> X, y = load_digits()
-    >>> clf = LinearSVM(standardize=True, random_state=0).fit(X, y)  # doctest: +SKIP
+    With ``clf`` fitted as in the module's example (10 templates and a colorbar):
+
     >>> fig = templates(clf, (8, 8), feature_scale=X.std(axis=0))  # doctest: +SKIP
-    >>> len(fig.axes)  # doctest: +SKIP
-    11
     """
     plt = _pyplot()
     _fitted(est, "coef_", "classes_")
@@ -313,29 +307,20 @@ def confusion(
 
     Raises
     ------
-    ImportError
-        When matplotlib is not installed.
     ValueError
-        When ``normalize`` is not one of the above, when ``y`` does not have one label
-        per row of ``X``, or when ``y`` holds a label that is not in ``est.classes_``.
+        When ``normalize`` is not one of the above, ``y`` does not have one label per row
+        of ``X``, or holds a label that is not in ``est.classes_``.
 
     Notes
     -----
-    With true class indices :math:`t_i` and predicted ones :math:`p_i`, entry
-    :math:`M_{jk} = \#\{i : t_i = j,\ p_i = k\}`, counted in one ``np.bincount`` of
-    :math:`C t_i + p_i`. The diagonal holds the correct predictions, so
-    :math:`\operatorname{tr} M / N` is the accuracy (``est.score(X, y)``).
+    The counts :math:`M_{jk}` of :func:`confusion_counts`, with the class indices of ``y``
+    and of ``est.predict(X)`` in ``classes_``. The diagonal holds the correct
+    predictions, so :math:`\operatorname{tr} M / N` is the accuracy (``est.score(X, y)``).
 
     Examples
     --------
-    >>> import matplotlib  # doctest: +SKIP
-    >>> matplotlib.use("Agg")  # doctest: +SKIP
-    >>> from linclf import LinearSVM
-    >>> from linclf.datasets import load_digits
-    >>> from linclf.plot import confusion
-    >>> X, y = load_digits()
-    >>> clf = LinearSVM(standardize=True, random_state=0)
-    >>> clf = clf.fit(X[:1400], y[:1400])  # doctest: +SKIP
+    With ``clf`` fitted on the first 1,400 digits as in the module's example:
+
     >>> ax = confusion(clf, X[1400:], y[1400:], normalize="true")  # doctest: +SKIP
     """
     if normalize not in _NORMALIZE:
@@ -351,19 +336,8 @@ def confusion(
             f"got shape {y.shape}"
         )
     n = classes.shape[0]
-    true_index = _class_index(classes, y)
-    pred_index = _class_index(classes, predicted)
-    counts = np.bincount(n * true_index + pred_index, minlength=n * n).reshape(n, n)
-    matrix = counts.astype(np.float64)
-    if normalize == "true":
-        matrix = _divide(matrix, matrix.sum(axis=1, keepdims=True))
-    elif normalize == "pred":
-        matrix = _divide(matrix, matrix.sum(axis=0, keepdims=True))
-    elif normalize == "all":
-        matrix = _divide(matrix, matrix.sum())
-    else:
-        matrix = counts
-
+    counts = confusion_counts(index_labels(y, classes), index_labels(predicted, classes), n)
+    matrix = _normalized(counts, normalize)
     if ax is None:
         size = min(12.0, 2.5 + 0.4 * n)
         _, ax = plt.subplots(figsize=(size + 1.0, size), layout="constrained")
@@ -377,40 +351,76 @@ def confusion(
     ax.set_xlabel("predicted label")
     ax.set_ylabel("true label")
     if annotate:
-        cmap_object = image.get_cmap()
-        for (j, k), value in np.ndenumerate(matrix):
-            text = f"{value:d}" if normalize is None else f"{value:.2f}"
-            # Dark cells get white text: read the cell's color's luminance.
-            r, g, b, _ = cmap_object(image.norm(value))
-            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-            ax.text(
-                k,
-                j,
-                text,
-                ha="center",
-                va="center",
-                color="white" if dark else "black",
-                fontsize="small" if n <= 10 else "x-small",
-            )
+        _annotate(ax, image, matrix, "{:d}" if normalize is None else "{:.2f}")
     return ax
 
 
-def _class_index(classes: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Index of each label in the sorted ``classes``; ValueError naming unknown labels."""
-    index = np.searchsorted(classes, labels)
-    clipped = np.minimum(index, classes.shape[0] - 1)
-    unknown = (index >= classes.shape[0]) | (classes[clipped] != labels)
-    if unknown.any():
+def confusion_counts(y_true: Any, y_pred: Any, n_classes: int) -> np.ndarray:
+    r"""Confusion counts of class indices: rows true, columns predicted (NumPy only).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,), integer
+        True and predicted class indices :math:`t_i`, :math:`p_i`, each in
+        ``[0, n_classes)``.
+    n_classes : int
+        :math:`C \ge 1`.
+
+    Returns
+    -------
+    M : ndarray of shape (n_classes, n_classes), int64
+        :math:`M_{jk} = \#\{i : t_i = j,\ p_i = k\}`, counted in one ``np.bincount`` of
+        :math:`C t_i + p_i`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the argument, when ``n_classes`` is not an integer ``>= 1`` or the indices
+        are not integers in ``[0, n_classes)`` in two 1-D arrays of one length.
+
+    Examples
+    --------
+    >>> confusion_counts([0, 1, 1, 2], [0, 2, 1, 2], 3)
+    array([[1, 0, 0],
+           [0, 1, 1],
+           [0, 0, 1]])
+    """
+    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
+        raise TypeError(f"n_classes must be an integer, got {n_classes!r}")
+    if n_classes < 1:
+        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    if t.ndim != 1 or p.shape != t.shape:
         raise ValueError(
-            f"y contains labels not in classes_: {np.unique(labels[unknown]).tolist()!r} "
-            f"(classes_ are {classes.tolist()!r})"
+            f"y_true and y_pred must be 1-D of one length, got shapes {t.shape} and {p.shape}"
         )
-    return clipped.astype(np.intp)
+    for name, index in (("y_true", t), ("y_pred", p)):
+        if index.size and index.dtype.kind not in "iu":
+            raise TypeError(f"{name} must hold integer class indices, got dtype {index.dtype}")
+        if index.size and (index.min() < 0 or index.max() >= n_classes):
+            outside = np.unique(index[(index < 0) | (index >= n_classes)]).tolist()
+            raise ValueError(f"{name} holds class indices outside [0, {n_classes}): {outside!r}")
+    flat = n_classes * t.astype(np.int64) + p.astype(np.int64)  # C t_i + p_i
+    return np.bincount(flat, minlength=n_classes**2).reshape(n_classes, n_classes).astype(np.int64)
 
 
-def _divide(numerator: np.ndarray, denominator: np.ndarray | float) -> np.ndarray:
-    """numerator / denominator, with 0 where the denominator is 0 (an empty row/column)."""
-    denominator = np.broadcast_to(np.asarray(denominator, dtype=np.float64), numerator.shape)
-    out = np.zeros_like(numerator)
-    np.divide(numerator, denominator, out=out, where=denominator != 0)
-    return out
+def _normalized(counts: np.ndarray, normalize: str | None) -> np.ndarray:
+    """The counts, or their fractions of each row ("true"), column ("pred") or of all; an
+    empty row or column stays 0."""
+    if normalize is None:
+        return counts
+    total = counts.sum(axis={"true": 1, "pred": 0}.get(normalize), keepdims=True)
+    total = np.broadcast_to(total.astype(np.float64), counts.shape)
+    return np.divide(counts, total, out=np.zeros(counts.shape), where=total != 0)
+
+
+def _annotate(ax: Any, image: Any, matrix: np.ndarray, fmt: str) -> None:
+    """Write each cell's value in it, white on dark cells."""
+    cmap = image.get_cmap()
+    size = "small" if matrix.shape[0] <= 10 else "x-small"
+    for (j, k), value in np.ndenumerate(matrix):
+        # Dark cells get white text: read the cell's color's luminance.
+        r, g, b, _ = cmap(image.norm(value))
+        dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+        color = "white" if dark else "black"
+        ax.text(k, j, fmt.format(value), ha="center", va="center", color=color, fontsize=size)

@@ -1,31 +1,21 @@
 r"""The batched CPU engine: preallocated workspaces, the fused step, and batch iteration.
 
-Nothing here validates its inputs: the public functions above it (``Trainer.fit``, the
-estimators) do that once, and the engine trusts it. In return the engine allocates
-nothing per step that grows with the batch:
+Nothing here validates its inputs: the public functions above it do that once, and the
+engine trusts it. In return it allocates nothing per step that grows with the batch:
 
-* :class:`LinearObjective` keeps one workspace per fit (scores, dW, penalty buffer) and
-  computes loss and gradient in one fused pass: ``S = X Wᵀ + b`` into the score buffer,
-  the loss node writes ``dS`` over ``S`` in place, then ``dW = dSᵀ X`` into the dW buffer.
-  With OpenBLAS both products run over row blocks small enough for its small-matrix
-  kernels (``rows · C · D ≤ 10⁶``), which skip packing and are 1.3-5x faster per row than
-  one large skinny GEMM on this hardware (see ``docs/benchmarks.md``).
-* Out-of-core X (``numpy.memmap``, or a row-sliceable array-like such as an HDF5 dataset)
-  is never loaded: :class:`BatchSource` reads it in contiguous ~32 MiB blocks, visits the
-  blocks in a random order and shuffles the rows within each block held in memory. The
-  disk reads stay sequential; the price is that a batch mixes rows of one block only
-  (with data sorted by class, blocks should be small relative to the class runs, or the
-  file shuffled once beforehand).
-* :class:`BatchSource` serves an epoch's minibatches. By default the rows are permuted
-  once into the training buffer (the copy that converting to the training dtype needs
-  anyway) and each epoch shuffles the *order of the batches*, so every batch is a
-  contiguous slice and no row is gathered. ``shuffle="full"`` draws a new permutation of
-  all rows every epoch and gathers each batch into a preallocated buffer; ``copy=False``
-  trains without a copy of X, gathering every batch from the caller's array.
-* :func:`batched_scores` computes ``X Wᵀ + b`` in row chunks so that prediction memory is
-  bounded for any N.
+* :class:`LinearObjective` keeps one workspace per fit and computes loss and gradient in
+  one fused pass: ``S = X Wᵀ + b`` into the score buffer, the loss node writes ``dS`` over
+  ``S``, then ``dW = dSᵀ X`` into the dW buffer, both products in the row blocks of
+  :mod:`linclf._engine.blas`.
+* :class:`BatchSource` serves an epoch's minibatches from one training buffer: in memory
+  (permuted once, then the batches reordered each epoch), or out of core (``numpy.memmap``
+  or a row-sliceable array-like such as an HDF5 dataset, never loaded: contiguous ~32 MiB
+  blocks in a random order, rows shuffled within each block, so disk reads stay
+  sequential and a batch mixes rows of one block only; data sorted by class wants blocks
+  small relative to the class runs, or the file shuffled once beforehand).
+* :func:`batched_scores` computes ``X Wᵀ + b`` in row chunks, in bounded memory for any N.
 
-The objective protocol the :class:`~linclf.trainer.Trainer` relies on is small:
+The objective protocol the :class:`~linclf.trainer.Trainer` relies on:
 ``loss_grad(params, X, y, sample_weight) -> (loss, grads)`` with ``params`` and ``grads``
 mappings name → ndarray of equal shapes (a grad may be ``None`` for an absent parameter),
 and optionally ``scores(params, X) -> S`` for validation accuracy.
@@ -39,11 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_scalar
+from .._validation import check_scalar, is_sparse
 from ..linear import linear_backward, linear_forward
-from ..losses import get_loss
-from ..objective import l2_penalty
-from .blas import blas_threads, block_rows
+from ..losses import get_loss, l2_penalty
+from .blas import blas_threads, block_rows, blocked_backward, blocked_forward
 from .blocks import RowBlockReader, block_rows_for, is_out_of_core, iter_row_blocks
 
 __all__ = ["BatchSource", "LinearObjective", "batched_scores"]
@@ -69,25 +58,22 @@ class LinearObjective:
     loss : str
         Name of a loss node in :data:`linclf.losses.LOSSES`.
     reg : float
-        L2 strength :math:`\lambda`.
+        L2 strength :math:`\lambda \ge 0`.
     **loss_params
-        The loss node's hyperparameters (``delta`` for the hinge).
+        The loss node's hyperparameters (``delta`` for the hinge), validated by the node:
+        ``node = get_loss(loss, **loss_params)`` (TypeError or ValueError naming them).
 
     Notes
     -----
-    The gradients returned by :meth:`loss_grad` live in the workspace and are overwritten
-    by the next call: use (or copy) them before calling again. The optimizer consumes them
-    at once, which is what makes the step allocation-free.
+    Dense batches go through the row-blocked products, sparse ones through
+    :func:`~linclf.linear_forward` and :func:`~linclf.linear_backward`. The gradients
+    returned by :meth:`loss_grad` live in the workspace and are overwritten by the next
+    call (copy them to keep them): the optimizer consumes them at once, which makes the
+    step allocation-free.
     """
 
     def __init__(self, loss: str = "hinge", reg: float = 0.0, **loss_params: Any) -> None:
-        self._node = get_loss(loss)
-        unknown = set(loss_params) - set(self._node.params)
-        if unknown:
-            raise TypeError(
-                f"loss {loss!r} takes no parameter(s) {sorted(unknown)}; "
-                f"it takes {list(self._node.params)}"
-            )
+        self.node = get_loss(loss, **loss_params)  # validates the loss's hyperparameters
         check_scalar(reg, "reg", numbers.Real, low=0.0)
         self.loss = loss
         self.reg = float(reg)
@@ -114,34 +100,35 @@ class LinearObjective:
         y: np.ndarray,
         sample_weight: np.ndarray | None = None,
     ) -> tuple[float, dict[str, np.ndarray | None]]:
-        """Objective value and gradients on one batch.
+        """Objective value and gradients ``{"W": dW, "b": db}`` on one batch.
 
-        Parameters
-        ----------
-        params : mapping with ``"W"`` (C, D) and optionally ``"b"`` (C,) or None
-        X : ndarray of shape (n, D), dtype of W
-        y : ndarray of shape (n,), intp class indices
-        sample_weight : ndarray of shape (n,) or None
-
-        Returns
-        -------
-        loss : float
-        grads : dict with ``"W"`` (C, D) and ``"b"`` (C,) or None
+        ``params`` holds ``"W"`` (C, D) and optionally ``"b"`` (C,) or None; ``X`` (n, D) is
+        in W's dtype, ``y`` (n,) intp class indices, ``sample_weight`` (n,) or None.
         """
         W = params["W"]
         b = params.get("b")
         n = X.shape[0]
         self._workspace(n, W)
-        rows = self._block_rows
-        S = linear_forward(X, W, b, out=self._S[:n], block_rows=rows)
-        loss, dS = self._node.loss_grad(
-            S, y, sample_weight=sample_weight, out=S, **self.loss_params
-        )
-        dW, db, _ = linear_backward(dS, X, W, b, out=self._dW, block_rows=rows, work=self._work)
-        penalty, dW_penalty = l2_penalty(W, self.reg, out=self._work)
+        S = self._forward(X, W, b, out=self._S[:n])  # S = X Wᵀ + b
+        loss, dS = self.node.loss_grad(S, y, sample_weight=sample_weight, out=S)  # dS over S
+        dW, db = self._backward(dS, X, W, b)  # dW = dSᵀ X, db = Σ_i dS_i
+        penalty, dW_penalty = l2_penalty(W, self.reg, out=self._work)  # λ Σ W², 2λW
         if dW_penalty is not None:
             dW += dW_penalty
         return loss + penalty, {"W": dW, "b": db}
+
+    def _forward(self, X: Any, W: np.ndarray, b: np.ndarray | None, out: np.ndarray) -> Any:
+        if is_sparse(X):  # scipy's sparse × dense product: no blocks, never densified
+            return linear_forward(X, W, b, out=out)
+        return blocked_forward(X, W, b, rows=self._block_rows, out=out)
+
+    def _backward(
+        self, dS: np.ndarray, X: Any, W: np.ndarray, b: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        if is_sparse(X):
+            dW, db, _ = linear_backward(dS, X, W, b, out=self._dW)
+            return dW, db
+        return blocked_backward(dS, X, b, rows=self._block_rows, out=self._dW, work=self._work)
 
     def blas_threads(self, params: Mapping[str, np.ndarray]) -> int | None:
         """BLAS threads for training: 1 on the blocked small-kernel path, else ``None`` (all)."""
@@ -169,9 +156,9 @@ def batched_scores(
     if is_out_of_core(X):
         rows = block_rows(*W.shape)
         for start, block in iter_row_blocks(X, dtype=W.dtype):
-            linear_forward(block, W, b, out=S[start : start + block.shape[0]], block_rows=rows)
+            blocked_forward(block, W, b, rows=rows, out=S[start : start + block.shape[0]])
         return S
-    if _is_sparse(X):  # sparse × dense needs no chunking: nothing is densified
+    if is_sparse(X):  # sparse × dense needs no chunking: nothing is densified
         Xs = X if X.dtype == W.dtype else X.astype(W.dtype)
         return linear_forward(Xs, W, b, out=S)
     if chunk_rows is None:
@@ -182,17 +169,13 @@ def batched_scores(
     with blas_threads(1 if rows else None):
         for start in range(0, n, chunk_rows):
             block = np.asarray(X[start : start + chunk_rows], dtype=W.dtype)
-            linear_forward(block, W, b, out=S[start : start + chunk_rows], block_rows=rows)
+            blocked_forward(block, W, b, rows=rows, out=S[start : start + chunk_rows])
     return S
-
-
-def _is_sparse(X: Any) -> bool:
-    return type(X).__module__.startswith("scipy.sparse")
 
 
 def _take_rows(X: Any, index: np.ndarray, dtype: np.dtype) -> Any:
     """``X[index]`` converted to ``dtype``, built in chunks so the only full array is the result."""
-    if _is_sparse(X):
+    if is_sparse(X):
         taken = X[index]  # CSR row gather: one copy of the stored values
         return taken if taken.dtype == dtype else taken.astype(dtype, copy=False)
     out = np.empty((index.shape[0], X.shape[1]), dtype=dtype)
@@ -211,10 +194,9 @@ class BatchSource:
 
     Parameters
     ----------
-    X : ndarray of shape (N, D)
-        Validated, any floating dtype and layout; never written to.
-    y : ndarray of shape (N,), intp
-    sample_weight : ndarray of shape (N,) or None
+    X, y, sample_weight : ndarray (N, D), ndarray (N,) intp, ndarray (N,) or None
+        Validated data, X of any floating dtype and layout (or sparse, or out of core);
+        never written to.
     dtype : numpy dtype
         Training dtype of the batches.
     batch_size : int
@@ -223,10 +205,10 @@ class BatchSource:
         the (contiguous) batches every epoch. ``"full"``: a new permutation of all rows
         every epoch, each batch gathered. ``False``: the data order, every epoch.
     copy : bool
-        ``True`` keeps one training copy of X (permuted for ``"batches"``; none at all when
-        X is already C-contiguous in the training dtype and no permutation is needed).
-        ``False`` never copies X and gathers every batch from it (same batches, same
-        order, same results as ``True``; slower per batch, less memory).
+        ``True`` keeps one training copy of X (permuted for ``"batches"``; none when X is
+        already C-contiguous in the training dtype and no permutation is needed).
+        ``False`` never copies X and gathers every batch from it: the same batches in the
+        same order, so the same results, slower per batch and in less memory.
     rng : np.random.Generator
         Source of the permutations; used identically whatever ``copy`` is.
     perm : ndarray of shape (N,), optional
@@ -259,7 +241,7 @@ class BatchSource:
         self.shuffle = shuffle
         self._dtype = np.dtype(dtype)
         self._rng = rng
-        self._sparse = _is_sparse(X)
+        self._sparse = is_sparse(X)
         self._reader = None
         if is_out_of_core(X):
             self._init_out_of_core(X, y, sample_weight)
