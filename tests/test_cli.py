@@ -10,7 +10,9 @@ must give exactly one line ``linclf: error: ...`` on stderr, no traceback, and e
 
 from __future__ import annotations
 
+import builtins
 import csv
+import os
 import re
 import shutil
 import signal
@@ -22,6 +24,7 @@ import time
 import numpy as np
 import pytest
 
+from linclf import LinearSVM, cli
 from linclf._formats.modelfile import read_model
 from linclf.persistence import load
 
@@ -250,6 +253,28 @@ def test_train_with_labels_file_and_options(files):
     # Labels given separately are evaluated with --labels, too.
     report = _ok("evaluate", model, folder / "features.csv", *labels)
     assert _accuracy_line(report.stdout)[2] == 150
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_predict_and_evaluate_open_the_model_file_once(tmp_path, monkeypatch, capsys, command):
+    # The estimator and the columns train stored beside it come from one read of the model
+    # file. In process, so that every open() of the model's path is counted.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    model = tmp_path / "m.model"
+    extra = {"target": None, "feature_names": None, "format": "npz"}
+    LinearSVM(max_epochs=2, tol=None).fit(X, y).save(model, extra=extra)
+    opened, real_open = [], builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        opened.append(os.fspath(file) if isinstance(file, str | os.PathLike) else file)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    assert cli.main([command, str(model), str(tmp_path / "d.npz")]) == 0
+    assert opened.count(str(model)) == 1, opened
+    assert ("prediction\n" if command == "predict" else "accuracy: ") in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("loss", ["hinge", "softmax"])

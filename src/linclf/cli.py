@@ -1,27 +1,14 @@
-"""The ``linclf`` command line: train, predict, evaluate, check gradients, run the demo.
+"""The ``linclf`` command line (``linclf`` or ``python -m linclf``): train, predict,
+evaluate, gradcheck, demo. ``docs/cli.md`` is its guide; the data files are read by
+:mod:`linclf.datasets.files`.
 
-``linclf`` (the console script) and ``python -m linclf`` both call :func:`main`::
-
-    linclf train iris.csv --target species -o iris.model
-    linclf predict iris.model new.csv -o predictions.csv
-    linclf evaluate iris.model test.csv
-    linclf gradcheck --loss softmax --dtype float32
-    linclf demo --seed 1          # also what plain `linclf` runs
-
-Data files are CSV (a header row; the target column picked by name), NumPy ``.npz``
-(arrays ``X`` and ``y``) or svmlight / libsvm text; see :mod:`linclf.datasets.files`.
-``train`` standardizes the features by default: the estimator folds the column statistics
-into its coefficients, so the saved model predicts from raw features. The model file also
-keeps, beside the estimator, the target column, the feature columns and the data format
-(``extra`` of :meth:`~linclf.LinearSVM.save`), so that ``predict`` and ``evaluate`` pick
-the same columns by name.
-
-Exit codes: 0 on success; 1 when the data or a file is not usable (missing file, a value
-that is not a number, a missing column, a file that is not a linclf model), reported as
-one line ``linclf: error: ...`` on stderr; 2 for command-line usage errors (argparse's);
-130 after a second Ctrl-C. The first Ctrl-C during ``train`` stops training after the
-current step and the model is still saved (the library warns that training was
-interrupted). Unexpected exceptions keep their traceback: they are bugs to report.
+``train`` saves, beside the estimator (``extra`` of :meth:`~linclf.LinearSVM.save`), the
+target column, the feature columns and the data format, so that ``predict`` and
+``evaluate`` pick the same columns by name. Exit codes: 0 on success; 1 when the data or a
+file is not usable, reported as one line ``linclf: error: ...`` on stderr; 2 for usage
+errors (argparse's); 130 after a second Ctrl-C (the first one stops training after the
+current step, and the model is still saved). Unexpected exceptions keep their traceback:
+they are bugs to report.
 """
 
 from __future__ import annotations
@@ -38,7 +25,6 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ._formats.modelfile import read_model
 from ._version import __version__
 from .datasets.files import (
     DataFileError,
@@ -52,7 +38,8 @@ from .estimator import LinearSVM, SoftmaxClassifier
 from .exceptions import ModelFileError
 from .gradcheck import check_gradient
 from .objective import softmax_loss, svm_loss
-from .persistence import load
+from .persistence import read_saved
+from .plot import confusion_counts
 
 __all__ = ["build_parser", "main"]
 
@@ -84,8 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     gradient check passed
     0
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     run = getattr(args, "run", _demo)
     try:
         with warnings.catch_warnings():
@@ -109,264 +95,9 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _show_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: TextIO | None = None,
-    line: str | None = None,
-) -> None:
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     # A user of the command line needs the message, not the library's source location.
     print(f"linclf: warning: {_one_line(str(message))}", file=file or sys.stderr, flush=True)
-
-
-def _bounded(
-    kind: type, low: float | None = None, high: float | None = None, *, words: tuple = ()
-) -> Callable[[str], Any]:
-    """An argparse ``type``: a finite number with ``low <= value < high``, or one of
-    ``words`` (case-insensitive; "none" is returned as None, another word as itself)."""
-
-    def convert(text: str) -> Any:
-        if text.lower() in words:
-            return None if text.lower() == "none" else text.lower()
-        try:
-            value = kind(text)
-        except ValueError:
-            expected = "an integer" if kind is int else "a number"
-            alternatives = "".join(f" or {w!r}" for w in words)
-            raise argparse.ArgumentTypeError(
-                f"expected {expected}{alternatives}, got {text!r}"
-            ) from None
-        if not np.isfinite(value) or (low is not None and value < low):
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {text}")
-        if high is not None and value >= high:
-            raise argparse.ArgumentTypeError(f"must be below {high}, got {text}")
-        return value
-
-    return convert
-
-
-def _positive_float(text: str) -> float:
-    value = _bounded(float, 0.0)(text)
-    if value == 0.0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-class _Formatter(argparse.HelpFormatter):
-    """argparse's formatter, except that a text with line breaks (examples) is kept as is."""
-
-    def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if "\n" in text:
-            return "".join(indent + line for line in text.splitlines(keepends=True))
-        return super()._fill_text(text, width, indent)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``linclf`` command, with one subparser per command.
-
-    Returns
-    -------
-    argparse.ArgumentParser
-        Parsing sets ``args.run``, the function that runs the chosen command (absent when
-        no command is given: then the demo runs).
-
-    Examples
-    --------
-    >>> args = build_parser().parse_args(["train", "iris.csv", "--target", "species", "-o", "m"])
-    >>> args.command, args.data, args.target, args.output, args.run.__name__
-    ('train', 'iris.csv', 'species', 'm', '_train')
-    """
-    parser = argparse.ArgumentParser(
-        prog="linclf",
-        description="Linear classifiers for NumPy: train, apply and evaluate a multiclass "
-        "linear SVM or softmax classifier from data files. Without a command, runs the demo.",
-        epilog="Run 'linclf COMMAND --help' for the options of a command.",
-    )
-    parser.add_argument("--version", action="version", version=f"linclf {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    formats = ["csv", "npz", "svmlight"]
-    data_help = (
-        "data file: .csv (header row), .npz (arrays X and y) or svmlight (.svm, .svmlight, .libsvm)"
-    )
-    format_help = "format of DATA when its extension does not tell it"
-
-    demo = commands.add_parser(
-        "demo",
-        help="gradient check, training and held-out accuracy on the bundled digits",
-        description="Run the demo on the 8x8 digits bundled with linclf: split 80/20, "
-        "check the gradient of the SVM loss, train a LinearSVM and report the held-out "
-        "accuracy. This is what 'linclf' without a command runs.",
-    )
-    demo.add_argument(
-        "--seed", type=int, default=0, metavar="N", help="seed of the split and training"
-    )
-    demo.set_defaults(run=_demo)
-
-    train = commands.add_parser(
-        "train",
-        help="train a classifier on a data file and save the model",
-        description="Train a multiclass linear classifier by minibatch SGD and save it. "
-        "The features are standardized by default; the statistics are folded into the "
-        "model, which therefore predicts from raw features. Ctrl-C stops training after "
-        "the current step and still saves the model.",
-        epilog="examples:\n"
-        "  linclf train iris.csv --target species -o iris.model\n"
-        "  linclf train digits.npz --loss softmax --max-epochs 50 -o digits.model\n"
-        "  linclf train features.csv --labels labels.txt -o model.npz\n"
-        "  linclf train news.svmlight --reg 1e-4 -v -o news.model",
-        formatter_class=_Formatter,
-    )
-    train.add_argument("data", metavar="DATA", help=data_help)
-    labels = train.add_mutually_exclusive_group()
-    labels.add_argument(
-        "--target", metavar="COL", help="CSV column holding the labels (all others: features)"
-    )
-    labels.add_argument(
-        "--labels",
-        metavar="FILE",
-        help="labels, one per line, for DATA without a label column",
-    )
-    train.add_argument("-o", "--output", metavar="MODEL", required=True, help="model file to write")
-    train.add_argument("--format", choices=formats, help=format_help)
-    train.add_argument(
-        "--loss",
-        choices=sorted(ESTIMATORS),
-        default="hinge",
-        help="hinge: LinearSVM (multiclass hinge); softmax: SoftmaxClassifier "
-        "(cross-entropy). Default: hinge",
-    )
-    hyper = train.add_argument_group(
-        "training", "defaults are those of the estimator (see 'help(linclf.LinearSVM)')"
-    )
-    hyper.add_argument(
-        "--reg",
-        type=_bounded(float, 0.0, words=("auto",)),
-        default=argparse.SUPPRESS,
-        metavar="F",
-        help="L2 strength, or 'auto' (1/(2N)). Default: 1e-3 (hinge), auto (softmax)",
-    )
-    hyper.add_argument(
-        "--learning-rate",
-        type=_positive_float,
-        default=argparse.SUPPRESS,
-        metavar="F",
-        help="SGD step size. Default: 0.003 (hinge), 0.05 (softmax)",
-    )
-    hyper.add_argument(
-        "--momentum",
-        type=_bounded(float, 0.0, 1.0),
-        default=argparse.SUPPRESS,
-        metavar="F",
-        help="momentum in [0, 1). Default: 0.9",
-    )
-    hyper.add_argument(
-        "--batch-size",
-        type=_bounded(int, 1),
-        default=argparse.SUPPRESS,
-        metavar="N",
-        help="rows per minibatch. Default: 64 (hinge), 32 (softmax)",
-    )
-    hyper.add_argument(
-        "--max-epochs",
-        type=_bounded(int, 1),
-        default=argparse.SUPPRESS,
-        metavar="N",
-        help="passes over the data at most. Default: 300",
-    )
-    hyper.add_argument(
-        "--tol",
-        type=_bounded(float, 0.0, words=("none",)),
-        default=argparse.SUPPRESS,
-        metavar="F",
-        help="stop when the loss improved by less than F for 5 epochs; 'none' runs "
-        "--max-epochs epochs. Default: 1e-4",
-    )
-    hyper.add_argument(
-        "--seed", type=int, default=0, metavar="N", help="seed of the shuffling. Default: 0"
-    )
-    hyper.add_argument(
-        "--no-standardize",
-        action="store_true",
-        help="train on the raw features instead of standardized ones",
-    )
-    hyper.add_argument(
-        "--dtype",
-        choices=["float32", "float64"],
-        default="float32",
-        help="training precision. Default: float32",
-    )
-    hyper.add_argument(
-        "-v", "--verbose", action="store_true", help="show the progress of the epochs"
-    )
-    train.set_defaults(run=_train)
-
-    predict = commands.add_parser(
-        "predict",
-        help="predict the labels of a data file with a saved model",
-        description="Write one predicted label per sample, under a header 'prediction', "
-        "to stdout or to a file. For CSV data, the feature columns the model was trained "
-        "on are picked by name (any order; other columns, the target included, are "
-        "ignored).",
-    )
-    predict.add_argument("model", metavar="MODEL", help="model file written by 'linclf train'")
-    predict.add_argument("data", metavar="DATA", help=data_help)
-    predict.add_argument(
-        "-o", "--output", metavar="FILE", help="where to write the predictions (default: stdout)"
-    )
-    predict.add_argument("--format", choices=formats, help=format_help)
-    predict.set_defaults(run=_predict)
-
-    evaluate = commands.add_parser(
-        "evaluate",
-        help="accuracy, per-class precision and recall, and confusion matrix on labeled data",
-        description="Compare a saved model's predictions on DATA with its labels: prints "
-        "the accuracy, the precision, recall and support of each class, and the "
-        "confusion matrix.",
-    )
-    evaluate.add_argument("model", metavar="MODEL", help="model file written by 'linclf train'")
-    evaluate.add_argument("data", metavar="DATA", help=data_help)
-    truth = evaluate.add_mutually_exclusive_group()
-    truth.add_argument(
-        "--target",
-        metavar="COL",
-        help="CSV column holding the labels (default: the one the model was trained with)",
-    )
-    truth.add_argument("--labels", metavar="FILE", help="labels, one per line, for DATA")
-    evaluate.add_argument("--format", choices=formats, help=format_help)
-    evaluate.set_defaults(run=_evaluate)
-
-    gradcheck = commands.add_parser(
-        "gradcheck",
-        help="check the analytic gradients of a loss against finite differences",
-        description="Compare the analytic gradients dW and db of svm_loss (hinge) or "
-        "softmax_loss with centered finite differences on random data (40 samples, "
-        "12 features, 5 classes, reg=0.1) and print both reports. Exit code 0 when both "
-        "pass, 1 otherwise.",
-    )
-    gradcheck.add_argument(
-        "--loss", choices=sorted(ESTIMATORS), default="hinge", help="default: hinge"
-    )
-    gradcheck.add_argument(
-        "--dtype",
-        choices=["float32", "float64"],
-        default="float64",
-        help="precision of the data and parameters (float32 uses looser tolerances). "
-        "Default: float64",
-    )
-    gradcheck.add_argument(
-        "--seed", type=int, default=0, metavar="N", help="seed of the random data"
-    )
-    gradcheck.set_defaults(run=_gradcheck)
-    return parser
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
-    run_demo(seed=getattr(args, "seed", 0))
-    return 0
 
 
 @contextlib.contextmanager
@@ -410,21 +141,20 @@ def _format(path: str, fmt: str | None) -> str:
         raise UserError(f"{exc} with --format") from None
 
 
-def _describe(labels: np.ndarray, limit: int = 8) -> str:
-    shown = ", ".join(str(v) for v in labels[:limit].tolist())
-    return shown + (", ..." if labels.shape[0] > limit else "")
-
-
 def _columns_hint(path: str) -> str:
     with _reading(path):
         columns = read_csv_header(path)
     return ", ".join(repr(c) for c in columns)
 
 
-def _attach_labels(
-    data: Dataset, path: str, labels_path: str, y: np.ndarray | None = None
+def _labels(
+    data: Dataset, path: str, labels_path: str | None, y: Any = None, *, missing: str
 ) -> np.ndarray:
-    """The labels of ``labels_path`` (read unless given), checked against ``data``."""
+    """``data``'s own labels, or those of ``labels_path`` (read unless given as ``y``)."""
+    if labels_path is None:
+        if data.y is None:
+            raise UserError(f"{path} has no labels (no array y): {missing}")
+        return data.y
     if data.y is not None:
         where = "its array y" if data.format == "npz" else "the first field of each line"
         raise UserError(f"{path} has labels of its own ({where}); drop --labels")
@@ -452,15 +182,9 @@ def _train(args: argparse.Namespace) -> int:
             labels = read_labels(args.labels)
     with _reading(args.data):
         data = read_data(args.data, args.target, fmt)
-    y = data.y if labels is None else _attach_labels(data, args.data, args.labels, labels)
-    if y is None:
-        raise UserError(f"{args.data} has no labels (no array y): add them, or pass --labels FILE")
-
-    hyperparameters = {
-        name: getattr(args, name)
-        for name in ("reg", "learning_rate", "momentum", "batch_size", "max_epochs", "tol")
-        if hasattr(args, name)
-    }
+    y = _labels(data, args.data, args.labels, labels, missing="add them, or pass --labels FILE")
+    names = [option[2:].replace("-", "_") for option, *_ in _HYPERPARAMETERS]
+    hyperparameters = {name: getattr(args, name) for name in names if name in args}
     estimator = ESTIMATORS[args.loss](
         standardize=not args.no_standardize,
         dtype=np.dtype(args.dtype).type,  # np.float32 or np.float64, as the estimator's default
@@ -469,10 +193,11 @@ def _train(args: argparse.Namespace) -> int:
         **hyperparameters,
     )
     classes = np.unique(y)
+    shown = ", ".join(str(v) for v in classes[:8].tolist()) + (", ..." if len(classes) > 8 else "")
     target = f"; target {data.target!r}" if data.target else ""
     print(
         f"{args.data} ({fmt}): {data.X.shape[0]} samples, {data.X.shape[1]} features, "
-        f"{classes.shape[0]} classes ({_describe(classes)}){target}"
+        f"{classes.shape[0]} classes ({shown}){target}"
     )
     scaling = "raw features" if args.no_standardize else "standardized features"
     print(
@@ -500,21 +225,21 @@ def _train(args: argparse.Namespace) -> int:
 def _load(path: str) -> tuple[Any, dict[str, Any]]:
     """The estimator in ``path`` and what ``train`` stored beside it (``{}`` if nothing)."""
     with _reading(path):
-        estimator = load(path)
-        meta, _ = read_model(path)
-    return estimator, meta.get("extra") or {}
+        estimator, extra = read_saved(path)
+    return estimator, extra or {}
 
 
-def _features(args: argparse.Namespace, model: Any, extra: dict[str, Any], target: Any) -> Dataset:
+def _features(
+    args: argparse.Namespace, model: Any, extra: dict[str, Any], target: str | None
+) -> Dataset:
     """Read DATA for ``model``: the trained feature columns of a CSV, by name."""
     fmt = _format(args.data, args.format)
-    names = extra.get("feature_names") if fmt == "csv" else None
     with _reading(args.data):
         return read_data(
             args.data,
             target if fmt == "csv" else None,
             fmt,
-            features=names,
+            features=extra.get("feature_names") if fmt == "csv" else None,
             n_features=model.n_features_in_ if fmt == "svmlight" else None,
         )
 
@@ -534,21 +259,19 @@ def _predict(args: argparse.Namespace) -> int:
     model, extra = _load(args.model)
     if args.output is not None:
         _check_writable(args.output)
-    data = _features(args, model, extra, target=None)
-    predicted = _predicted(model, data, args.data)
-    lines = [[_text(v)] for v in predicted]
+    predicted = _predicted(model, _features(args, model, extra, target=None), args.data)
     if args.output is None:
-        _write_column(sys.stdout, lines)
+        _write_column(sys.stdout, predicted)
     else:
         with _writing(args.output), open(args.output, "w", newline="", encoding="utf-8") as fh:
-            _write_column(fh, lines)
+            _write_column(fh, predicted)
     return 0
 
 
-def _write_column(fh: TextIO, rows: list[list[str]]) -> None:
+def _write_column(fh: TextIO, predicted: np.ndarray) -> None:
     writer = csv.writer(fh, lineterminator="\n")
     writer.writerow(["prediction"])
-    writer.writerows(rows)
+    writer.writerows([_text(v)] for v in predicted)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -565,35 +288,22 @@ def _evaluate(args: argparse.Namespace) -> int:
     elif args.target is not None:
         raise UserError(f"--target names a CSV column, but {args.data} is {fmt}")
     data = _features(args, model, extra, target=target)
-    y = data.y if args.labels is None else _attach_labels(data, args.data, args.labels)
-    if y is None:
-        raise UserError(f"{args.data} has no labels (no array y): pass --labels FILE")
+    y = _labels(data, args.data, args.labels, missing="pass --labels FILE")
     predicted = _predicted(model, data, args.data)
-
     labels, true_index, predicted_index = _encode(model.classes_, y, predicted)
     k = len(labels)
-    confusion = np.zeros((k, k), dtype=np.int64)
-    np.add.at(confusion, (true_index, predicted_index), 1)
-    correct = int(np.trace(confusion))
-    n = int(confusion.sum())
+    confusion = confusion_counts(true_index, predicted_index, k)
+    correct, n = int(np.trace(confusion)), int(confusion.sum())
     source = f", target {data.target!r}" if data.target else ""
     print(f"{args.data} ({fmt}): {n} samples{source}")
-    print(f"accuracy: {correct / n:.4f} ({correct} of {n} correct)")
-    print()
+    print(f"accuracy: {correct / n:.4f} ({correct} of {n} correct)\n")
     names = [_text(v) for v in labels]
-    rows = []
-    for c in range(k):
-        predicted_c, support = confusion[:, c].sum(), confusion[c, :].sum()
-        rows.append(
-            [
-                names[c],
-                _ratio(confusion[c, c], predicted_c),
-                _ratio(confusion[c, c], support),
-                str(support),
-            ]
-        )
-    print(_table(["class", "precision", "recall", "support"], rows))
-    print()
+    hits, n_predicted, support = np.diag(confusion), confusion.sum(0), confusion.sum(1)
+    rows = [
+        [names[c], _ratio(hits[c], n_predicted[c]), _ratio(hits[c], support[c]), str(support[c])]
+        for c in range(k)
+    ]
+    print(_table(["class", "precision", "recall", "support"], rows) + "\n")
     print("confusion matrix (rows: true class, columns: predicted class)")
     rows = [[names[c], *(str(v) for v in confusion[c])] for c in range(k)]
     print(_table(["true \\ predicted", *names], rows))
@@ -683,3 +393,283 @@ def _gradcheck_problem(
             break
         X[near] = rng.standard_normal((near.size, d)).astype(dtype)
     return X, y, W, b
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(seed=getattr(args, "seed", 0))
+    return 0
+
+
+def _bounded(
+    kind: type, low: float | None = None, high: float | None = None, *, words: tuple = ()
+) -> Callable[[str], Any]:
+    """An argparse ``type``: a finite number with ``low <= value < high``, or one of
+    ``words`` (case-insensitive; "none" is returned as None, another word as itself)."""
+
+    def convert(text: str) -> Any:
+        if text.lower() in words:
+            return None if text.lower() == "none" else text.lower()
+        try:
+            value = kind(text)
+        except ValueError:
+            expected = "an integer" if kind is int else "a number"
+            alternatives = "".join(f" or {w!r}" for w in words)
+            raise argparse.ArgumentTypeError(
+                f"expected {expected}{alternatives}, got {text!r}"
+            ) from None
+        if not np.isfinite(value) or (low is not None and value < low):
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {text}")
+        if high is not None and value >= high:
+            raise argparse.ArgumentTypeError(f"must be below {high}, got {text}")
+        return value
+
+    return convert
+
+
+def _positive_float(text: str) -> float:
+    value = _bounded(float, 0.0)(text)
+    if value == 0.0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, except that a text with line breaks (examples) is kept as is."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+def _arg(*flags: str, **options: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """One ``add_argument(*flags, **options)`` call, as a table entry."""
+    return flags, options
+
+
+def _seed(what: str) -> tuple:
+    return _arg("--seed", type=int, default=0, metavar="N", help=f"seed of {what}")
+
+
+_DATA = _arg(
+    "data",
+    metavar="DATA",
+    help="data file: .csv (header row), .npz (arrays X and y) or svmlight (.svm, .svmlight, "
+    ".libsvm)",
+)
+_MODEL = _arg("model", metavar="MODEL", help="model file written by 'linclf train'")
+_FORMAT = _arg(
+    "--format",
+    choices=["csv", "npz", "svmlight"],
+    help="format of DATA when its extension does not tell it",
+)
+_LOSS = {"choices": sorted(ESTIMATORS), "default": "hinge"}
+
+# The estimator's hyperparameters: (option, metavar, type, help). They are left out of the
+# namespace unless given (SUPPRESS), so that the estimator's own defaults apply.
+_HYPERPARAMETERS = [
+    (
+        "--reg",
+        "F",
+        _bounded(float, 0.0, words=("auto",)),
+        "L2 strength, or 'auto' (1/(2N)). Default: 1e-3 (hinge), auto (softmax)",
+    ),
+    (
+        "--learning-rate",
+        "F",
+        _positive_float,
+        "SGD step size. Default: 0.003 (hinge), 0.05 (softmax)",
+    ),
+    ("--momentum", "F", _bounded(float, 0.0, 1.0), "momentum in [0, 1). Default: 0.9"),
+    (
+        "--batch-size",
+        "N",
+        _bounded(int, 1),
+        "rows per minibatch. Default: 64 (hinge), 32 (softmax)",
+    ),
+    ("--max-epochs", "N", _bounded(int, 1), "passes over the data at most. Default: 300"),
+    (
+        "--tol",
+        "F",
+        _bounded(float, 0.0, words=("none",)),
+        "stop when the loss improved by less than F for 5 epochs; 'none' runs --max-epochs "
+        "epochs. Default: 1e-4",
+    ),
+]
+_TRAINING = [
+    *(
+        _arg(option, metavar=metavar, type=kind, default=argparse.SUPPRESS, help=text)
+        for option, metavar, kind, text in _HYPERPARAMETERS
+    ),
+    _seed("the shuffling. Default: 0"),
+    _arg(
+        "--no-standardize",
+        action="store_true",
+        help="train on the raw features instead of standardized ones",
+    ),
+    _arg(
+        "--dtype",
+        choices=["float32", "float64"],
+        default="float32",
+        help="training precision. Default: float32",
+    ),
+    _arg("-v", "--verbose", action="store_true", help="show the progress of the epochs"),
+]
+
+# name: (run, help, description, arguments, epilog). In arguments, a list is a group of
+# mutually exclusive options and a (title, description, arguments) triple a titled group.
+_COMMANDS = {
+    "demo": (
+        _demo,
+        "gradient check, training and held-out accuracy on the bundled digits",
+        "Run the demo on the 8x8 digits bundled with linclf: split 80/20, check the gradient "
+        "of the SVM loss, train a LinearSVM and report the held-out accuracy. This is what "
+        "'linclf' without a command runs.",
+        [_seed("the split and training")],
+        None,
+    ),
+    "train": (
+        _train,
+        "train a classifier on a data file and save the model",
+        "Train a multiclass linear classifier by minibatch SGD and save it. The features are "
+        "standardized by default; the statistics are folded into the model, which therefore "
+        "predicts from raw features. Ctrl-C stops training after the current step and still "
+        "saves the model.",
+        [
+            _DATA,
+            [
+                _arg(
+                    "--target",
+                    metavar="COL",
+                    help="CSV column holding the labels (all others: features)",
+                ),
+                _arg(
+                    "--labels",
+                    metavar="FILE",
+                    help="labels, one per line, for DATA without a label column",
+                ),
+            ],
+            _arg("-o", "--output", metavar="MODEL", required=True, help="model file to write"),
+            _FORMAT,
+            _arg(
+                "--loss",
+                **_LOSS,
+                help="hinge: LinearSVM (multiclass hinge); softmax: SoftmaxClassifier "
+                "(cross-entropy). Default: hinge",
+            ),
+            (
+                "training",
+                "defaults are those of the estimator (see 'help(linclf.LinearSVM)')",
+                _TRAINING,
+            ),
+        ],
+        "examples:\n"
+        "  linclf train iris.csv --target species -o iris.model\n"
+        "  linclf train digits.npz --loss softmax --max-epochs 50 -o digits.model\n"
+        "  linclf train features.csv --labels labels.txt -o model.npz\n"
+        "  linclf train news.svmlight --reg 1e-4 -v -o news.model",
+    ),
+    "predict": (
+        _predict,
+        "predict the labels of a data file with a saved model",
+        "Write one predicted label per sample, under a header 'prediction', to stdout or to a "
+        "file. For CSV data, the feature columns the model was trained on are picked by name "
+        "(any order; other columns, the target included, are ignored).",
+        [
+            _MODEL,
+            _DATA,
+            _arg(
+                "-o",
+                "--output",
+                metavar="FILE",
+                help="where to write the predictions (default: stdout)",
+            ),
+            _FORMAT,
+        ],
+        None,
+    ),
+    "evaluate": (
+        _evaluate,
+        "accuracy, per-class precision and recall, and confusion matrix on labeled data",
+        "Compare a saved model's predictions on DATA with its labels: prints the accuracy, the "
+        "precision, recall and support of each class, and the confusion matrix.",
+        [
+            _MODEL,
+            _DATA,
+            [
+                _arg(
+                    "--target",
+                    metavar="COL",
+                    help="CSV column holding the labels (default: the one the model was "
+                    "trained with)",
+                ),
+                _arg("--labels", metavar="FILE", help="labels, one per line, for DATA"),
+            ],
+            _FORMAT,
+        ],
+        None,
+    ),
+    "gradcheck": (
+        _gradcheck,
+        "check the analytic gradients of a loss against finite differences",
+        "Compare the analytic gradients dW and db of svm_loss (hinge) or softmax_loss with "
+        "centered finite differences on random data (40 samples, 12 features, 5 classes, "
+        "reg=0.1) and print both reports. Exit code 0 when both pass, 1 otherwise.",
+        [
+            _arg("--loss", **_LOSS, help="default: hinge"),
+            _arg(
+                "--dtype",
+                choices=["float32", "float64"],
+                default="float64",
+                help="precision of the data and parameters (float32 uses looser tolerances). "
+                "Default: float64",
+            ),
+            _seed("the random data"),
+        ],
+        None,
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``linclf`` command, with one subparser per command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Parsing sets ``args.run``, the function that runs the chosen command (absent when
+        no command is given: then the demo runs).
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["train", "iris.csv", "--target", "species", "-o", "m"])
+    >>> args.command, args.data, args.target, args.output, args.run.__name__
+    ('train', 'iris.csv', 'species', 'm', '_train')
+    """
+    parser = argparse.ArgumentParser(
+        prog="linclf",
+        description="Linear classifiers for NumPy: train, apply and evaluate a multiclass "
+        "linear SVM or softmax classifier from data files. Without a command, runs the demo.",
+        epilog="Run 'linclf COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"linclf {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (run, summary, description, arguments, epilog) in _COMMANDS.items():
+        command = commands.add_parser(
+            name, help=summary, description=description, epilog=epilog, formatter_class=_Formatter
+        )
+        _add_arguments(command, arguments)
+        command.set_defaults(run=run)
+    return parser
+
+
+def _add_arguments(parser: Any, arguments: list) -> None:
+    for entry in arguments:
+        if isinstance(entry, list):
+            _add_arguments(parser.add_mutually_exclusive_group(), entry)
+        elif len(entry) == 3:
+            _add_arguments(parser.add_argument_group(entry[0], entry[1]), entry[2])
+        else:
+            parser.add_argument(*entry[0], **entry[1])

@@ -1,12 +1,10 @@
-"""The main job, end to end on the bundled 8x8 digits.
+"""The main job, end to end on the bundled 8x8 digits (``linclf demo``, ``python -m linclf``).
 
-1. load the 1,797 digit images that ship with linclf and split them 80/20 (seeded);
-2. standardize the features with the training split's mean and standard deviation;
-3. check the analytic gradient of ``svm_loss`` against the numerical one;
-4. train a :class:`~linclf.LinearSVM` with a short progress display;
-5. report held-out accuracy and the time each part took;
-6. when matplotlib is installed, save the loss curve and the learned class templates as
-   PNG files.
+Load the 1,797 digit images that ship with linclf, split them 80/20 (seeded), standardize
+them with the training split's statistics, check the analytic gradient of ``svm_loss``
+against the numerical one, train a :class:`~linclf.LinearSVM` with a short progress
+display, report the held-out accuracy and the time each part took, and, when matplotlib
+is installed, save the loss curve and the learned class templates as PNG files.
 """
 
 from __future__ import annotations

@@ -1,20 +1,47 @@
-"""linclf's safe file container: NumPy arrays plus a JSON document, written atomically.
+"""The linclf model file: NumPy arrays plus a JSON document, safe to read, written atomically.
 
-A model (or checkpoint) file is an ordinary ``.npz`` archive (``np.load`` opens it). Every
-array is stored uncompressed under its name as a ``.npy`` member; the JSON document
-(format name and version, package version, a SHA-256 checksum of every array, and
-whatever metadata the caller passes) is stored as the UTF-8 bytes of a 1-D ``uint8`` array
-named ``__linclf__``.
+This is the one description of the format. ``save`` and :func:`linclf.persistence.load`
+write and read estimators in it; the Trainer's checkpoints (:mod:`linclf._training.checkpoint`)
+use the same container with arrays and metadata of their own.
 
-Reading never unpickles and never trusts a size it has not checked. The archive is read
-member by member: each ``.npy`` header is parsed first (a literal, not code), and a member
-holding an object array (the only way an ``.npz`` carries a pickle) is refused before any
-of its data is read. A compressed or encrypted member, a duplicated name, or a header whose
-shape does not account for exactly the member's bytes is refused too, so an array is never
-allocated larger than the file itself (no zip bomb, no header claiming terabytes). A file
-from a newer format version, a truncated or corrupted file (zip CRC, then the SHA-256 of
-every array) and a file that is not a linclf file at all raise :class:`ModelFileError`;
-a missing path raises ``FileNotFoundError`` and a folder ``IsADirectoryError``, naming it.
+Container. An ordinary ``.npz`` archive (``np.load`` opens it). Every array is stored
+uncompressed under its name as a ``.npy`` member; the JSON document is stored as the UTF-8
+bytes of a 1-D ``uint8`` array named ``__linclf__``: the format name (``linclf-model``) and
+version, the linclf version that wrote the file, a SHA-256 checksum of every array (of its
+dtype, shape and bytes) and ``meta``, the caller's metadata. JSON has no NaN or infinity:
+:func:`json_safe` spells them ``'nan'``, ``'inf'``, ``'-inf'`` and :func:`json_float` reads
+them back; :func:`split_arrays` stores the arrays of a state dict (an optimizer's) as
+``prefix.key`` arrays and :func:`join_arrays` puts them back.
+
+A saved estimator. Arrays: ``coef`` and ``intercept`` (as published), ``W`` and ``b`` (the
+trained rows; ``b`` only with an intercept), ``classes`` (strings as a unicode array, never
+objects), ``standardize_shift`` and ``standardize_scale`` (with ``standardize``), and
+``optimizer.velocity.W`` / ``optimizer.velocity.b`` (the momentum buffers, so that
+``partial_fit`` continues where it stopped). ``meta``: ``estimator`` (the class name),
+``params`` (``get_params()``, with ``dtype`` by name, a Generator ``random_state`` as None
+and ``class_weight`` as [label, weight] pairs), ``n_features_in``, ``feature_names_in``,
+``classes_kind`` (the dtype kind of ``classes_``), ``n_iter``, ``loss_curve``, ``reg`` (the
+strength used), ``optimizer`` (its scalar state: step count, epoch, learning-rate scale,
+schedule), ``rng`` (the shuffling generator's state, so that ``partial_fit`` after loading
+draws what it would have drawn) and ``extra`` (the caller's data, such as the columns the
+command line trained on; ``load`` ignores it).
+
+Reading never executes code from the file and never trusts a size it has not checked.
+Nothing is unpickled: the archive is read member by member, each ``.npy`` header is parsed
+first (a literal, not code), and a member holding an object array (the only way an ``.npz``
+carries a pickle) is refused before any of its data is read. A compressed or encrypted
+member, a duplicated name, or a header whose shape does not account for exactly the
+member's bytes is refused too, so an array is never allocated larger than the file itself
+(no zip bomb, no header claiming terabytes). ``load`` looks the estimator class up by name
+in a fixed table of linclf's own estimators (never importing a name from the file) and
+checks every array's shape and dtype against the metadata. A truncated or corrupted file
+(zip CRC, then the SHA-256 of every array) and a file that is not a linclf file raise
+:class:`ModelFileError`; a missing path raises ``FileNotFoundError`` and a folder
+``IsADirectoryError``, naming it.
+
+Versions. A file from a newer format version than this linclf knows is refused with a
+message saying to upgrade linclf; files from the same or older versions are read
+(hyperparameters missing from an older file take their defaults).
 
 Writes go to a temporary file in the target's folder (created with the permissions an
 ordinary new file gets), are flushed to disk, then renamed over the target
@@ -34,6 +61,7 @@ import os
 import secrets
 import struct
 import zipfile
+from collections.abc import Mapping
 from typing import IO, Any
 
 import numpy as np
@@ -41,7 +69,17 @@ import numpy as np
 from .._version import __version__
 from ..exceptions import ModelFileError
 
-__all__ = ["FORMAT_VERSION", "ModelFile", "read_model", "read_model_file", "write_model"]
+__all__ = [
+    "FORMAT_VERSION",
+    "ModelFile",
+    "join_arrays",
+    "json_float",
+    "json_safe",
+    "read_model",
+    "read_model_file",
+    "split_arrays",
+    "write_model",
+]
 
 FORMAT_NAME = "linclf-model"
 FORMAT_VERSION = 1
@@ -49,20 +87,95 @@ _META_KEY = "__linclf__"
 _SUFFIX = ".npy"
 _CHUNK = 1 << 20  # bytes read per call when filling an array: bounded extra memory
 _ARRAY_KINDS = "biufcUSmM"  # plain numbers, strings and times; never objects or records
+_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
 
-# What can go wrong while parsing a damaged or crafted archive. ModelFileError is itself
-# a ValueError, so it is re-raised before this tuple is caught.
-_DAMAGE = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    EOFError,
-    OSError,
-    ValueError,
-    OverflowError,
-    struct.error,
-    NotImplementedError,
-    RuntimeError,
-)
+# What can go wrong while parsing a damaged or crafted archive (NotImplementedError, for
+# an unknown zip feature, is a RuntimeError). ModelFileError is itself a ValueError, so it
+# is re-raised before this tuple is caught.
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, struct.error)
+_DAMAGE = (*_ZIP_ERRORS, EOFError, OSError, ValueError, OverflowError, RuntimeError)
+_NON_FINITE = ("inf", "-inf", "nan")  # how json_safe spells the floats JSON cannot hold
+
+
+def json_safe(value: Any) -> Any:
+    """A JSON-ready copy of ``value``: dicts, lists and tuples copied recursively (tuples as
+    lists, keys kept), NumPy arrays and scalars as Python ones, non-finite floats as the
+    strings ``'inf'``, ``'-inf'``, ``'nan'``; anything else as is.
+
+    Examples
+    --------
+    >>> json_safe({"best": float("inf"), "steps": (np.int64(3), np.float32(0.5))})
+    {'best': 'inf', 'steps': [3, 0.5]}
+    """
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if isinstance(value, np.ndarray | np.generic):
+        return json_safe(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # 'inf', '-inf', 'nan'
+    return value
+
+
+def json_float(value: Any) -> float:
+    """A float :func:`json_safe` wrote: a number or ``'inf'``, ``'-inf'``, ``'nan'``.
+
+    Any other string raises ``ValueError``.
+
+    Examples
+    --------
+    >>> json_float("inf"), json_float(2)
+    (inf, 2.0)
+    """
+    if isinstance(value, str) and value not in _NON_FINITE:
+        raise ValueError(f"value must be a number or one of {_NON_FINITE}, got {value!r}")
+    return float(value)
+
+
+def split_arrays(state: Mapping[str, Any], prefix: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(scalars, arrays)``: the NumPy arrays of ``state`` under ``prefix + "." + key``, the
+    other entries under their own key. :func:`join_arrays` is the inverse.
+
+    Examples
+    --------
+    >>> split_arrays({"t": 3, "velocity.W": np.zeros(2)}, "optimizer")
+    ({'t': 3}, {'optimizer.velocity.W': array([0., 0.])})
+    """
+    scalars, arrays = {}, {}
+    for key, value in state.items():
+        if isinstance(value, np.ndarray):
+            arrays[f"{prefix}.{key}"] = value
+        else:
+            scalars[key] = value
+    return scalars, arrays
+
+
+def join_arrays(
+    scalars: Mapping[str, Any], arrays: Mapping[str, Any], prefix: str
+) -> dict[str, Any]:
+    """The state :func:`split_arrays` split: ``scalars`` plus every ``prefix.`` array.
+
+    Examples
+    --------
+    >>> join_arrays({"t": 3}, {"optimizer.v": np.ones(1), "W": np.zeros(1)}, "optimizer")
+    {'t': 3, 'v': array([1.])}
+    """
+    start = f"{prefix}."
+    state = dict(scalars)
+    state.update({k[len(start) :]: v for k, v in arrays.items() if k.startswith(start)})
+    return state
+
+
+def _not_ours(path: str, reason: str) -> ModelFileError:
+    return ModelFileError(f"{path} is not a linclf model file: {reason}")
+
+
+def _damaged(path: str, reason: str, how: str = "truncated or corrupted") -> ModelFileError:
+    return ModelFileError(f"{path} is {how}: {reason}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,27 +242,13 @@ def _sync_folder(folder: str) -> None:
 def write_model(
     path: str | os.PathLike, meta: dict[str, Any], arrays: dict[str, np.ndarray]
 ) -> None:
-    """Write ``arrays`` and the JSON-serializable ``meta`` to ``path``, atomically.
+    """Write ``arrays`` (by name: numbers, strings or times) and ``meta`` to ``path``, atomically.
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file to create or replace.
-    meta : dict
-        JSON-serializable metadata (no NaN or infinity), returned as is by
-        :func:`read_model`.
-    arrays : dict of str to ndarray
-        Arrays of numbers, strings or times, by name.
-
-    Raises
-    ------
-    TypeError
-        If an array has dtype object (it could only be stored as a pickle) or another
-        unsupported dtype, or ``meta`` is not a JSON-serializable dict.
-    ValueError
-        If an array name is empty or ``"__linclf__"``.
-    IsADirectoryError
-        If ``path`` is a folder.
+    ``meta`` must be a JSON-serializable dict without NaN or infinity (see
+    :func:`json_safe`); :func:`read_model_file` returns it as is. Raises ``TypeError`` for
+    an object or other unsupported dtype (it could only be stored as a pickle) or ``meta``
+    that is not a JSON-serializable dict, ``ValueError`` for an array name that is empty
+    or ``"__linclf__"``, ``IsADirectoryError`` when ``path`` is a folder.
     """
     if not isinstance(meta, dict):
         raise TypeError(f"model metadata must be a dict, got {type(meta).__name__}")
@@ -194,12 +293,8 @@ def _not_a_model_file(path: str, head: bytes, exc: Exception) -> ModelFileError:
     if head.startswith(b"PK"):
         return ModelFileError(f"{path} is truncated or corrupted (a damaged zip archive): {exc}")
     if head.startswith(b"\x93NUMPY"):
-        reason = "it is a single .npy array"
-    elif not head:
-        reason = "it is empty"
-    else:
-        reason = "it is not an .npz archive"
-    return ModelFileError(f"{path} is not a linclf model file: {reason}")
+        return _not_ours(path, "it is a single .npy array")
+    return _not_ours(path, "it is empty" if not head else "it is not an .npz archive")
 
 
 def _members(path: str, archive: zipfile.ZipFile, file_size: int) -> dict[str, zipfile.ZipInfo]:
@@ -207,24 +302,21 @@ def _members(path: str, archive: zipfile.ZipFile, file_size: int) -> dict[str, z
     members: dict[str, zipfile.ZipInfo] = {}
     for info in archive.infolist():
         if not info.filename.endswith(_SUFFIX) or info.is_dir():
-            raise ModelFileError(
-                f"{path} is not a linclf model file: it holds {info.filename!r}, "
-                "which is not a NumPy array"
-            )
+            raise _not_ours(path, f"it holds {info.filename!r}, which is not a NumPy array")
         name = info.filename[: -len(_SUFFIX)]
         if name in members:
-            raise ModelFileError(f"{path} is corrupted: array {name!r} is stored twice")
+            raise _damaged(path, f"array {name!r} is stored twice", "corrupted")
         if info.flag_bits & 0x1:
-            raise ModelFileError(f"{path} is not a linclf model file: {name!r} is encrypted")
+            raise _not_ours(path, f"{name!r} is encrypted")
         if info.compress_type != zipfile.ZIP_STORED:
-            raise ModelFileError(
-                f"{path} is not a linclf model file: array {name!r} is compressed, and linclf "
-                "model files store their arrays uncompressed"
+            raise _not_ours(
+                path,
+                f"array {name!r} is compressed, and linclf model files store their arrays "
+                "uncompressed",
             )
         if info.file_size != info.compress_size or info.compress_size > file_size:
-            raise ModelFileError(
-                f"{path} is truncated or corrupted: array {name!r} claims "
-                f"{info.file_size} bytes in a file of {file_size}"
+            raise _damaged(
+                path, f"array {name!r} claims {info.file_size} bytes in a file of {file_size}"
             )
         members[name] = info
     return members
@@ -241,30 +333,27 @@ class _Header:
 def _read_header(path: str, name: str, member: IO[bytes], size: int) -> _Header:
     """Parse a member's .npy header (a Python literal, never code) and check its size."""
     version = np.lib.format.read_magic(member)
-    if version == (1, 0):
-        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(member)
-    elif version == (2, 0):
-        shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(member)
-    else:
-        raise ModelFileError(
-            f"{path} is not a linclf model file: array {name!r} uses .npy format {version}"
-        )
+    if version not in _HEADER_READERS:
+        raise _not_ours(path, f"array {name!r} uses .npy format {version}")
+    shape, fortran_order, dtype = _HEADER_READERS[version](member)
     if dtype.hasobject:
         raise ModelFileError(
             f"{path} holds an array that needs pickle to load ({name!r}); linclf model "
             "files never do, and pickles are not loaded because they can run code"
         )
     if dtype.kind not in _ARRAY_KINDS or dtype.fields is not None or dtype.itemsize == 0:
-        raise ModelFileError(
-            f"{path} is not a linclf model file: array {name!r} has dtype {dtype}, and "
-            "linclf model files hold numbers, strings or times only"
+        raise _not_ours(
+            path,
+            f"array {name!r} has dtype {dtype}, and linclf model files hold numbers, strings "
+            "or times only",
         )
     data_offset = member.tell()
-    if any(n < 0 for n in shape) or math.prod(shape) * dtype.itemsize != size - data_offset:
-        raise ModelFileError(
-            f"{path} is truncated or corrupted: array {name!r} of shape {shape} and dtype "
-            f"{dtype} needs {math.prod(shape) * dtype.itemsize} bytes, the file stores "
-            f"{size - data_offset}"
+    needed = math.prod(shape) * dtype.itemsize
+    if any(n < 0 for n in shape) or needed != size - data_offset:
+        raise _damaged(
+            path,
+            f"array {name!r} of shape {shape} and dtype {dtype} needs {needed} bytes, the "
+            f"file stores {size - data_offset}",
         )
     return _Header(dtype, tuple(shape), bool(fortran_order), data_offset)
 
@@ -277,18 +366,19 @@ def _read_data(path: str, name: str, member: IO[bytes], header: _Header) -> np.n
     while filled < view.nbytes:
         count = member.readinto(view[filled : filled + _CHUNK])
         if not count:
-            raise ModelFileError(f"{path} is truncated: array {name!r} ends early")
+            raise _damaged(path, f"array {name!r} ends early", "truncated")
         filled += count
     if member.read(1):
-        raise ModelFileError(f"{path} is corrupted: array {name!r} has trailing bytes")
+        raise _damaged(path, f"array {name!r} has trailing bytes", "corrupted")
     return flat.reshape(header.shape, order="F" if header.fortran_order else "C")
 
 
 def _parse_document(path: str, record: np.ndarray) -> dict[str, Any]:
     if record.dtype != np.uint8 or record.ndim != 1:
-        raise ModelFileError(
-            f"{path} is not a linclf model file: its {_META_KEY} record is not a 1-D uint8 "
-            f"array (dtype {record.dtype}, shape {record.shape})"
+        raise _not_ours(
+            path,
+            f"its {_META_KEY} record is not a 1-D uint8 array (dtype {record.dtype}, shape "
+            f"{record.shape})",
         )
 
     def refuse_constant(constant: str) -> None:
@@ -299,11 +389,11 @@ def _parse_document(path: str, record: np.ndarray) -> dict[str, Any]:
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ModelFileError(f"{path} has an unreadable {_META_KEY} record: {exc}") from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
-        raise ModelFileError(f"{path} is not a linclf model file: its record is not linclf's")
+        raise _not_ours(path, "its record is not linclf's")
     version = document.get("format_version")
     writer = document.get("linclf_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ModelFileError(f"{path} is corrupted: format version {version!r} is not valid")
+        raise _damaged(path, f"format version {version!r} is not valid", "corrupted")
     if version > FORMAT_VERSION:
         raise ModelFileError(
             f"{path} has format version {version}, newer than this linclf ({__version__}, "
@@ -312,36 +402,22 @@ def _parse_document(path: str, record: np.ndarray) -> dict[str, Any]:
         )
     checksums = document.get("checksums")
     if not isinstance(checksums, dict) or not all(isinstance(v, str) for v in checksums.values()):
-        raise ModelFileError(f"{path} is corrupted: its record has no valid checksums")
+        raise _damaged(path, "its record has no valid checksums", "corrupted")
     if not isinstance(document.get("meta"), dict):
-        raise ModelFileError(f"{path} is corrupted: its record has no metadata")
+        raise _damaged(path, "its record has no metadata", "corrupted")
     if writer is not None and not isinstance(writer, str):
-        raise ModelFileError(f"{path} is corrupted: linclf version {writer!r} is not valid")
+        raise _damaged(path, f"linclf version {writer!r} is not valid", "corrupted")
     return document
 
 
 def read_model_file(path: str | os.PathLike) -> ModelFile:
-    """Read a file written by :func:`write_model`, with its header.
+    """Read a file written by :func:`write_model`: its ``meta``, its ``arrays`` (fresh,
+    writable) and the ``format_version`` and ``linclf_version`` of the writer.
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-
-    Returns
-    -------
-    ModelFile
-        ``meta`` (as passed to :func:`write_model`), ``arrays`` (fresh, writable),
-        ``format_version`` and ``linclf_version`` (of the writer).
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    IsADirectoryError
-        If ``path`` is a folder.
-    ModelFileError
-        (a ``ValueError``) if the file is not a linclf file, is truncated or corrupted,
-        holds an object array (a pickle), or comes from a newer format version.
+    Raises ``FileNotFoundError`` or ``IsADirectoryError`` when ``path`` is missing or a
+    folder, and :class:`ModelFileError` (a ``ValueError``) when the file is not a linclf
+    file, is truncated or corrupted, holds an object array (a pickle), or comes from a
+    newer format version.
     """
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -364,7 +440,7 @@ def read_model_file(path: str | os.PathLike) -> ModelFile:
             except ModelFileError:
                 raise
             except _DAMAGE as exc:
-                raise ModelFileError(f"{path} is truncated or corrupted: {exc}") from exc
+                raise _damaged(path, str(exc)) from exc
 
 
 def _read_archive(path: str, archive: zipfile.ZipFile, file_size: int) -> ModelFile:
@@ -374,7 +450,7 @@ def _read_archive(path: str, archive: zipfile.ZipFile, file_size: int) -> ModelF
         with archive.open(info) as member:
             headers[name] = _read_header(path, name, member, info.file_size)
     if _META_KEY not in members:
-        raise ModelFileError(f"{path} is not a linclf model file: no {_META_KEY} record")
+        raise _not_ours(path, f"no {_META_KEY} record")
 
     def read(name: str) -> np.ndarray:
         with archive.open(members[name]) as member:
@@ -385,14 +461,14 @@ def _read_archive(path: str, archive: zipfile.ZipFile, file_size: int) -> ModelF
     checksums = document["checksums"]
     names = sorted(set(members) - {_META_KEY})
     if set(checksums) != set(names):
-        raise ModelFileError(
-            f"{path} is corrupted: its arrays {names} do not match its record {sorted(checksums)}"
+        raise _damaged(
+            path, f"its arrays {names} do not match its record {sorted(checksums)}", "corrupted"
         )
     arrays = {}
     for name in names:
         arrays[name] = read(name)
         if _digest(arrays[name]) != checksums[name]:
-            raise ModelFileError(f"{path} is corrupted: array {name!r} fails its checksum")
+            raise _damaged(path, f"array {name!r} fails its checksum", "corrupted")
     return ModelFile(
         meta=document["meta"],
         arrays=arrays,
@@ -402,17 +478,6 @@ def _read_archive(path: str, archive: zipfile.ZipFile, file_size: int) -> ModelF
 
 
 def read_model(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Read a file written by :func:`write_model`; return ``(meta, arrays)``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    IsADirectoryError
-        If ``path`` is a folder.
-    ModelFileError
-        (a ``ValueError``) if the file is not a linclf file, is truncated or corrupted,
-        holds an object array, or comes from a newer format version.
-    """
+    """``(meta, arrays)`` of :func:`read_model_file`, which documents what it raises."""
     model = read_model_file(path)
     return model.meta, model.arrays

@@ -1,34 +1,67 @@
 """Readers for the data files of the command line: CSV, NumPy ``.npz`` and svmlight.
 
 Each reader returns the features as float64 (svmlight: a float64 CSR sparse matrix) and
-the labels as a 1-d array, and raises :class:`DataFileError` (a ``ValueError``) naming the
-file, and where it helps the line and column, when the content cannot be used: a
-non-numeric or non-finite feature, a ragged row, a missing column, a malformed pair. A
-missing file raises the usual ``FileNotFoundError``.
+the labels as a 1-d array. A missing file raises the usual ``FileNotFoundError``; content
+that cannot be used raises :class:`DataFileError` (a ``ValueError``) naming the file and,
+where it helps, the line and the column.
 
 Labels read from text (a CSV column, a labels file) keep their type when every one of them
-is a number: all integers give int64, else all floats give float64, else they stay
+is a number: all integers give int64, else all finite floats give float64, else they stay
 strings. So ``0, 1, 2`` are the classes 0, 1, 2 and ``setosa, virginica`` stay names.
 
 Formats
 -------
-CSV
+CSV (``.csv``)
     A header row naming the columns, then one sample per row, comma-separated (quotes as
-    the ``csv`` module reads them, UTF-8 with or without a byte-order mark). The target
-    column is picked by name; every other column (or every listed one) must be numeric.
-npz
+    the ``csv`` module reads them, UTF-8 with or without a byte-order mark; spaces around
+    names and labels are stripped, blank lines skipped). The target column is picked by
+    name; every other column (or every listed one) must be numeric.
+npz (``.npz``)
     A NumPy archive with a 2-d numeric array ``X`` and, optionally, a 1-d array ``y`` of
     as many labels; read without pickle.
-svmlight / libsvm
+svmlight / libsvm (``.svm``, ``.svmlight``, ``.libsvm``)
     One sample per line: ``LABEL [qid:Q] INDEX:VALUE INDEX:VALUE ...`` with 1-based,
-    distinct feature indices; absent indices are zeros; ``qid`` is ignored and ``#``
-    starts a comment.
+    distinct feature indices in any order; absent indices are zeros; ``qid`` is ignored,
+    ``#`` starts a comment, blank lines are skipped.
+
+Examples
+--------
+>>> import os, tempfile
+>>> folder = tempfile.TemporaryDirectory()
+>>> def write(name, text):
+...     with open(os.path.join(folder.name, name), "w") as fh:
+...         _ = fh.write(text)
+...     return fh.name
+>>> flowers = write("flowers.csv", "length, width ,kind\\n1.4,0.2,setosa\\n4.7,1.4,versicolor\\n")
+>>> read_csv_header(flowers)
+['length', 'width', 'kind']
+>>> X, y, names, target = read_csv(flowers, target="kind")
+>>> X.tolist(), y.tolist(), names, target
+([[1.4, 0.2], [4.7, 1.4]], ['setosa', 'versicolor'], ['length', 'width'], 'kind')
+>>> read_csv(flowers, features=["width"])[0].ravel().tolist()
+[0.2, 1.4]
+>>> sparse = write("data.svm", "1 1:0.5 3:2  # first\\n-1 qid:7 2:1.5\\n")
+>>> X, y = read_svmlight(sparse)
+>>> X.toarray().tolist(), y.tolist(), read_svmlight(sparse, n_features=5)[0].shape
+([[0.5, 0.0, 2.0], [0.0, 1.5, 0.0]], [1, -1], (2, 5))
+>>> read_labels(write("labels.txt", "3\\n1\\n3\\n")).tolist()
+[3, 1, 3]
+>>> np.savez(os.path.join(folder.name, "data.npz"), X=np.eye(3), y=np.array([0, 1, 1]))
+>>> data = read_data(os.path.join(folder.name, "data.npz"))
+>>> data.format, data.X.shape, data.X.dtype.name, data.y.tolist()
+('npz', (3, 3), 'float64', [0, 1, 1])
+>>> format_of("train.libsvm"), format_of("iris.CSV")
+('svmlight', 'csv')
+>>> folder.cleanup()
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import csv
 import os
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -46,6 +79,7 @@ __all__ = [
     "read_svmlight",
 ]
 
+# File extension -> format name.
 FORMATS = {
     ".csv": "csv",
     ".npz": "npz",
@@ -53,6 +87,8 @@ FORMATS = {
     ".svmlight": "svmlight",
     ".libsvm": "svmlight",
 }
+# Where the files of each format without a target column keep their labels.
+_OWN_LABELS = {"npz": "its array y", "svmlight": "the first field of each line"}
 
 
 class DataFileError(ValueError):
@@ -60,17 +96,15 @@ class DataFileError(ValueError):
 
 
 class Dataset(NamedTuple):
-    """What :func:`read_data` read: features, labels and what is known of the columns.
+    """What :func:`read_data` read.
 
     Attributes
     ----------
     X : ndarray of shape (n_samples, n_features), or CSR matrix for svmlight
     y : ndarray of shape (n_samples,) or None
         None when the file holds no labels (a CSV without target, an npz without ``y``).
-    feature_names : list of str or None
-        The CSV columns used as features, in the order of ``X``'s columns.
-    target : str or None
-        The CSV column the labels came from.
+    feature_names, target : list of str or None, str or None
+        CSV only: the columns of ``X``, in order, and the column the labels came from.
     format : str
         ``"csv"``, ``"npz"`` or ``"svmlight"``.
     """
@@ -80,6 +114,24 @@ class Dataset(NamedTuple):
     feature_names: list[str] | None
     target: str | None
     format: str
+
+
+@contextlib.contextmanager
+def _opened(path: str | os.PathLike, *, as_csv: bool = False) -> Iterator[Any]:
+    """The lines of a UTF-8 text file (or a csv reader of them), its errors as DataFileError."""
+    # utf-8-sig drops the byte-order mark some spreadsheets write; newline="" is what the
+    # csv module needs to read quoted line breaks.
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        lines = csv.reader(fh) if as_csv else fh
+        try:
+            yield lines
+        except UnicodeDecodeError as exc:
+            raise DataFileError(
+                f"{os.fspath(path)} is not UTF-8 text (byte {exc.start} of a line cannot be "
+                "decoded); is it a binary file?"
+            ) from None
+        except csv.Error as exc:
+            raise DataFileError(f"{os.fspath(path)}, line {lines.line_num}: {exc}") from None
 
 
 def _labels_from_text(values: list[str]) -> np.ndarray:
@@ -97,27 +149,15 @@ def _labels_from_text(values: list[str]) -> np.ndarray:
     return floats if np.all(np.isfinite(floats)) else np.array(values, dtype=str)
 
 
-def _open_text(path: str | os.PathLike) -> Any:
-    # utf-8-sig drops the byte-order mark some spreadsheets write; newline="" is what the
-    # csv module needs to read quoted line breaks.
-    return open(path, encoding="utf-8-sig", newline="")
-
-
-def _not_text(path: str | os.PathLike, exc: UnicodeDecodeError) -> DataFileError:
-    return DataFileError(
-        f"{os.fspath(path)} is not UTF-8 text (byte {exc.start} of a line cannot be decoded); "
-        "is it a binary file?"
-    )
-
-
-def _first_non_finite(path: str | os.PathLike, X: np.ndarray, where: str) -> None:
-    bad = np.argwhere(~np.isfinite(X))
-    if bad.size:
-        i, j = (int(k) for k in bad[0])
-        raise DataFileError(
-            f"{os.fspath(path)}: {where}[{i}, {j}] is {X[i, j]}, and features must be finite "
-            f"numbers ({bad.shape[0]} such value{'s' if bad.shape[0] > 1 else ''})"
-        )
+def _number(text: str, where: str) -> float:
+    """``float(text)``, or a DataFileError starting with ``where`` unless it is finite."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataFileError(f"{where} {text.strip()!r} is not a number") from None
+    if not np.isfinite(value):
+        raise DataFileError(f"{where} {text.strip()!r} is not a finite number")
+    return value
 
 
 def _column_list(names: list[str], limit: int = 20) -> str:
@@ -128,207 +168,155 @@ def _column_list(names: list[str], limit: int = 20) -> str:
 def read_csv_header(path: str | os.PathLike) -> list[str]:
     """The column names of a CSV file (its first row, each name stripped of spaces).
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-
-    Returns
-    -------
-    list of str
-
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist.
     DataFileError
         If the file is empty or not UTF-8 text.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> folder = tempfile.TemporaryDirectory()
-    >>> path = os.path.join(folder.name, "points.csv")
-    >>> with open(path, "w") as fh:
-    ...     _ = fh.write("x, y ,label\\n0,1,a\\n")
-    >>> read_csv_header(path)
-    ['x', 'y', 'label']
-    >>> folder.cleanup()
     """
-    with _open_text(path) as fh:
-        try:
-            header = next(csv.reader(fh), None)
-        except UnicodeDecodeError as exc:
-            raise _not_text(path, exc) from None
-        except csv.Error as exc:
-            raise DataFileError(f"{os.fspath(path)}, line 1: {exc}") from None
+    with _opened(path, as_csv=True) as reader:
+        return _header(os.fspath(path), reader)
+
+
+def _header(name: str, reader: Any) -> list[str]:
+    header = next(reader, None)
     if header is None:
-        raise DataFileError(f"{os.fspath(path)} is empty: expected a header row of column names")
+        raise DataFileError(f"{name} is empty: expected a header row of column names")
     return [column.strip() for column in header]
 
 
 def read_csv(
     path: str | os.PathLike, target: str | None = None, *, features: list[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray | None, list[str], str | None]:
-    """Read a CSV file with a header row into a float64 feature matrix and labels.
+    """Read a CSV file (a header row, then one row per sample) into features and labels.
 
     Parameters
     ----------
     path : str or os.PathLike
-        The CSV file: a header row of column names, then one row per sample.
     target : str or None
-        Name of the label column. None: the file has no labels.
+        The label column; None: the file has no labels.
     features : list of str or None
-        The feature columns to read, in this order; the other columns (the target
-        included) are ignored. None: every column but the target.
+        The feature columns to read, in this order (other columns, the target included,
+        are ignored); None: every column but the target.
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_features), float64
     y : ndarray of shape (n_samples,) or None
-        int64 if every label is an integer, float64 if every one is a number, else str.
+        int64, float64 or str, as the module docstring says.
     feature_names : list of str
         The columns of ``X``.
-    target_name : str or None
-        ``target``.
+    target : str or None
 
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist.
     DataFileError
-        If the file is empty or not UTF-8 text, the header has an empty or repeated
-        name, ``target`` or a listed feature is not a column (the message lists the
-        columns), a row has the wrong number of fields, or a feature value is not a finite
+        If the file is empty or not UTF-8, the header has an empty or repeated name,
+        ``target`` or a listed feature is not a column (the message lists the columns), a
+        row has the wrong number of fields, a label is empty, or a feature is not a finite
         number (the message names the line and the column).
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> folder = tempfile.TemporaryDirectory()
-    >>> path = os.path.join(folder.name, "flowers.csv")
-    >>> with open(path, "w") as fh:
-    ...     _ = fh.write("length,width,kind\\n1.4,0.2,setosa\\n4.7,1.4,versicolor\\n")
-    >>> X, y, names, target = read_csv(path, target="kind")
-    >>> X.tolist(), y.tolist(), names, target
-    ([[1.4, 0.2], [4.7, 1.4]], ['setosa', 'versicolor'], ['length', 'width'], 'kind')
-    >>> read_csv(path, features=["width"])[0].ravel().tolist()
-    [0.2, 1.4]
-    >>> folder.cleanup()
     """
     name = os.fspath(path)
-    with _open_text(path) as fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader, None)
-            if header is None:
-                raise DataFileError(f"{name} is empty: expected a header row of column names")
-            header = [column.strip() for column in header]
-            for position, column in enumerate(header, start=1):
-                if not column:
-                    raise DataFileError(
-                        f"{name}, line 1: column {position} of the header has no name; "
-                        "every column needs one"
-                    )
-            repeated = sorted({c for c in header if header.count(c) > 1})
-            if repeated:
-                raise DataFileError(f"{name}, line 1: repeated column name(s) {repeated}")
-            if target is not None and target not in header:
-                raise DataFileError(
-                    f"{name} has no column {target!r}; its columns are {_column_list(header)}"
-                )
-            if features is None:
-                features = [c for c in header if c != target]
-            else:
-                missing = [c for c in features if c not in header]
-                if missing:
-                    raise DataFileError(
-                        f"{name} lacks the feature column(s) {_column_list(missing)}; "
-                        f"its columns are {_column_list(header)}"
-                    )
-            feature_at = [header.index(c) for c in features]
-            target_at = None if target is None else header.index(target)
-            cells, labels, lines = [], [], []
-            for row in reader:
-                if not row:
-                    continue  # a blank line
-                if len(row) != len(header):
-                    raise DataFileError(
-                        f"{name}, line {reader.line_num}: {len(row)} fields, expected "
-                        f"{len(header)} (one per header column)"
-                    )
-                cells.append([row[j] for j in feature_at])
-                if target_at is not None:
-                    labels.append(row[target_at].strip())
-                lines.append(reader.line_num)
-        except UnicodeDecodeError as exc:
-            raise _not_text(path, exc) from None
-        except csv.Error as exc:
-            raise DataFileError(f"{name}, line {reader.line_num}: {exc}") from None
+    with _opened(path, as_csv=True) as reader:
+        header = _header(name, reader)
+        features, feature_at, label_at = _columns(name, header, target, features)
+        lines, cells, labels = _csv_rows(name, reader, len(header), feature_at, label_at)
     if not lines:
         raise DataFileError(f"{name} has a header but no data rows")
-    try:
-        X = np.array(cells, dtype=np.float64).reshape(len(cells), len(features))
-    except ValueError:
-        X = None  # find the first bad cell below, to name it
-    if X is None or not np.all(np.isfinite(X)):
-        for line, row in zip(lines, cells, strict=True):
-            for column, text in zip(features, row, strict=True):
-                _check_number(name, line, column, text)
-        if X is None:  # NumPy refused a value that float() takes: convert as float() does
-            X = np.array([[float(t) for t in row] for row in cells], dtype=np.float64)
-    for line, label in zip(lines, labels, strict=False):
+    X = _csv_features(name, lines, cells, features)
+    if target is None:
+        return X, None, features, None
+    for line, label in zip(lines, labels, strict=True):
         if not label:
             raise DataFileError(f"{name}, line {line}, column {target!r}: the label is empty")
-    y = _labels_from_text(labels) if target is not None else None
-    return X, y, list(features), target
+    return X, _labels_from_text(labels), features, target
 
 
-def _check_number(name: str, line: int, column: str, text: str) -> None:
-    where = f"{name}, line {line}, column {column!r}"
-    if not text.strip():
-        raise DataFileError(f"{where}: empty value; features must be numbers")
+def _columns(
+    name: str, header: list[str], target: str | None, features: list[str] | None
+) -> tuple[list[str], list[int], int | None]:
+    """The feature columns (``features``, or every column but the target), their positions
+    and the target's, after checking that every column has a name of its own."""
+    for number, column in enumerate(header, start=1):
+        if not column:
+            raise DataFileError(
+                f"{name}, line 1: column {number} of the header has no name; every column needs one"
+            )
+    repeated = sorted(c for c, count in collections.Counter(header).items() if count > 1)
+    if repeated:
+        raise DataFileError(f"{name}, line 1: repeated column name(s) {repeated}")
+    position = {column: j for j, column in enumerate(header)}
+    if target is not None and target not in position:
+        raise DataFileError(
+            f"{name} has no column {target!r}; its columns are {_column_list(header)}"
+        )
+    if features is None:
+        features = [c for c in header if c != target]
+    missing = [c for c in features if c not in position]
+    if missing:
+        raise DataFileError(
+            f"{name} lacks the feature column(s) {_column_list(missing)}; "
+            f"its columns are {_column_list(header)}"
+        )
+    label_at = None if target is None else position[target]
+    return list(features), [position[c] for c in features], label_at
+
+
+def _csv_rows(
+    name: str, reader: Any, width: int, feature_at: list[int], label_at: int | None
+) -> tuple[list[int], list[list[str]], list[str]]:
+    """The line number, feature fields and stripped label of every non-blank row."""
+    lines, cells, labels = [], [], []
+    for row in reader:
+        if not row:
+            continue  # a blank line
+        if len(row) != width:
+            raise DataFileError(
+                f"{name}, line {reader.line_num}: {len(row)} fields, expected {width} "
+                "(one per header column)"
+            )
+        cells.append([row[j] for j in feature_at])
+        if label_at is not None:
+            labels.append(row[label_at].strip())
+        lines.append(reader.line_num)
+    return lines, cells, labels
+
+
+def _csv_features(
+    name: str, lines: list[int], cells: list[list[str]], features: list[str]
+) -> np.ndarray:
+    """The cells as a float64 matrix; the first one that is no finite number is named."""
     try:
-        value = float(text)
+        X = np.array(cells, dtype=np.float64).reshape(len(cells), len(features))
+        if np.all(np.isfinite(X)):
+            return X
     except ValueError:
-        raise DataFileError(f"{where}: {text.strip()!r} is not a number") from None
-    if not np.isfinite(value):
-        raise DataFileError(f"{where}: {text.strip()!r} is not a finite number")
+        pass  # find the first bad cell below, to name it
+    for line, row in zip(lines, cells, strict=True):
+        for column, text in zip(features, row, strict=True):
+            where = f"{name}, line {line}, column {column!r}:"
+            if not text.strip():
+                raise DataFileError(f"{where} empty value; features must be numbers")
+            _number(text, where)
+    # Every cell is a finite number to float(), but NumPy refused one: convert as float() does.
+    return np.array([[float(t) for t in row] for row in cells], dtype=np.float64)
 
 
 def read_npz(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
-    """Read the arrays ``X`` and (optionally) ``y`` of a NumPy ``.npz`` archive, without pickle.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
+    """Read the arrays ``X`` and (if present) ``y`` of a NumPy ``.npz`` archive, without pickle.
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
         float64, or float32 when stored as float32 (no copy made to widen it).
     y : ndarray of shape (n_samples,) or None
-        As stored; None when the archive has no ``y``.
+        As stored.
 
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist.
     DataFileError
         If the file is not an ``.npz`` archive (a linclf model file is named as such),
         has no ``X``, holds an array that would need pickle, ``X`` is not a 2-d array of
         finite numbers, or ``y`` is not 1-d with one label per row of ``X``.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> import numpy as np
-    >>> folder = tempfile.TemporaryDirectory()
-    >>> path = os.path.join(folder.name, "data.npz")
-    >>> np.savez(path, X=np.eye(3), y=np.array([0, 1, 1]))
-    >>> X, y = read_npz(path)
-    >>> X.shape, X.dtype.name, y.tolist()
-    ((3, 3), 'float64', [0, 1, 1])
-    >>> folder.cleanup()
     """
     name = os.fspath(path)
     with open(path, "rb") as fh:
@@ -356,7 +344,13 @@ def read_npz(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
         )
     if X.dtype != np.float32:
         X = X.astype(np.float64, copy=False)
-    _first_non_finite(path, X, "X")
+    bad = np.argwhere(~np.isfinite(X))
+    if bad.size:
+        i, j = (int(k) for k in bad[0])
+        raise DataFileError(
+            f"{name}: X[{i}, {j}] is {X[i, j]}, and features must be finite numbers "
+            f"({bad.shape[0]} such value{'s' if bad.shape[0] > 1 else ''})"
+        )
     if y is not None and (y.ndim != 1 or y.shape[0] != X.shape[0]):
         raise DataFileError(
             f"{name}: y must be 1-d with one label per row of X ({X.shape[0]}), got shape {y.shape}"
@@ -370,11 +364,8 @@ def read_svmlight(path: str | os.PathLike, n_features: int | None = None) -> tup
     Parameters
     ----------
     path : str or os.PathLike
-        One sample per line, ``LABEL [qid:Q] INDEX:VALUE ...``: 1-based, distinct feature
-        indices (any order); ``qid`` is ignored; ``#`` starts a comment; blank lines are
-        skipped.
     n_features : int or None
-        Number of columns of the result. None: the largest index in the file.
+        Number of columns of ``X``; None: the largest index in the file.
 
     Returns
     -------
@@ -385,80 +376,30 @@ def read_svmlight(path: str | os.PathLike, n_features: int | None = None) -> tup
 
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist.
     DataFileError
         If a label or value is not a finite number, a pair is not ``INDEX:VALUE``, an
-        index is below 1, repeated within a line, or above ``n_features``, or the file
+        index is below 1, repeated within a line or above ``n_features``, or the file
         holds no sample; the message names the line.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> folder = tempfile.TemporaryDirectory()
-    >>> path = os.path.join(folder.name, "data.svm")
-    >>> with open(path, "w") as fh:
-    ...     _ = fh.write("1 1:0.5 3:2  # first\\n-1 qid:7 2:1.5\\n")
-    >>> X, y = read_svmlight(path)
-    >>> X.toarray().tolist(), y.tolist()
-    ([[0.5, 0.0, 2.0], [0.0, 1.5, 0.0]], [1, -1])
-    >>> read_svmlight(path, n_features=5)[0].shape
-    (2, 5)
-    >>> folder.cleanup()
     """
     import scipy.sparse  # only for this format: `import linclf` stays free of it
 
     name = os.fspath(path)
     labels: list[float] = []
     indptr, indices, values = [0], [], []
-    with _open_text(path) as fh:
-        try:
-            for line_no, line in enumerate(fh, start=1):
-                fields = line.split("#", 1)[0].split()
-                if not fields:
-                    continue
+    with _opened(path) as lines:
+        for line_no, line in enumerate(lines, start=1):
+            fields = line.split("#", 1)[0].split()
+            if fields:
                 where = f"{name}, line {line_no}"
-                labels.append(_finite(fields[0], f"{where}: label"))
-                start = len(indices)
-                for pair in fields[1:]:
-                    key, sep, text = pair.partition(":")
-                    if not sep:
-                        raise DataFileError(f"{where}: {pair!r} is not INDEX:VALUE")
-                    if key == "qid":
-                        continue
-                    try:
-                        index = int(key)
-                    except ValueError:
-                        raise DataFileError(
-                            f"{where}: feature index {key!r} is not an integer"
-                        ) from None
-                    if index < 1:
-                        raise DataFileError(
-                            f"{where}: feature index {index}; indices are 1-based (1, 2, ...)"
-                        )
-                    if n_features is not None and index > n_features:
-                        raise DataFileError(
-                            f"{where}: feature index {index} is beyond the {n_features} "
-                            "features expected"
-                        )
-                    indices.append(index - 1)
-                    values.append(_finite(text, f"{where}: value of feature {index}"))
-                if len(set(indices[start:])) != len(indices) - start:
-                    raise DataFileError(f"{where}: a feature index is repeated")
+                labels.append(_number(fields[0], f"{where}: label"))
+                _svmlight_pairs(fields[1:], where, n_features, indices, values)
                 indptr.append(len(indices))
-        except UnicodeDecodeError as exc:
-            raise _not_text(path, exc) from None
     if not labels:
         raise DataFileError(f"{name} holds no sample (no line with a label)")
     width = n_features if n_features is not None else max(indices, default=-1) + 1
-    X = scipy.sparse.csr_matrix(
-        (
-            np.array(values, dtype=np.float64),
-            np.array(indices, dtype=np.int64),
-            np.array(indptr, dtype=np.int64),
-        ),
-        shape=(len(labels), width),
-    )
+    data, columns = np.array(values, dtype=np.float64), np.array(indices, dtype=np.int64)
+    rows = np.array(indptr, dtype=np.int64)
+    X = scipy.sparse.csr_matrix((data, columns, rows), shape=(len(labels), width))
     X.sort_indices()
     y = np.array(labels, dtype=np.float64)
     if np.all(y == np.round(y)) and np.all(np.abs(y) < 2.0**53):
@@ -466,55 +407,47 @@ def read_svmlight(path: str | os.PathLike, n_features: int | None = None) -> tup
     return X, y
 
 
-def _finite(text: str, what: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataFileError(f"{what} {text!r} is not a number") from None
-    if not np.isfinite(value):
-        raise DataFileError(f"{what} {text!r} is not a finite number")
-    return value
+def _svmlight_pairs(
+    pairs: list[str], where: str, n_features: int | None, indices: list, values: list
+) -> None:
+    """Append the 0-based indices and the values of one line's ``INDEX:VALUE`` pairs."""
+    start = len(indices)
+    for pair in pairs:
+        key, sep, text = pair.partition(":")
+        if not sep:
+            raise DataFileError(f"{where}: {pair!r} is not INDEX:VALUE")
+        if key == "qid":
+            continue
+        try:
+            index = int(key)
+        except ValueError:
+            raise DataFileError(f"{where}: feature index {key!r} is not an integer") from None
+        if index < 1:
+            raise DataFileError(f"{where}: feature index {index}; indices are 1-based (1, 2, ...)")
+        if n_features is not None and index > n_features:
+            raise DataFileError(
+                f"{where}: feature index {index} is beyond the {n_features} features expected"
+            )
+        indices.append(index - 1)
+        values.append(_number(text, f"{where}: value of feature {index}"))
+    if len(set(indices[start:])) != len(indices) - start:
+        raise DataFileError(f"{where}: a feature index is repeated")
 
 
 def read_labels(path: str | os.PathLike) -> np.ndarray:
-    """Read labels written one per line (surrounding spaces stripped).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Text with one label per line; blank lines at the end are ignored.
-
-    Returns
-    -------
-    y : ndarray of shape (n_samples,)
-        int64 if every label is an integer, float64 if every one is a number, else str.
+    """Read labels written one per line (spaces around them stripped) into an ndarray of
+    shape (n_samples,): int64, float64 or str, as the module docstring says.
 
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist.
     DataFileError
-        If the file holds no label, has a blank line between labels, or is not UTF-8.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> folder = tempfile.TemporaryDirectory()
-    >>> path = os.path.join(folder.name, "labels.txt")
-    >>> with open(path, "w") as fh:
-    ...     _ = fh.write("3\\n1\\n3\\n")
-    >>> read_labels(path).tolist()
-    [3, 1, 3]
-    >>> folder.cleanup()
+        If the file holds no label, is not UTF-8, or has a blank line between labels
+        (blank lines at the end are ignored).
     """
     name = os.fspath(path)
-    with _open_text(path) as fh:
-        try:
-            text = fh.read()
-        except UnicodeDecodeError as exc:
-            raise _not_text(path, exc) from None
-    lines = [line.strip() for line in text.rstrip().splitlines()]
-    if not lines or lines == [""]:
+    with _opened(path) as fh:
+        lines = [line.strip() for line in fh.read().rstrip().splitlines()]
+    if not lines:
         raise DataFileError(f"{name} holds no label")
     for line_no, line in enumerate(lines, start=1):
         if not line:
@@ -525,23 +458,10 @@ def read_labels(path: str | os.PathLike) -> np.ndarray:
 def format_of(path: str | os.PathLike) -> str:
     """The format a file's extension names: ``"csv"``, ``"npz"`` or ``"svmlight"``.
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-
-    Returns
-    -------
-    str
-
     Raises
     ------
     DataFileError
         If the extension is none of ``.csv``, ``.npz``, ``.svm``, ``.svmlight``, ``.libsvm``.
-
-    Examples
-    --------
-    >>> format_of("train.libsvm"), format_of("iris.CSV")
-    ('svmlight', 'csv')
     """
     extension = os.path.splitext(os.fspath(path))[1].lower()
     if extension not in FORMATS:
@@ -567,7 +487,7 @@ def read_data(
     ----------
     path : str or os.PathLike
     target : str or None
-        CSV only: the label column (see :func:`read_csv`). npz and svmlight files carry
+        CSV only: the label column (see :func:`read_csv`); npz and svmlight files carry
         their labels themselves (array ``y``, first field).
     fmt : {"csv", "npz", "svmlight"} or None
         None: from the extension (see :func:`format_of`).
@@ -579,43 +499,23 @@ def read_data(
     Returns
     -------
     Dataset
-        ``(X, y, feature_names, target, format)``.
 
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist.
     DataFileError
         If the format is unknown, ``target`` is given for a format other than CSV, or the
-        reader of the format raises it.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> folder = tempfile.TemporaryDirectory()
-    >>> path = os.path.join(folder.name, "points.csv")
-    >>> with open(path, "w") as fh:
-    ...     _ = fh.write("x,y,label\\n0,1,a\\n2,3,b\\n")
-    >>> data = read_data(path, target="label")
-    >>> data.format, data.X.shape, data.y.tolist(), data.feature_names
-    ('csv', (2, 2), ['a', 'b'], ['x', 'y'])
-    >>> folder.cleanup()
+        format's reader raises it.
     """
     if fmt is None:
         fmt = format_of(path)
     elif fmt not in set(FORMATS.values()):
         raise DataFileError(f"unknown data format {fmt!r}: expected csv, npz or svmlight")
     if target is not None and fmt != "csv":
-        where = "its array y" if fmt == "npz" else "the first field of each line"
         raise DataFileError(
             f"a target column ({target!r}) applies to CSV files only; {os.fspath(path)} is "
-            f"{fmt}, whose labels are {where}"
+            f"{fmt}, whose labels are {_OWN_LABELS[fmt]}"
         )
     if fmt == "csv":
-        X, y, names, target = read_csv(path, target, features=features)
-        return Dataset(X, y, names, target, fmt)
-    if fmt == "npz":
-        X, y = read_npz(path)
-    else:
-        X, y = read_svmlight(path, n_features=n_features)
+        return Dataset(*read_csv(path, target, features=features), fmt)
+    X, y = read_npz(path) if fmt == "npz" else read_svmlight(path, n_features=n_features)
     return Dataset(X, y, None, None, fmt)
