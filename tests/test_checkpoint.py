@@ -102,6 +102,36 @@ def test_stopping_and_resuming_in_process_is_bit_identical(tmp_path, shuffle):
     assert trainer.n_epochs_ == 10 and len(trainer.history_["loss"]) == 10
 
 
+def test_resuming_early_stopping_keeps_the_best_epoch_bit_identical(tmp_path):
+    # The stopping counters (best validation accuracy, in minimized form), the best epoch's
+    # parameters and the validation history come back too: the restored best is returned.
+    X, y = make_blobs(seed=5, spread=3.0)
+    path = tmp_path / "ckpt.linclf"
+
+    def fit(max_epochs, checkpoint_path=None, resume=False):
+        params = _fresh()
+        trainer = Trainer(
+            LinearObjective("hinge", reg=1e-3),
+            SGD(0.5, momentum=0.9),
+            batch_size=8,
+            max_epochs=max_epochs,
+            tol=0.0,
+            n_iter_no_change=4,
+            early_stopping=True,
+            random_state=0,
+            checkpoint_path=checkpoint_path,
+        )
+        trainer.fit(params, X[::2], y[::2], validation_data=(X[1::2], y[1::2]), resume=resume)
+        return trainer, params
+
+    reference, straight = fit(40)  # best epoch 4, stopped after epoch 8
+    fit(5, path)  # resumed after a non-improving epoch, so the counters matter
+    trainer, resumed = fit(40, path, resume=True)
+    assert resumed["W"].tobytes() == straight["W"].tobytes()
+    assert trainer.history_ == reference.history_ and trainer.n_epochs_ == 8
+    assert trainer.best_epoch_ == reference.best_epoch_ == 4
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip a byte"])
 def test_corrupt_latest_checkpoint_falls_back_to_the_previous_one(tmp_path, damage):
     # The newest file is damaged: resume warns, uses ckpt.prev (one epoch older), and

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from helpers import make_blobs
 from linclf import SGD, DivergenceError, LinearObjective, Trainer
+from linclf import trainer as trainer_module
+from linclf._training import divergence
+from linclf._training.stopping import ADAPTIVE_DECAY, MIN_LR_SCALE, Plateau, PlateauStep
+from linclf._validation import TrainingData
+from linclf.optim import Optimizer
 
 
 def _fit(X, y, *, seed=0, lr=0.05, momentum=0.9, validation_data=None, **kwargs):
@@ -216,3 +223,132 @@ def test_non_finite_start_cannot_be_halved_away():
     trainer = Trainer(LinearObjective("hinge"), SGD(0.1), on_divergence="halve", random_state=0)
     with pytest.raises(DivergenceError, match="epoch 1, batch 1"):
         trainer.fit(params, X, y)
+
+
+def test_fit_data_trusts_its_record_and_trains_exactly_as_fit(monkeypatch):
+    # fit checks the raw input once and hands TrainingData records to fit_data, which runs
+    # no check of its own (every checker fails the test here) and gives the same bits.
+    X, y = make_blobs(seed=4)
+    w = np.linspace(0.5, 1.5, X.shape[0])
+    settings = {"max_epochs": 6, "tol": 0.0, "early_stopping": True, "random_state": 0}
+    params = {"W": np.zeros((3, 4)), "b": np.zeros(3)}
+    trainer = Trainer(LinearObjective("hinge", reg=1e-3), SGD(0.05, momentum=0.9), **settings)
+    trainer.fit(params, X[::2], y[::2], w[::2], validation_data=(X[1::2], y[1::2]))
+    for name in ("check_X", "check_fits_dtype", "check_class_indices", "check_sample_weight"):
+        monkeypatch.setattr(trainer_module, name, lambda *args, **kwargs: pytest.fail("checked"))
+    trusted = {"W": np.zeros((3, 4)), "b": np.zeros(3)}
+    again = Trainer(LinearObjective("hinge", reg=1e-3), SGD(0.05, momentum=0.9), **settings)
+    data = TrainingData(X[::2], y[::2], 3, sample_weight=w[::2])
+    again.fit_data(trusted, data, validation=TrainingData(X[1::2], y[1::2], 3))
+    assert trusted["W"].tobytes() == params["W"].tobytes()
+    assert again.history_ == trainer.history_ and again.best_epoch_ == trainer.best_epoch_
+
+
+class PlainGD:
+    """An optimizer with exactly the members of the Optimizer protocol, and no more."""
+
+    def __init__(self, learning_rate):
+        self.learning_rate, self.lr_scale = learning_rate, 1.0
+
+    @property
+    def current_learning_rate(self):
+        return self.learning_rate * self.lr_scale
+
+    def step(self, params, grads):
+        for name, grad in grads.items():
+            if grad is not None:
+                params[name] -= self.current_learning_rate * grad
+
+    def epoch_end(self):
+        pass
+
+    def scale_learning_rate(self, factor):
+        self.lr_scale *= factor
+
+    def clear_velocity(self):
+        pass
+
+    def state_dict(self):
+        return {"learning_rate": self.learning_rate, "lr_scale": self.lr_scale}
+
+    def load_state_dict(self, state):
+        self.learning_rate, self.lr_scale = state["learning_rate"], state["lr_scale"]
+
+
+def test_the_trainer_needs_nothing_but_the_optimizer_protocol(tmp_path):
+    # Every optimizer attribute the Trainer and its divergence helper touch is a member of
+    # linclf.optim.Optimizer, and an optimizer with only those members runs every feature
+    # that uses them: lr_decay, halving after a divergence, a checkpoint and its resume.
+    sources = [trainer_module.__file__, divergence.__file__]
+    used = {m for path in sources for m in re.findall(r"optimizer\.(\w+)", open(path).read())}
+    members = {name for name in vars(Optimizer) if not name.startswith("_")}
+    assert used == members and len(members) == 8
+    X, y = make_blobs()
+    kwargs = {"batch_size": 8, "tol": 1e-3, "n_iter_no_change": 2, "lr_decay": 0.5}
+    kwargs.update(on_divergence="halve", random_state=0)
+
+    def fit(max_epochs, resume=False, **more):
+        # η₀ = 1024 diverges at first: 4 halvings, then decays on plateaus down to 1/512.
+        params, optimizer = {"W": np.zeros((3, 4)), "b": np.zeros(3)}, PlainGD(1024.0)
+        objective = LinearObjective("softmax", reg=1e-3)
+        trainer = Trainer(objective, optimizer, max_epochs=max_epochs, **kwargs, **more)
+        return trainer.fit(params, X, y, resume=resume), params, optimizer
+
+    straight, params, optimizer = fit(60)
+    assert straight.n_halvings_ >= 1 and optimizer.lr_scale < 0.5**straight.n_halvings_
+    assert straight.converged_ and straight.n_epochs_ > 4
+    fit(4, checkpoint_path=tmp_path / "ckpt.linclf")
+    resumed, again, _ = fit(60, checkpoint_path=tmp_path / "ckpt.linclf", resume=True)
+    assert again["W"].tobytes() == params["W"].tobytes()
+    assert resumed.history_ == straight.history_
+
+
+# Plateau, by hand with tol = 0.1 and patience 2: an epoch improves when it beats the best
+# by more than 0.1; the second epoch in a row that does not is a plateau.
+PLATEAU_CASES = {
+    "minimize: stop on the second flat epoch": (
+        {},
+        [(1.0, 1.0), (0.95, 1.0), (0.92, 1.0)],
+        [(True, None, False), (True, None, False), (True, None, True)],
+    ),
+    "maximize: accuracies that rise by less than tol": (
+        {"higher_is_better": True},
+        [(0.5, 1.0), (0.55, 1.0), (0.4, 1.0)],
+        [(True, None, False), (True, None, False), (False, None, True)],
+    ),
+    "decay on the plateau while lr_scale * decay >= min_scale, then stop": (
+        {"decay": 0.5, "min_scale": 0.3},
+        [(1.0, 1.0), (1.0, 1.0), (1.0, 1.0), (1.0, 0.5), (1.0, 0.5)],
+        [
+            (True, None, False),
+            (False, None, False),
+            (False, 0.5, False),  # 1.0 * 0.5 >= 0.3: decay, patience starts again
+            (False, None, False),
+            (False, None, True),  # 0.5 * 0.5 < 0.3: stop
+        ],
+    ),
+    "tol=None records the best but never stops": (
+        {"tol": None},
+        [(1.0, 1.0), (1.0, 1.0), (1.0, 1.0)],
+        [(True, None, False), (False, None, False), (False, None, False)],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", PLATEAU_CASES)
+def test_plateau_steps_match_hand_derived_ones(case):
+    kwargs, updates, expected = PLATEAU_CASES[case]
+    plateau = Plateau(kwargs.pop("tol", 0.1), 2, **kwargs)
+    steps = [plateau.update(value, scale) for value, scale in updates]
+    assert steps == [PlateauStep(*step) for step in expected]
+
+
+def test_plateau_state_round_trip_and_the_adaptive_constants():
+    plateau = Plateau(0.1, 3, higher_is_better=True)
+    for value in (0.2, 0.9, 0.85):
+        plateau.update(value)
+    assert plateau.state_dict() == {"best": -0.9, "bad_epochs": 1}  # best in minimized form
+    twin = Plateau(0.1, 3, higher_is_better=True)
+    twin.load_state_dict({"best": "-0.9", "bad_epochs": 1})
+    assert [twin.update(0.8), twin.update(0.8)] == [plateau.update(0.8), plateau.update(0.8)]
+    assert (ADAPTIVE_DECAY, MIN_LR_SCALE) == (0.2, 1e-3)  # scikit-learn's "adaptive" rule

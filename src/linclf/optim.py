@@ -1,27 +1,33 @@
-"""Stochastic gradient descent with momentum, and learning-rate schedules.
+"""Optimizers: the protocol a training loop relies on, SGD with momentum, and schedules.
 
-Update-rule protocol
---------------------
-Parameters and gradients are mappings ``name -> ndarray`` with the same keys,
-e.g. ``{"W": W, "b": b}`` and ``{"W": dW, "b": db}``. ``SGD.step(params, grads)``
-updates every parameter array *in place* (callers may hold references to the
-arrays and to views of them) and never modifies the gradients. A gradient that
-is ``None`` means "this parameter is absent" (for example no intercept): the
-parameter and its momentum buffer are left untouched.
+Optimizer protocol
+------------------
+Parameters and gradients are mappings ``name -> ndarray`` with the same keys, e.g.
+``{"W": W, "b": b}`` and ``{"W": dW, "b": db}``. An :class:`Optimizer` (:class:`SGD` is
+linclf's) has:
 
-Two counters drive the learning rate:
+- ``step(params, grads)``: update every parameter *in place* (callers may hold references
+  to the arrays and to views of them), never modifying the gradients. A gradient that is
+  ``None`` means "this parameter is absent" (for example no intercept): the parameter and
+  its optimizer state are left untouched;
+- ``epoch_end()``: called by the training loop once at the end of every epoch;
+- ``scale_learning_rate(factor)``: multiply every later learning rate by ``factor > 0``,
+  on top of any schedule (a decay on a plateau, a halving after a divergence);
+  ``lr_scale`` is the product of the factors so far (1.0 at first);
+- ``current_learning_rate``: the rate the next step will use;
+- ``clear_velocity()``: zero the momentum, keeping the counters (after a divergent step is
+  rolled back, its exploding velocity must not be applied again);
+- ``state_dict()`` / ``load_state_dict(state)``: the whole state as a flat dict of plain
+  scalars and ndarrays (JSON and ``.npz``, no pickle), restored exactly.
 
-- ``t``, the number of steps taken so far (``t = 0`` during the first step),
-  incremented by every ``step``;
-- ``epoch``, the number of completed epochs, incremented by ``epoch_end()``,
-  which the training loop calls once at the end of every epoch.
-
-A *schedule* is a callable ``m(t, epoch) -> float`` returning a multiplier of
-the base learning rate η₀, so the step taken at ``(t, epoch)`` uses
-η = η₀ · m(t, epoch) (``SGD.current_learning_rate``). Per-step schedules read
-``t``, per-epoch schedules read ``epoch``. Every schedule is a frozen
-:class:`Schedule` dataclass whose fields are plain scalars: ``to_dict()`` gives
-``{"name": ..., **fields}`` and :func:`schedule_from_dict` rebuilds it.
+Schedules
+---------
+Two counters drive SGD's learning rate: ``t``, the number of steps taken so far
+(``t = 0`` during the first step), and ``epoch``, the number of ``epoch_end()`` calls.
+A *schedule* is a callable ``m(t, epoch) -> float`` returning a multiplier of the base
+learning rate η₀: per-step schedules read ``t``, per-epoch schedules read ``epoch``. Every
+schedule is a frozen :class:`Schedule` dataclass whose fields are plain scalars:
+``to_dict()`` gives ``{"name": ..., **fields}`` and :func:`schedule_from_dict` rebuilds it.
 
 Momentum convention
 -------------------
@@ -46,15 +52,19 @@ import dataclasses
 import math
 import numbers
 from collections.abc import Mapping
-from typing import ClassVar
+from operator import attrgetter
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
+
+from ._validation import check_scalar
 
 __all__ = [
     "SGD",
     "ConstantSchedule",
     "CosineSchedule",
     "InvScalingSchedule",
+    "Optimizer",
     "Schedule",
     "StepSchedule",
     "make_schedule",
@@ -62,58 +72,54 @@ __all__ = [
 ]
 
 
-def _check_real(
-    name: str,
-    value: object,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_closed: bool = True,
-    high_closed: bool = True,
-) -> float:
-    """Return ``value`` as a finite float in the given interval, or raise naming ``name``."""
-    # bool is a subclass of int, but learning_rate=True is a bug, not 1.0.
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name} must be a real number, got {value!r} of type {type(value).__name__}"
-        )
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    below = low is not None and (value < low if low_closed else value <= low)
-    above = high is not None and (value > high if high_closed else value >= high)
-    if below or above:
-        if low is not None and high is not None:
-            interval = (
-                f"in {'[' if low_closed else '('}{low:g}, {high:g}{']' if high_closed else ')'}"
-            )
-        elif low is not None:
-            interval = f"{'>=' if low_closed else '>'} {low:g}"
-        else:
-            interval = f"{'<=' if high_closed else '<'} {high:g}"
-        raise ValueError(f"{name} must be {interval}, got {value!r}")
-    return value
+class Optimizer(Protocol):
+    """An update rule as the training loop uses it; see the module docstring."""
+
+    @property
+    def lr_scale(self) -> float: ...
+    @property
+    def current_learning_rate(self) -> float: ...
+    def step(
+        self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray | None]
+    ) -> None: ...
+    def epoch_end(self) -> None: ...
+    def scale_learning_rate(self, factor: float) -> None: ...
+    def clear_velocity(self) -> None: ...
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
 
 
-def _check_int(name: str, value: object, *, low: int) -> int:
-    """Return ``value`` as an int >= ``low``, or raise naming ``name``."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
-    value = int(value)
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value!r}")
-    return value
+def _real(value: object, name: str, **bounds: Any) -> float:
+    """``check_scalar`` for a real hyperparameter, returned (and reported) as a Python float."""
+    check_scalar(value, name, numbers.Real)
+    return check_scalar(float(value), name, numbers.Real, **bounds)
+
+
+def _int(value: object, name: str, **bounds: Any) -> int:
+    return int(check_scalar(value, name, numbers.Integral, **bounds))
+
+
+_POSITIVE = {"low": 0, "low_inclusive": False}
+_UNIT = {"low": 0, "high": 1}
+_UNIT_EXCEPT_0 = {"low": 0, "high": 1, "low_inclusive": False}
 
 
 class Schedule:
     """Base class of learning-rate schedules: a multiplier m(t, epoch) of η₀.
 
     Subclasses are frozen dataclasses with a class attribute ``name`` (the key
-    used by :func:`make_schedule`) and plain-scalar fields validated in
-    ``__post_init__``.
+    used by :func:`make_schedule`) and plain-scalar fields, which ``__post_init__``
+    checks against the class attribute ``checks`` (``field -> (int or float, bounds)``)
+    and stores as Python ints and floats.
     """
 
     name: ClassVar[str]
+    checks: ClassVar[dict[str, tuple[type, dict[str, Any]]]] = {}
+
+    def __post_init__(self) -> None:
+        for field, (kind, bounds) in self.checks.items():
+            check = _int if kind is int else _real
+            object.__setattr__(self, field, check(getattr(self, field), field, **bounds))
 
     def __call__(self, t: int, epoch: int) -> float:
         """Return the multiplier m(t, epoch) of the base learning rate."""
@@ -169,14 +175,9 @@ class StepSchedule(Schedule):
     """
 
     name: ClassVar[str] = "step"
+    checks: ClassVar = {"step_size": (int, {"low": 1}), "gamma": (float, _UNIT_EXCEPT_0)}
     step_size: int = 10
     gamma: float = 0.1
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "step_size", _check_int("step_size", self.step_size, low=1))
-        object.__setattr__(
-            self, "gamma", _check_real("gamma", self.gamma, low=0.0, high=1.0, low_closed=False)
-        )
 
     def __call__(self, t: int, epoch: int) -> float:
         return self.gamma ** (epoch // self.step_size)
@@ -206,14 +207,9 @@ class InvScalingSchedule(Schedule):
     """
 
     name: ClassVar[str] = "invscaling"
+    checks: ClassVar = {"t0": (float, _POSITIVE), "power": (float, _POSITIVE)}
     t0: float = 1.0
     power: float = 0.25
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "t0", _check_real("t0", self.t0, low=0.0, low_closed=False))
-        object.__setattr__(
-            self, "power", _check_real("power", self.power, low=0.0, low_closed=False)
-        )
 
     def __call__(self, t: int, epoch: int) -> float:
         return (1.0 + t / self.t0) ** -self.power
@@ -245,16 +241,9 @@ class CosineSchedule(Schedule):
     """
 
     name: ClassVar[str] = "cosine"
+    checks: ClassVar = {"total_epochs": (int, {"low": 1}), "min_factor": (float, _UNIT)}
     total_epochs: int
     min_factor: float = 0.0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "total_epochs", _check_int("total_epochs", self.total_epochs, low=1)
-        )
-        object.__setattr__(
-            self, "min_factor", _check_real("min_factor", self.min_factor, low=0.0, high=1.0)
-        )
 
     def __call__(self, t: int, epoch: int) -> float:
         e = min(epoch, self.total_epochs)
@@ -290,11 +279,11 @@ def make_schedule(schedule: str | Schedule | None = None, /, **kwargs: float) ->
     Raises
     ------
     ValueError
-        If the name is unknown (the message lists the valid names) or a
-        parameter is out of range.
+        If the name is unknown (the message lists the valid names) or a parameter is
+        out of range.
     TypeError
-        If ``schedule`` has another type, if ``kwargs`` are given with a
-        Schedule instance, or if a parameter is unknown, missing or mistyped.
+        If ``schedule`` has another type, ``kwargs`` come with a Schedule instance, or
+        a parameter is unknown, missing or mistyped.
 
     Examples
     --------
@@ -325,25 +314,14 @@ def make_schedule(schedule: str | Schedule | None = None, /, **kwargs: float) ->
 def schedule_from_dict(data: Mapping[str, object]) -> Schedule:
     """Rebuild a schedule from the output of :meth:`Schedule.to_dict`.
 
-    Unlike :func:`make_schedule`, every field must be present, because the
-    dictionary is a saved state rather than user input with defaults.
-
-    Parameters
-    ----------
-    data : mapping
-        ``{"name": name, **fields}`` with plain-scalar field values.
-
-    Returns
-    -------
-    Schedule
+    Unlike :func:`make_schedule`, every field must be present: the dictionary
+    ``data`` (``{"name": name, **fields}``) is a saved state, not user input with defaults.
 
     Raises
     ------
     ValueError
-        If the name is unknown, a field is missing or unexpected, or a value is
-        out of range.
-    TypeError
-        If a value has the wrong type.
+        If the name is unknown, a field is missing or unexpected, or a value is out of
+        range (a ``TypeError`` if it has the wrong type).
 
     Examples
     --------
@@ -371,17 +349,16 @@ def _validate_hyperparameters(
     learning_rate: object, momentum: object, nesterov: object
 ) -> tuple[float, float, bool]:
     """Validate SGD's hyperparameters together; shared by the constructor and loading."""
-    learning_rate = _check_real("learning_rate", learning_rate, low=0.0, low_closed=False)
-    momentum = _check_real("momentum", momentum, low=0.0, high=1.0, high_closed=False)
-    if not isinstance(nesterov, bool | np.bool_):
-        raise TypeError(
-            f"nesterov must be a bool, got {nesterov!r} of type {type(nesterov).__name__}"
-        )
+    learning_rate = _real(learning_rate, "learning_rate", **_POSITIVE)
+    momentum = _real(momentum, "momentum", low=0, high=1, high_inclusive=False)
+    nesterov = check_scalar(
+        bool(nesterov) if isinstance(nesterov, np.bool_) else nesterov, "nesterov", bool
+    )
     if nesterov and momentum == 0.0:
         raise ValueError(
             f"Nesterov momentum (nesterov=True) requires momentum > 0, got momentum={momentum!r}"
         )
-    return learning_rate, momentum, bool(nesterov)
+    return learning_rate, momentum, nesterov
 
 
 def _sgd_update(
@@ -414,8 +391,63 @@ def _sgd_update(
     np.subtract(param, workspace, out=param)
 
 
+def _check_float_array(label: str, array: object) -> None:
+    if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.floating):
+        dtype = getattr(array, "dtype", type(array).__name__)
+        raise TypeError(f"{label} must be a floating-point ndarray, got {dtype}")
+
+
+def _check_like(
+    label: str, array: np.ndarray, other: str, like: np.ndarray, hint: str = ""
+) -> None:
+    """Raise unless ``array`` (``label``) has the shape and dtype of ``like`` (``other``)."""
+    if (array.shape, array.dtype) != (like.shape, like.dtype):
+        raise ValueError(
+            f"{label} has shape {array.shape} and dtype {array.dtype}, but {other} has "
+            f"shape {like.shape} and dtype {like.dtype}{hint}"
+        )
+
+
+def _check_step(
+    params: Mapping[str, np.ndarray],
+    grads: Mapping[str, np.ndarray | None],
+    velocities: Mapping[str, np.ndarray],
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The ``(name, param, grad)`` that ``SGD.step`` updates, all checked before any is."""
+    if not isinstance(params, Mapping) or not isinstance(grads, Mapping):
+        raise TypeError(
+            "params and grads must be mappings of name to ndarray, got "
+            f"{type(params).__name__} and {type(grads).__name__}"
+        )
+    if params.keys() != grads.keys():
+        raise ValueError(
+            "grads must have the same keys as params; missing "
+            f"{sorted(params.keys() - grads.keys())}, "
+            f"unexpected {sorted(grads.keys() - params.keys())}"
+        )
+    todo = [(name, param, grads[name]) for name, param in params.items() if grads[name] is not None]
+    for name, param, grad in todo:
+        _check_float_array(f"params[{name!r}]", param)
+        _check_float_array(f"grads[{name!r}]", grad)
+        if not param.flags.writeable:
+            raise ValueError(f"params[{name!r}] is read-only; it is updated in place")
+        if grad.shape != param.shape:
+            raise ValueError(
+                f"grads[{name!r}] has shape {grad.shape}, "
+                f"but params[{name!r}] has shape {param.shape}"
+            )
+        if name in velocities:
+            hint = "; call reset() when the parameters change"
+            _check_like(
+                f"velocity buffer for {name!r}", velocities[name], f"params[{name!r}]", param, hint
+            )
+    return todo
+
+
 class SGD:
     """Stochastic gradient descent with optional (Nesterov) momentum and a schedule.
+
+    An :class:`Optimizer` following the momentum convention of the module docstring.
 
     Parameters
     ----------
@@ -432,35 +464,29 @@ class SGD:
     Attributes
     ----------
     learning_rate, momentum, nesterov, schedule
-        The validated hyperparameters (read-only).
-    t : int
-        Number of steps taken.
-    epoch : int
-        Number of completed epochs (calls to :meth:`epoch_end`).
+        The validated hyperparameters (read-only, like the counters).
+    t, epoch : int
+        Steps taken, and epochs completed (calls to :meth:`epoch_end`).
+    lr_scale : float
+        Product of the factors given to :meth:`scale_learning_rate` (1.0 at first).
     current_learning_rate : float
-        η₀ · schedule(t, epoch), the rate the next step will use.
+        η = η₀ · schedule(t, epoch) · lr_scale, the rate the next step will use.
 
     Raises
     ------
     ValueError
-        If a hyperparameter is out of range, or ``nesterov=True`` with
-        ``momentum=0``.
+        If a hyperparameter is out of range, or ``nesterov=True`` with ``momentum=0``.
     TypeError
         If a hyperparameter has the wrong type (booleans are not numbers).
 
     Notes
     -----
-    PyTorch's momentum convention (``torch.optim.SGD`` with dampening 0): with
-    η = η₀ · m(t, epoch),
-
-    - plain:      w ← w − η g;
-    - momentum:   v ← μ v + g,  w ← w − η v;
-    - Nesterov:   v ← μ v + g,  w ← w − η (g + μ v).
-
-    Velocity buffers start at zero and are allocated lazily, once per parameter
-    name, with the parameter's shape and dtype; so is one scratch buffer per
-    parameter that holds the update term, which lets a step run without
-    allocating temporaries.
+    The step at ``(t, epoch)`` is w ← w − η g (plain), v ← μ v + g, w ← w − η v
+    (momentum) or v ← μ v + g, w ← w − η (g + μ v) (Nesterov), with
+    η = η₀ · m(t, epoch) · lr_scale and m the schedule. Velocity buffers start at zero
+    and are allocated lazily, once per parameter name, with the parameter's shape and
+    dtype; so is one scratch buffer per parameter for the update term, which lets a
+    step run without allocating temporaries.
 
     Examples
     --------
@@ -472,6 +498,14 @@ class SGD:
     >>> w
     array([ 0.5, -5. ])
     """
+
+    learning_rate = property(attrgetter("_learning_rate"), doc="Base learning rate η₀.")
+    momentum = property(attrgetter("_momentum"), doc="Momentum μ.")
+    nesterov = property(attrgetter("_nesterov"), doc="Whether the momentum is Nesterov's.")
+    schedule = property(attrgetter("_schedule"), doc="The schedule m(t, epoch).")
+    t = property(attrgetter("_t"), doc="Number of steps taken.")
+    epoch = property(attrgetter("_epoch"), doc="Number of completed epochs.")
+    lr_scale = property(attrgetter("_lr_scale"), doc="Product of scale_learning_rate factors.")
 
     def __init__(
         self,
@@ -487,38 +521,7 @@ class SGD:
         self._schedule = make_schedule(schedule)
         self._velocity: dict[str, np.ndarray] = {}
         self._workspace: dict[str, np.ndarray] = {}
-        self._t = 0
-        self._epoch = 0
-        self._lr_scale = 1.0
-
-    @property
-    def learning_rate(self) -> float:
-        return self._learning_rate
-
-    @property
-    def momentum(self) -> float:
-        return self._momentum
-
-    @property
-    def nesterov(self) -> bool:
-        return self._nesterov
-
-    @property
-    def schedule(self) -> Schedule:
-        return self._schedule
-
-    @property
-    def t(self) -> int:
-        return self._t
-
-    @property
-    def epoch(self) -> int:
-        return self._epoch
-
-    @property
-    def lr_scale(self) -> float:
-        """Product of the factors given to :meth:`scale_learning_rate` (1.0 at first)."""
-        return self._lr_scale
+        self.reset()
 
     @property
     def current_learning_rate(self) -> float:
@@ -526,13 +529,8 @@ class SGD:
         return self._learning_rate * self._schedule(self._t, self._epoch) * self._lr_scale
 
     def scale_learning_rate(self, factor: float) -> None:
-        """Multiply every later learning rate by ``factor`` (> 0), on top of the schedule.
-
-        The training loop uses it to decay the rate when the loss plateaus, or to halve
-        it after a divergence; the product is kept in ``lr_scale`` and in the state.
-        """
-        factor = _check_real("factor", factor, low=0.0, low_closed=False)
-        self._lr_scale *= factor
+        """Multiply every later learning rate by ``factor`` (> 0), on top of the schedule."""
+        self._lr_scale *= _real(factor, "factor", **_POSITIVE)
 
     def __repr__(self) -> str:
         return (
@@ -545,72 +543,24 @@ class SGD:
     ) -> None:
         """Update every parameter in place with its gradient, then increment ``t``.
 
-        Parameters
-        ----------
-        params : mapping of str to ndarray
-            Writeable floating-point arrays, updated in place.
-        grads : mapping of str to ndarray or None
-            Same keys as ``params``; each gradient has its parameter's shape.
-            None skips that parameter (its velocity is left unchanged). Not
-            modified.
+        ``params`` are writeable floating-point arrays; ``grads`` has the same keys, each
+        gradient its parameter's shape, or None to skip that parameter (and its velocity).
 
         Raises
         ------
         ValueError
-            If the keys differ, a shape does not match, or a parameter is
-            read-only. Nothing is updated in that case.
+            If the keys differ, a shape does not match, or a parameter is read-only.
+            Nothing is updated then.
         TypeError
             If a parameter or gradient is not a floating-point ndarray.
         """
-        if not isinstance(params, Mapping) or not isinstance(grads, Mapping):
-            raise TypeError(
-                "params and grads must be mappings of name to ndarray, got "
-                f"{type(params).__name__} and {type(grads).__name__}"
-            )
-        if params.keys() != grads.keys():
-            raise ValueError(
-                "grads must have the same keys as params; missing "
-                f"{sorted(params.keys() - grads.keys())}, "
-                f"unexpected {sorted(grads.keys() - params.keys())}"
-            )
-        # Validate everything before touching anything, so a bad gradient for
-        # one parameter cannot leave the others half updated.
-        todo = []
-        for name, param in params.items():
-            grad = grads[name]
-            if grad is None:
-                continue
-            for label, array in (("params", param), ("grads", grad)):
-                if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.floating):
-                    raise TypeError(
-                        f"{label}[{name!r}] must be a floating-point ndarray, got "
-                        f"{getattr(array, 'dtype', type(array).__name__)}"
-                    )
-            if not param.flags.writeable:
-                raise ValueError(f"params[{name!r}] is read-only; it is updated in place")
-            if grad.shape != param.shape:
-                raise ValueError(
-                    f"grads[{name!r}] has shape {grad.shape}, "
-                    f"but params[{name!r}] has shape {param.shape}"
-                )
-            velocity = self._velocity.get(name)
-            if velocity is not None and (
-                velocity.shape != param.shape or velocity.dtype != param.dtype
-            ):
-                raise ValueError(
-                    f"velocity buffer for {name!r} has shape {velocity.shape} and dtype "
-                    f"{velocity.dtype}, but params[{name!r}] has shape {param.shape} and "
-                    f"dtype {param.dtype}; call reset() when the parameters change"
-                )
-            todo.append((name, param, grad))
-
+        todo = _check_step(params, grads, self._velocity)
         learning_rate = self.current_learning_rate
         for name, param, grad in todo:
             workspace = self._workspace.get(name)
-            if (
-                workspace is None
-                or workspace.shape != param.shape
-                or workspace.dtype != param.dtype
+            if workspace is None or (workspace.shape, workspace.dtype) != (
+                param.shape,
+                param.dtype,
             ):
                 workspace = self._workspace[name] = np.empty_like(param)
             velocity = None
@@ -634,35 +584,21 @@ class SGD:
         self._epoch += 1
 
     def clear_velocity(self) -> None:
-        """Set every velocity buffer to zero; keep ``t``, ``epoch``, ``lr_scale``.
-
-        The training loop calls it after rolling parameters back from a divergent step,
-        whose exploding velocity would otherwise be applied again.
-        """
+        """Set every velocity buffer to zero; keep ``t``, ``epoch``, ``lr_scale``."""
         for velocity in self._velocity.values():
             velocity.fill(0.0)
 
     def reset(self) -> None:
-        """Forget the velocity and set ``t`` and ``epoch`` back to 0; keep the hyperparameters."""
+        """Forget the velocity, set ``t``, ``epoch`` and ``lr_scale`` back; keep the rest."""
         self._velocity.clear()
         self._workspace.clear()
-        self._t = 0
-        self._epoch = 0
+        self._t = self._epoch = 0
         self._lr_scale = 1.0
 
     def state_dict(self) -> dict[str, str | int | float | bool | np.ndarray]:
-        """Return the optimizer's full state as a flat dict of plain scalars and arrays.
-
-        Returns
-        -------
-        dict
-            Keys ``"learning_rate"``, ``"momentum"``, ``"nesterov"``, ``"t"``,
-            ``"epoch"``, ``"lr_scale"``, ``"schedule.<field>"`` for every item of
-            ``schedule.to_dict()`` (including ``"schedule.name"``), and
-            ``"velocity.<param name>"`` for every velocity buffer. Values are
-            Python str/int/float/bool or ndarray copies, so the arrays can go
-            to ``.npz`` and the rest to JSON without pickle.
-        """
+        """The full state: ``learning_rate``, ``momentum``, ``nesterov``, ``t``, ``epoch``,
+        ``lr_scale`` (Python scalars), ``schedule.<field>`` for every item of
+        ``schedule.to_dict()`` and ``velocity.<name>`` (copies) for every buffer."""
         state: dict[str, str | int | float | bool | np.ndarray] = {
             "learning_rate": self._learning_rate,
             "momentum": self._momentum,
@@ -671,32 +607,22 @@ class SGD:
             "epoch": self._epoch,
             "lr_scale": self._lr_scale,
         }
-        for key, value in self._schedule.to_dict().items():
-            state[f"schedule.{key}"] = value
-        for name, velocity in self._velocity.items():
-            state[f"velocity.{name}"] = velocity.copy()
+        state.update({f"schedule.{k}": v for k, v in self._schedule.to_dict().items()})
+        state.update({f"velocity.{k}": v.copy() for k, v in self._velocity.items()})
         return state
 
     def load_state_dict(self, state: Mapping[str, object]) -> None:
-        """Restore a state produced by :meth:`state_dict`; the optimizer then
-        continues exactly as the one that produced it.
-
-        The state is validated completely before anything changes. Velocity
-        arrays are copied into this optimizer's existing buffers when present
-        (buffers absent from the state are dropped).
-
-        Parameters
-        ----------
-        state : mapping
-            Output of :meth:`state_dict`, possibly after a save/load round trip
-            (NumPy scalars are accepted where Python scalars are expected).
+        """Restore a :meth:`state_dict` (also after a save/load round trip, NumPy scalars
+        accepted), validated completely before anything changes; the optimizer then goes
+        on exactly as the one that produced it. Velocity arrays are copied into the
+        existing buffers; buffers absent from the state are dropped.
 
         Raises
         ------
         ValueError
-            If keys are missing or unknown, a value is out of range, velocity
-            is given while ``momentum == 0``, or a velocity array does not match
-            the shape and dtype of this optimizer's existing buffer.
+            If keys are missing or unknown, a value is out of range, velocity is given
+            while ``momentum == 0``, or a velocity array does not match the shape and
+            dtype of the existing buffer.
         TypeError
             If a value has the wrong type.
         """
@@ -715,45 +641,32 @@ class SGD:
         if required - keys:
             raise ValueError(f"state is missing keys {sorted(required - keys)}")
 
-        learning_rate, momentum, nesterov = _validate_hyperparameters(
+        def group(prefix: str) -> dict[str, Any]:
+            return {k[len(prefix) :]: state[k] for k in keys if k.startswith(prefix)}
+
+        hyperparameters = _validate_hyperparameters(
             state["learning_rate"], state["momentum"], state["nesterov"]
         )
-        schedule = schedule_from_dict(
-            {key[len("schedule.") :]: state[key] for key in keys if key.startswith("schedule.")}
-        )
-        t = _check_int("t", state["t"], low=0)
-        epoch = _check_int("epoch", state["epoch"], low=0)
-        lr_scale = _check_real("lr_scale", state.get("lr_scale", 1.0), low=0.0, low_closed=False)
-        velocities = {
-            key[len("velocity.") :]: state[key] for key in keys if key.startswith("velocity.")
-        }
-        if velocities and momentum == 0.0:
+        schedule = schedule_from_dict(group("schedule."))
+        t = _int(state["t"], "t", low=0)
+        epoch = _int(state["epoch"], "epoch", low=0)
+        lr_scale = _real(state.get("lr_scale", 1.0), "lr_scale", **_POSITIVE)
+        velocities = group("velocity.")
+        if velocities and hyperparameters[1] == 0.0:
             raise ValueError(f"state has velocity buffers {sorted(velocities)} but momentum is 0")
         for name, array in velocities.items():
-            if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.floating):
-                raise TypeError(
-                    f"state['velocity.{name}'] must be a floating-point ndarray, "
-                    f"got {getattr(array, 'dtype', type(array).__name__)}"
-                )
-            current = self._velocity.get(name)
-            if current is not None and (
-                current.shape != array.shape or current.dtype != array.dtype
-            ):
-                raise ValueError(
-                    f"state['velocity.{name}'] has shape {array.shape} and dtype "
-                    f"{array.dtype}, but the velocity buffer has shape {current.shape} "
-                    f"and dtype {current.dtype}"
-                )
+            _check_float_array(f"state['velocity.{name}']", array)
+            if name in self._velocity:
+                buffer = self._velocity[name]
+                _check_like(f"state['velocity.{name}']", array, "the velocity buffer", buffer)
 
-        self._learning_rate, self._momentum, self._nesterov = learning_rate, momentum, nesterov
+        self._learning_rate, self._momentum, self._nesterov = hyperparameters
         self._schedule = schedule
         self._t, self._epoch, self._lr_scale = t, epoch, lr_scale
-        restored = {}
         for name, array in velocities.items():
-            current = self._velocity.get(name)
-            if current is None:
-                restored[name] = np.array(array, copy=True)
+            if name in self._velocity:
+                np.copyto(self._velocity[name], array)
+                velocities[name] = self._velocity[name]
             else:
-                np.copyto(current, array)
-                restored[name] = current
-        self._velocity = restored
+                velocities[name] = np.array(array, copy=True)
+        self._velocity = velocities

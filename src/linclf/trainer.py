@@ -5,22 +5,20 @@ A :class:`Trainer` composes three things it does not own the math of:
 * ``params``: a mapping name → ndarray (``{"W": W, "b": b}``), updated in place;
 * an *objective* with ``loss_grad(params, X, y, sample_weight) -> (loss, grads)``
   (see :mod:`linclf._engine.core`; its :class:`LinearObjective` is the built-in one);
-* an *optimizer* with ``step(params, grads)`` and ``epoch_end()`` (:class:`~linclf.optim.SGD`).
+* an *optimizer*, any :class:`~linclf.optim.Optimizer` (:class:`~linclf.optim.SGD`).
 
 Each epoch draws a permutation from a ``np.random.Generator`` seeded by ``random_state``,
 gathers minibatches through the batched core, checks every loss is finite, steps the
 optimizer, and records the epoch's mean minibatch objective. Training stops after
 ``max_epochs`` epochs, or earlier when the epoch loss has not improved by at least ``tol``
 for ``n_iter_no_change`` consecutive epochs. Given a seed, a fit is fully deterministic.
+The loop's parts live in :mod:`linclf._training`: ``stopping``, ``divergence``,
+``checkpoint``, ``progress`` and ``interrupt`` (Ctrl-C).
 """
 
 from __future__ import annotations
 
-import logging
-import math
 import numbers
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
@@ -29,8 +27,13 @@ import numpy as np
 
 from ._engine.blas import blas_threads
 from ._engine.core import BatchSource
-from ._training.checkpoint import read_checkpoint, write_checkpoint
+from ._training import checkpoint
+from ._training.divergence import Rollback
+from ._training.interrupt import SigintGuard
+from ._training.progress import Progress
+from ._training.stopping import Plateau
 from ._validation import (
+    TrainingData,
     check_class_indices,
     check_fits_dtype,
     check_random_state,
@@ -38,21 +41,39 @@ from ._validation import (
     check_scalar,
     check_X,
 )
-from .exceptions import DivergenceError
+from .optim import Optimizer
 
 __all__ = ["Trainer"]
 
-logger = logging.getLogger("linclf")
-
-# With lr_decay, training stops once the learning rate has fallen below this fraction.
-_MIN_LR_SCALE = 1e-3
-# With on_divergence="halve": 2⁻⁴⁰ ≈ 1e-12 of the starting rate is surely not a rate problem.
-_MAX_HALVINGS = 40
-# With on_divergence="halve", a batch loss this many times the loss at the start counts as
-# divergence: a minibatch loss does not legitimately grow a thousandfold while training.
-_BLOWUP = 1e3
-
 Callback = Callable[["Trainer", Mapping[str, Any]], Any]
+
+# The Trainer's scalar settings: name -> (check_scalar kind and bounds, values let through).
+_OPEN_UNIT = {"low": 0.0, "high": 1.0, "low_inclusive": False, "high_inclusive": False}
+_SETTINGS: dict[str, tuple[Any, dict[str, Any], tuple[Any, ...]]] = {
+    "batch_size": (numbers.Integral, {"low": 1}, ()),
+    "max_epochs": (numbers.Integral, {"low": 1}, ()),
+    "tol": (numbers.Real, {"low": 0.0}, (None,)),
+    "n_iter_no_change": (numbers.Integral, {"low": 1}, ()),
+    "copy_X": (bool, {}, ()),
+    "early_stopping": (bool, {}, ()),
+    "checkpoint_every": (numbers.Integral, {"low": 1}, ()),
+    "lr_decay": (numbers.Real, _OPEN_UNIT, (None,)),
+    "n_threads": (numbers.Integral, {"low": 1}, (None, "auto")),
+    "verbose": (numbers.Integral, {"low": 0}, ()),
+}
+_CHOICES = {"shuffle": (True, False, "batches", "full"), "on_divergence": ("raise", "halve")}
+
+
+def _check_settings(settings: Mapping[str, Any]) -> None:
+    """Check the Trainer's arguments against the tables above, naming the bad one."""
+    for name, choices in _CHOICES.items():
+        if settings[name] not in choices:
+            *rest, last = map(repr, choices)
+            raise ValueError(f"{name} must be {', '.join(rest)} or {last}, got {settings[name]!r}")
+    for name, (kind, bounds, passed) in _SETTINGS.items():
+        if settings[name] not in passed:
+            check_scalar(settings[name], name, kind, **bounds)
+    check_random_state(settings["random_state"])
 
 
 class Trainer:
@@ -62,9 +83,14 @@ class Trainer:
     ----------
     objective : object
         Has ``loss_grad(params, X, y, sample_weight) -> (loss, grads)``; for validation
-        accuracy also ``scores(params, X) -> S`` of shape (n, C).
-    optimizer : object
-        Has ``step(params, grads)`` (in place) and ``epoch_end()``.
+        accuracy also ``scores(params, X) -> S`` of shape (n, C); optionally
+        ``blas_threads(params)`` (see ``n_threads``).
+    optimizer : Optimizer
+        The protocol of :mod:`linclf.optim`; the Trainer calls ``step(params, grads)``
+        (in place) and ``epoch_end()``; ``lr_scale`` and ``scale_learning_rate`` (for
+        ``lr_decay``); ``clear_velocity``, ``scale_learning_rate`` and
+        ``current_learning_rate`` (for ``on_divergence="halve"``); ``state_dict`` and
+        ``load_state_dict`` (for checkpoints).
     batch_size : int, default 256
         Rows per minibatch (the last batch of an epoch may be smaller).
     max_epochs : int, default 100
@@ -85,20 +111,19 @@ class Trainer:
         copies X: batches are gathered from the caller's array, with the same results.
     lr_decay : float or None, default None
         When the ``tol`` rule finds a plateau, multiply the learning rate by ``lr_decay``
-        (through ``optimizer.scale_learning_rate``) and go on, instead of stopping;
-        stop once the rate would fall below 1/1000 of where it started. ``0.2`` is
-        scikit-learn's ``learning_rate="adaptive"``.
+        and go on, instead of stopping; stop once the rate would fall below 1/1000 of
+        where it started. ``0.2`` is scikit-learn's ``learning_rate="adaptive"``.
     on_divergence : {"raise", "halve"}, default "raise"
         What to do on the first non-finite loss or parameter. Either way the parameters
         are rolled back first. ``"raise"``: to the last state whose loss was finite,
         then raise :class:`~linclf.DivergenceError` naming the epoch and batch.
         ``"halve"``: to the parameters of the epoch with the lowest loss so far (the
         starting point before the first epoch), zero the optimizer's velocity, halve its
-        learning rate (``scale_learning_rate``) and continue with the next batch; after
-        40 halvings, raise. ``n_halvings_`` counts them. In this mode a batch loss above
-        1000 times the loss at the start also counts as divergence (overflow follows).
+        learning rate and continue with the next batch; after 40 halvings, raise.
+        ``n_halvings_`` counts them. In this mode a batch loss above 1000 times the loss
+        at the start also counts as divergence (overflow follows).
     early_stopping : bool, default False
-        Monitor the accuracy on ``validation_data`` instead of the training loss: stop
+        Monitor the accuracy on the validation data instead of the training loss: stop
         when it has not risen by ``tol`` above the best for ``n_iter_no_change`` epochs,
         and end with the parameters of the best epoch (``best_epoch_``).
     checkpoint_path : str, os.PathLike or None, default None
@@ -131,6 +156,8 @@ class Trainer:
         Epochs run.
     n_steps_ : int
         Optimizer steps taken.
+    n_halvings_ : int
+        Learning-rate halvings after a divergence (``on_divergence="halve"``).
     converged_ : bool
         Whether the ``tol`` rule (or a callback) stopped training before ``max_epochs``.
     best_epoch_ : int or None
@@ -155,7 +182,7 @@ class Trainer:
     def __init__(
         self,
         objective: Any,
-        optimizer: Any,
+        optimizer: Optimizer,
         *,
         batch_size: int = 256,
         max_epochs: int = 100,
@@ -173,32 +200,7 @@ class Trainer:
         verbose: int = 0,
         callbacks: Sequence[Callback] = (),
     ) -> None:
-        check_scalar(batch_size, "batch_size", numbers.Integral, low=1)
-        check_scalar(max_epochs, "max_epochs", numbers.Integral, low=1)
-        if tol is not None:
-            check_scalar(tol, "tol", numbers.Real, low=0.0)
-        check_scalar(n_iter_no_change, "n_iter_no_change", numbers.Integral, low=1)
-        if shuffle not in (True, False, "batches", "full"):
-            raise ValueError(f"shuffle must be True, False, 'batches' or 'full', got {shuffle!r}")
-        check_scalar(copy_X, "copy_X", bool)
-        check_random_state(random_state)
-        check_scalar(early_stopping, "early_stopping", bool)
-        check_scalar(checkpoint_every, "checkpoint_every", numbers.Integral, low=1)
-        if on_divergence not in ("raise", "halve"):
-            raise ValueError(f"on_divergence must be 'raise' or 'halve', got {on_divergence!r}")
-        if lr_decay is not None:
-            check_scalar(
-                lr_decay,
-                "lr_decay",
-                numbers.Real,
-                low=0.0,
-                high=1.0,
-                low_inclusive=False,
-                high_inclusive=False,
-            )
-        if not (n_threads is None or n_threads == "auto"):
-            check_scalar(n_threads, "n_threads", numbers.Integral, low=1)
-        check_scalar(verbose, "verbose", numbers.Integral, low=0)
+        _check_settings(locals())
         self.objective = objective
         self.optimizer = optimizer
         self.batch_size = int(batch_size)
@@ -217,6 +219,10 @@ class Trainer:
         self.verbose = int(verbose)
         self.callbacks = tuple(callbacks)
 
+    @property
+    def n_halvings_(self) -> int:
+        return self._rollback.n_halvings
+
     def fit(
         self,
         params: MutableMapping[str, np.ndarray | None],
@@ -227,7 +233,7 @@ class Trainer:
         validation_data: tuple[Any, Any] | None = None,
         resume: bool = False,
     ) -> Trainer:
-        """Train ``params`` in place on ``(X, y)``.
+        """Train ``params`` in place on ``(X, y)``, checked here once; see :meth:`fit_data`.
 
         Parameters
         ----------
@@ -269,118 +275,62 @@ class Trainer:
                 )
         if W.ndim != 2:
             raise ValueError(f"params['W'] must have shape (C, D), got {W.shape}")
-        n_classes = W.shape[0]
-        X = self._check_features(X, W, "X")
-        y = check_class_indices(y, X.shape[0], n_classes)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        data = _check_data(X, y, sample_weight, W, "X")
+        validation = None
+        if validation_data is not None:
+            validation = _check_data(*validation_data, None, W, "X_val")
+        return self.fit_data(params, data, validation=validation, resume=resume)
+
+    def fit_data(
+        self,
+        params: MutableMapping[str, np.ndarray | None],
+        data: TrainingData,
+        *,
+        validation: TrainingData | None = None,
+        resume: bool = False,
+    ) -> Trainer:
+        """Train ``params`` in place on validated data, trusted as it is (not read again).
+
+        Parameters
+        ----------
+        params : mutable mapping
+            As in :meth:`fit`.
+        data : TrainingData
+            The record of :mod:`linclf._validation`: ``X`` has ``params["W"]``'s D columns
+            and values that fit W's dtype; ``y`` holds class indices in ``[0, C)``.
+        validation : TrainingData or None
+            Scored after every epoch into ``history_["val_accuracy"]``.
+        resume : bool, default False
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        self : Trainer
+        """
         if resume and self.checkpoint_path is None:
             raise ValueError("resume=True needs the Trainer's checkpoint_path")
-        if self.early_stopping and validation_data is None:
+        if self.early_stopping and validation is None:
             raise ValueError("early_stopping=True needs validation_data=(X_val, y_val)")
-        if validation_data is not None:
-            X_val, y_val = validation_data
-            X_val = self._check_features(X_val, W, "X_val")
-            y_val = check_class_indices(y_val, X_val.shape[0], n_classes)
-
-        rng = np.random.default_rng(self.random_state)
         live = {name: p for name, p in params.items() if p is not None}
-        backup = {name: np.empty_like(p) for name, p in live.items()}
-        # With on_divergence="halve", where to return to: the parameters of the epoch with
-        # the lowest loss so far (at first, the starting point, valued by its first batch).
-        self._anchor = {name: p.copy() for name, p in live.items()}
-        self._anchor_loss = self._start_loss = math.inf
-        self.history_: dict[str, list[float]] = {"loss": []}
-        if validation_data is not None:
-            self.history_["val_accuracy"] = []
-        self.n_epochs_ = 0
-        self.n_steps_ = 0
-        self.n_halvings_ = 0
-        self.converged_ = False
-        self.interrupted_ = False
-        self.best_epoch_ = None
-        # Without early stopping the training loss must fall by tol; with it, the
-        # validation accuracy must rise by tol, and the best parameters are kept.
-        self._plateau = _Plateau(
-            self.tol, self.n_iter_no_change, higher_is_better=self.early_stopping
-        )
-        self._best = {name: p.copy() for name, p in live.items()} if self.early_stopping else None
-
-        fingerprint = self._fingerprint(X, live, validation_data is not None)
-        perm = None
-        if resume:
-            perm = self._restore(self.checkpoint_path, fingerprint, live, rng)
-        source = BatchSource(
-            X,
-            y,
-            sample_weight,
-            dtype=W.dtype,
-            batch_size=self.batch_size,
-            shuffle=self.shuffle,
-            copy=self.copy_X,
-            rng=rng,
-            perm=perm,
-        )
-        if resume:
-            rng.bit_generator.state = self._resumed_rng_state
+        self._start(live, validation is not None)
+        source, rng, fingerprint = self._batches(params, live, data, validation is not None, resume)
         threads = self.n_threads
         if threads == "auto":
             threads = getattr(self.objective, "blas_threads", lambda _: None)(params)
 
-        progress = _Progress(self.verbose, self.max_epochs, X.shape[0])
-        with _SigintGuard() as sigint:
+        progress = Progress(self.verbose, self.max_epochs, data.n_samples)
+        with SigintGuard() as sigint:
             for epoch in range(self.n_epochs_, self.max_epochs):
                 started = time.perf_counter()
                 batches = source.epoch()
                 # Overflow in a diverging step is caught and reported as DivergenceError;
                 # NumPy's warnings would only repeat that once per array operation.
                 with np.errstate(over="ignore", invalid="ignore"), blas_threads(threads):
-                    epoch_loss = self._run_epoch(params, live, backup, batches, epoch, sigint)
-                self.optimizer.epoch_end()
-                self.history_["loss"].append(epoch_loss)
-                if self.on_divergence == "halve" and epoch_loss < self._anchor_loss:
-                    self._anchor_loss = epoch_loss
-                    for name, p in live.items():
-                        np.copyto(self._anchor[name], p)
-                val_accuracy = None
-                if validation_data is not None:
-                    S_val = self.objective.scores(params, X_val)
-                    val_accuracy = float(np.mean(np.argmax(S_val, axis=1) == y_val))
-                    self.history_["val_accuracy"].append(val_accuracy)
-                self.n_epochs_ = epoch + 1
-                log = {
-                    "epoch": epoch + 1,
-                    "loss": epoch_loss,
-                    "val_accuracy": val_accuracy,
-                    "seconds": time.perf_counter() - started,
-                }
-
-                stop = any(callback(self, log) is True for callback in self.callbacks)
-                improved, patience_out = self._plateau.update(
-                    epoch_loss if self._best is None else val_accuracy
-                )
-                if self._best is not None and improved:
-                    self.best_epoch_ = epoch + 1
-                    for name, p in live.items():
-                        np.copyto(self._best[name], p)
-                if (
-                    patience_out
-                    and self.lr_decay is not None
-                    and (self.optimizer.lr_scale * self.lr_decay >= _MIN_LR_SCALE)
-                ):
-                    # A plateau at this rate: continue at a smaller one (scikit-learn's
-                    # "adaptive" rule), until the rate has fallen by a factor of 1000.
-                    self.optimizer.scale_learning_rate(self.lr_decay)
-                    self._plateau.bad_epochs = 0
-                    patience_out = False
-                self.converged_ = stop or patience_out
-                self.interrupted_ = sigint.requested
+                    loss = self._run_epoch(params, batches, epoch, sigint)
+                log = self._end_epoch(params, live, epoch, loss, started, validation, sigint)
                 progress.epoch(log, last=self.converged_ or self.interrupted_)
-                if (
-                    self.checkpoint_path is not None
-                    and not sigint.requested
-                    and (self.n_epochs_ % self.checkpoint_every == 0 or self.converged_)
-                ):
-                    self._save_checkpoint(fingerprint, live, source.perm, rng)
+                if self.checkpoint_path is not None and not sigint.requested:
+                    self._checkpoint(fingerprint, live, source.perm, rng)
                 if self.converged_ or self.interrupted_:
                     break
         progress.close()
@@ -389,125 +339,83 @@ class Trainer:
                 np.copyto(p, self._best[name])
         return self
 
-    def _fingerprint(
-        self, X: Any, live: Mapping[str, np.ndarray], validated: bool
-    ) -> dict[str, Any]:
-        """What a checkpoint must match to be resumed: the data's and the loop's shapes."""
-        return {
-            "n_samples": int(X.shape[0]),
-            "n_features": int(X.shape[1]),
-            "params": {name: [list(p.shape), p.dtype.name] for name, p in live.items()},
-            "batch_size": self.batch_size,
-            "shuffle": self.shuffle,
-            "early_stopping": self.early_stopping,
-            "validation": validated,
-        }
-
-    def _save_checkpoint(
-        self,
-        fingerprint: dict[str, Any],
-        live: Mapping[str, np.ndarray],
-        perm: np.ndarray | None,
-        rng: np.random.Generator,
-    ) -> None:
-        arrays = {f"param.{name}": p for name, p in live.items()}
-        arrays.update({f"anchor.{name}": p for name, p in self._anchor.items()})
-        if self._best is not None:
-            arrays.update({f"best.{name}": p for name, p in self._best.items()})
-        if perm is not None:
-            arrays["perm"] = perm
-        optimizer_scalars = {}
-        for key, value in self.optimizer.state_dict().items():
-            if isinstance(value, np.ndarray):
-                arrays[f"optimizer.{key}"] = value
-            else:
-                optimizer_scalars[key] = value
-        meta = {
-            "fingerprint": fingerprint,
-            "epoch": self.n_epochs_,
-            "batch": 0,  # checkpoints are written at epoch boundaries
-            "n_steps": self.n_steps_,
-            "n_halvings": self.n_halvings_,
-            "history": self.history_,
-            "best_epoch": self.best_epoch_,
-            "converged": self.converged_,
-            "plateau": {"best": self._plateau.best, "bad_epochs": self._plateau.bad_epochs},
-            "anchor_loss": self._anchor_loss,
-            "start_loss": self._start_loss,
-            "optimizer": optimizer_scalars,
-            "rng": rng.bit_generator.state,
-        }
-        write_checkpoint(self.checkpoint_path, _json_safe(meta), arrays)
-
-    def _restore(
-        self,
-        path: Any,
-        fingerprint: dict[str, Any],
-        live: Mapping[str, np.ndarray],
-        rng: np.random.Generator,
-    ) -> np.ndarray | None:
-        """Load the newest intact checkpoint into the live state; return its permutation."""
-        meta, arrays = read_checkpoint(path)
-        if meta.get("fingerprint") != _json_safe(fingerprint):
-            raise ValueError(
-                f"the checkpoint at {path} was written for other data or settings "
-                f"({meta.get('fingerprint')}) than this fit ({fingerprint}); "
-                "resume with the same data, parameters' shapes, batch_size and shuffle"
-            )
-        for name, p in live.items():
-            np.copyto(p, arrays[f"param.{name}"])
-            np.copyto(self._anchor[name], arrays[f"anchor.{name}"])
-            if self._best is not None:
-                np.copyto(self._best[name], arrays[f"best.{name}"])
-        state = dict(meta["optimizer"])
-        state.update(
-            {k[len("optimizer.") :]: v for k, v in arrays.items() if k.startswith("optimizer.")}
+    def _start(self, live: Mapping[str, np.ndarray], validated: bool) -> None:
+        """The attributes and helpers of a fresh fit."""
+        self.history_: dict[str, list[float]] = {"loss": []}
+        if validated:
+            self.history_["val_accuracy"] = []
+        self.n_epochs_ = self.n_steps_ = 0
+        self.converged_ = self.interrupted_ = False
+        self.best_epoch_ = None
+        self._rollback = Rollback(live, self.optimizer, halve=self.on_divergence == "halve")
+        # Without early stopping the training loss must fall by tol; with it, the
+        # validation accuracy must rise by tol, and the best parameters are kept.
+        self._plateau = Plateau(
+            self.tol,
+            self.n_iter_no_change,
+            higher_is_better=self.early_stopping,
+            decay=self.lr_decay,
         )
-        self.optimizer.load_state_dict(state)
-        self.n_epochs_ = meta["epoch"]
-        self.n_steps_ = meta["n_steps"]
-        self.n_halvings_ = meta["n_halvings"]
-        self.history_ = {key: list(values) for key, values in meta["history"].items()}
-        self.best_epoch_ = meta["best_epoch"]
-        self._plateau.best = _float(meta["plateau"]["best"])
-        self._plateau.bad_epochs = meta["plateau"]["bad_epochs"]
-        self._anchor_loss = _float(meta["anchor_loss"])
-        self._start_loss = _float(meta["start_loss"])
-        self._resumed_rng_state = meta["rng"]
-        if meta["converged"]:
-            self.n_epochs_ = self.max_epochs  # nothing left to do
-        return arrays.get("perm")
+        self._best = {name: p.copy() for name, p in live.items()} if self.early_stopping else None
+
+    def _batches(
+        self,
+        params: Mapping[str, np.ndarray | None],
+        live: Mapping[str, np.ndarray],
+        data: TrainingData,
+        validated: bool,
+        resume: bool,
+    ) -> tuple[BatchSource, np.random.Generator, dict[str, Any]]:
+        """The fit's batches, their generator and its fingerprint; ``resume`` restores the
+        newest checkpoint into the live state first."""
+        fingerprint = checkpoint.fingerprint(
+            data,
+            live,
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
+            early_stopping=self.early_stopping,
+            validation=validated,
+        )
+        resumed = checkpoint.load_checkpoint(self.checkpoint_path, fingerprint) if resume else None
+        if resumed is not None:
+            self._restore(resumed, live)
+        rng = np.random.default_rng(self.random_state)
+        source = BatchSource(
+            data.X,
+            data.y,
+            data.sample_weight,
+            dtype=params["W"].dtype,
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
+            copy=self.copy_X,
+            rng=rng,
+            perm=None if resumed is None else resumed.perm,
+        )
+        if resumed is not None:
+            rng.bit_generator.state = resumed.rng
+        return source, rng, fingerprint
 
     def _run_epoch(
         self,
         params: MutableMapping[str, np.ndarray | None],
-        live: Mapping[str, np.ndarray],
-        backup: Mapping[str, np.ndarray],
         batches: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
         epoch: int,
-        sigint: _SigintGuard,
+        sigint: SigintGuard,
     ) -> float:
         """One pass of optimizer steps; returns the weighted mean minibatch objective.
 
         Stops early, after a complete step, when Ctrl-C was pressed.
         """
-        weighted_loss = 0.0
-        total_weight = 0.0
-        batch_index = 0
-        for batch_index, (Xb, yb, wb) in enumerate(batches):
+        rollback = self._rollback
+        weighted_loss = total_weight = 0.0
+        batch = 0
+        for batch, (Xb, yb, wb) in enumerate(batches):
             loss, grads = self.objective.loss_grad(params, Xb, yb, wb)
-            if self.n_steps_ == 0:
-                self._anchor_loss = self._start_loss = loss
-            if not math.isfinite(loss):
-                self._diverged(live, backup, epoch, batch_index, f"the loss is {loss}")
+            problem = rollback.problem(loss, first=self.n_steps_ == 0)
+            if problem is not None:
+                rollback.recover(epoch, batch, problem, self.n_steps_)
                 continue  # rolled back and halved: go on with the next batch
-            base = max(self._start_loss, 1.0)  # the anchor loss is never above it
-            if self.on_divergence == "halve" and loss > _BLOWUP * base:
-                # Blowing up, though not yet infinite: overflow is only a matter of steps.
-                self._diverged(live, backup, epoch, batch_index, f"the loss rose to {loss:.3g}")
-                continue
-            for name, p in live.items():
-                np.copyto(backup[name], p)  # the last state whose loss is known finite
+            rollback.keep()  # the last state whose loss is known finite
             self.optimizer.step(params, grads)
             self.n_steps_ += 1
             weight = Xb.shape[0] if wb is None else float(np.sum(wb))
@@ -516,174 +424,96 @@ class Trainer:
             if sigint.requested:
                 break
         # The loss of the next batch checks every step but the last; check that one here.
-        if not all(np.isfinite(np.sum(p, dtype=np.float64)) for p in live.values()):
-            self._diverged(live, backup, epoch, batch_index, "a parameter is not finite")
+        if not rollback.params_finite():
+            rollback.recover(epoch, batch, "a parameter is not finite", self.n_steps_)
         return weighted_loss / total_weight if total_weight > 0 else 0.0
 
-    @staticmethod
-    def _check_features(X: Any, W: np.ndarray, name: str) -> Any:
-        X = check_X(X, name=name, accept_sparse=True)
-        check_fits_dtype(X, W.dtype, name)
-        if X.shape[1] != W.shape[1]:
-            raise ValueError(
-                f"{name} has {X.shape[1]} features, but the parameters expect {W.shape[1]} "
-                f"(W has shape {W.shape})"
-            )
-        return X
-
-    def _diverged(
+    def _end_epoch(
         self,
+        params: Mapping[str, np.ndarray | None],
         live: Mapping[str, np.ndarray],
-        backup: Mapping[str, np.ndarray],
         epoch: int,
-        batch_index: int,
-        what: str,
+        loss: float,
+        started: float,
+        validation: TrainingData | None,
+        sigint: SigintGuard,
+    ) -> dict[str, Any]:
+        """Record the epoch, run the callbacks and the stopping rule (keep the best epoch,
+        decay the learning rate, or stop); return the callbacks' log."""
+        self.optimizer.epoch_end()
+        self.history_["loss"].append(loss)
+        self._rollback.epoch_end(loss)
+        val_accuracy = None
+        if validation is not None:
+            S_val = self.objective.scores(params, validation.X)
+            val_accuracy = float(np.mean(np.argmax(S_val, axis=1) == validation.y))
+            self.history_["val_accuracy"].append(val_accuracy)
+        self.n_epochs_ = epoch + 1
+        seconds = time.perf_counter() - started
+        log = {"epoch": epoch + 1, "loss": loss, "val_accuracy": val_accuracy, "seconds": seconds}
+        stop = any(callback(self, log) is True for callback in self.callbacks)
+        step = self._plateau.update(
+            loss if self._best is None else val_accuracy, self.optimizer.lr_scale
+        )
+        if self._best is not None and step.improved:
+            self.best_epoch_ = epoch + 1
+            for name, p in live.items():
+                np.copyto(self._best[name], p)
+        if step.decay is not None:
+            self.optimizer.scale_learning_rate(step.decay)
+        self.converged_ = stop or step.stop
+        self.interrupted_ = sigint.requested
+        return log
+
+    def _checkpoint(
+        self,
+        fingerprint: dict[str, Any],
+        live: Mapping[str, np.ndarray],
+        perm: np.ndarray | None,
+        rng: np.random.Generator,
     ) -> None:
-        """Roll back, then halve the rate and return ("halve"), or raise.
-
-        "raise" rolls back to the last state whose loss was finite. "halve" returns to the
-        best epoch's parameters instead: the last finite state of a run that is blowing up
-        is finite but huge, and would take many steps to come back from. Halving cannot
-        help when the starting point itself gives a non-finite loss.
-        """
-        if self.on_divergence == "halve" and self.n_steps_ > 0 and self.n_halvings_ < _MAX_HALVINGS:
-            for name, p in live.items():
-                np.copyto(p, self._anchor[name])
-            self.optimizer.clear_velocity()
-            self.optimizer.scale_learning_rate(0.5)
-            self.n_halvings_ += 1
-            logger.warning(
-                "training diverged at epoch %d, batch %d (%s): rolled back, learning rate "
-                "halved to %.3g",
-                epoch + 1,
-                batch_index + 1,
-                what,
-                self.optimizer.current_learning_rate,
-            )
+        """Write a checkpoint if one is due: every ``checkpoint_every`` epochs, or converged."""
+        if self.n_epochs_ % self.checkpoint_every != 0 and not self.converged_:
             return
-        if self.n_steps_ > 0:
-            for name, p in live.items():
-                np.copyto(p, backup[name])
-        raise DivergenceError(
-            f"Training diverged at epoch {epoch + 1}, batch {batch_index + 1}: {what}. "
-            "The parameters were rolled back to the last finite state. Try a lower "
-            "learning_rate or standardize the features (e.g. StandardScaler)."
+        state = checkpoint.TrainingState(
+            params=live,
+            anchor=self._rollback.anchor,
+            best=self._best,
+            perm=perm,
+            optimizer=self.optimizer.state_dict(),
+            rng=rng.bit_generator.state,
+            epoch=self.n_epochs_,
+            n_steps=self.n_steps_,
+            history=self.history_,
+            best_epoch=self.best_epoch_,
+            converged=self.converged_,
+            plateau=self._plateau.state_dict(),
+            rollback=self._rollback.state_dict(),
         )
+        checkpoint.save_checkpoint(self.checkpoint_path, fingerprint, state)
+
+    def _restore(self, state: checkpoint.TrainingState, live: Mapping[str, np.ndarray]) -> None:
+        for name, p in live.items():
+            np.copyto(p, state.params[name])
+            if self._best is not None:
+                np.copyto(self._best[name], state.best[name])
+        self._rollback.load_state_dict(state.rollback, state.anchor)
+        self._plateau.load_state_dict(state.plateau)
+        self.optimizer.load_state_dict(state.optimizer)
+        self.n_epochs_ = self.max_epochs if state.converged else state.epoch
+        self.n_steps_ = state.n_steps
+        self.history_ = state.history
+        self.best_epoch_ = state.best_epoch
 
 
-class _Progress:
-    """Per-epoch reporting: a tqdm bar (verbose=1, when tqdm is installed) or about ten
-    printed lines (verbose=1 without tqdm), or one ``logging`` record per epoch
-    (verbose=2, logger ``"linclf"`` at INFO)."""
-
-    def __init__(self, verbose: int, max_epochs: int, n_samples: int) -> None:
-        self.verbose = verbose
-        self.max_epochs = max_epochs
-        self.n_samples = n_samples
-        self.bar = None
-        if verbose == 1:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                tqdm = None
-            if tqdm is not None:
-                self.bar = tqdm(total=max_epochs, unit="epoch", desc="training", leave=True)
-
-    def epoch(self, log: Mapping[str, Any], *, last: bool) -> None:
-        rate = self.n_samples / log["seconds"] if log["seconds"] > 0 else math.inf
-        val = log["val_accuracy"]
-        if self.bar is not None:
-            postfix = {"loss": f"{log['loss']:.4g}", "samples/s": f"{rate:,.0f}"}
-            if val is not None:
-                postfix["val_acc"] = f"{val:.4f}"
-            self.bar.set_postfix(postfix, refresh=False)
-            self.bar.update(1)
-            return
-        line = (
-            f"epoch {log['epoch']:>4}/{self.max_epochs}  loss {log['loss']:.6f}"
-            + ("" if val is None else f"  val_accuracy {val:.4f}")
-            + f"  ({rate:,.0f} samples/s)"
+def _check_data(X: Any, y: Any, sample_weight: Any, W: np.ndarray, name: str) -> TrainingData:
+    """The raw ``(X, y, sample_weight)`` of :meth:`Trainer.fit`, checked against ``W``."""
+    X = check_X(X, name=name, accept_sparse=True)
+    check_fits_dtype(X, W.dtype, name)
+    if X.shape[1] != W.shape[1]:
+        raise ValueError(
+            f"{name} has {X.shape[1]} features, but the parameters expect {W.shape[1]} "
+            f"(W has shape {W.shape})"
         )
-        if self.verbose >= 2:
-            logger.info(line)
-        elif self.verbose == 1:
-            stride = max(1, self.max_epochs // 10)
-            epoch = log["epoch"]
-            if epoch == 1 or epoch % stride == 0 or last or epoch == self.max_epochs:
-                print(line, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-class _SigintGuard:
-    """Turn the first Ctrl-C during training into a request to stop after the current step.
-
-    Installed only in the main thread and only over Python's default handler (a handler
-    of the caller's own is left alone); a second Ctrl-C raises KeyboardInterrupt at once.
-    """
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __enter__(self) -> _SigintGuard:
-        if (
-            threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        ):
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-
-class _Plateau:
-    """The ``tol`` / ``n_iter_no_change`` rule, for a value to minimize or to maximize.
-
-    An epoch improves when its value beats the best so far by more than ``tol``; training
-    stops after ``patience`` epochs in a row without improvement. ``tol=None`` tracks the
-    best but never stops.
-    """
-
-    def __init__(self, tol: float | None, patience: int, *, higher_is_better: bool) -> None:
-        self.tol = tol
-        self.patience = patience
-        self.sign = -1.0 if higher_is_better else 1.0
-        self.best = math.inf
-        self.bad_epochs = 0
-
-    def update(self, value: float) -> tuple[bool, bool]:
-        """Record one epoch's value; return ``(is_new_best, should_stop)``."""
-        v = self.sign * value  # minimized form
-        margin = 0.0 if self.tol is None else self.tol
-        if v < self.best - margin:
-            self.bad_epochs = 0
-        else:
-            self.bad_epochs += 1
-        is_best = v < self.best
-        self.best = min(self.best, v)
-        return is_best, self.tol is not None and self.bad_epochs >= self.patience
-
-
-def _json_safe(value: Any) -> Any:
-    """``value`` with non-finite floats spelled as strings, as JSON requires."""
-    if isinstance(value, dict):
-        return {key: _json_safe(v) for key, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)  # 'inf', '-inf', 'nan'
-    return value
-
-
-def _float(value: Any) -> float:
-    return float(value)  # also parses the 'inf' / 'nan' strings written by _json_safe
+    y = check_class_indices(y, X.shape[0], W.shape[0])
+    return TrainingData(X, y, W.shape[0], check_sample_weight(sample_weight, X.shape[0]))

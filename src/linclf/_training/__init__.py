@@ -1,1 +1,1 @@
-"""Training support (private): checkpoint files and the helpers of the Trainer."""
+"""The parts of the Trainer (private): stopping, divergence, checkpoint, progress, interrupt."""

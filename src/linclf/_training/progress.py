@@ -1,0 +1,59 @@
+"""Per-epoch progress display of the Trainer (``verbose=1`` or ``2``)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["Progress"]
+
+logger = logging.getLogger("linclf")
+
+
+class Progress:
+    """A tqdm bar (verbose=1, when tqdm is installed) or about ten printed lines (verbose=1
+    without tqdm), or one ``logging`` record per epoch (verbose=2, logger ``"linclf"`` at
+    INFO); verbose=0 shows nothing."""
+
+    def __init__(self, verbose: int, max_epochs: int, n_samples: int) -> None:
+        self.verbose = verbose
+        self.max_epochs = max_epochs
+        self.n_samples = n_samples
+        self.bar = None
+        if verbose == 1:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                tqdm = None
+            if tqdm is not None:
+                self.bar = tqdm(total=max_epochs, unit="epoch", desc="training", leave=True)
+
+    def epoch(self, log: Mapping[str, Any], *, last: bool) -> None:
+        """Show one epoch's ``log`` (``epoch``, ``loss``, ``val_accuracy``, ``seconds``)."""
+        rate = self.n_samples / log["seconds"] if log["seconds"] > 0 else math.inf
+        val = log["val_accuracy"]
+        if self.bar is not None:
+            postfix = {"loss": f"{log['loss']:.4g}", "samples/s": f"{rate:,.0f}"}
+            if val is not None:
+                postfix["val_acc"] = f"{val:.4f}"
+            self.bar.set_postfix(postfix, refresh=False)
+            self.bar.update(1)
+            return
+        line = (
+            f"epoch {log['epoch']:>4}/{self.max_epochs}  loss {log['loss']:.6f}"
+            + ("" if val is None else f"  val_accuracy {val:.4f}")
+            + f"  ({rate:,.0f} samples/s)"
+        )
+        if self.verbose >= 2:
+            logger.info(line)
+        elif self.verbose == 1:
+            stride = max(1, self.max_epochs // 10)
+            epoch = log["epoch"]
+            if epoch == 1 or epoch % stride == 0 or last or epoch == self.max_epochs:
+                print(line, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
