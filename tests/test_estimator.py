@@ -15,6 +15,7 @@ from sklearn.svm import LinearSVC
 
 from helpers import make_blobs
 from linclf import LinearSVM, NotFittedError, SoftmaxClassifier
+from linclf.estimator import fitted_state
 
 
 def _standardized_split(loader, seed):
@@ -155,7 +156,7 @@ def test_binary_problems_have_scikit_learns_shapes(Estimator):
     X, y = make_blobs(n_classes=2, seed=3)
     labels = np.array(["no", "yes"])[y]
     clf = Estimator(random_state=0, dtype=np.float64).fit(X, labels)
-    W = clf._params["W"]
+    W = fitted_state(clf).W
     assert clf.coef_.shape == (1, X.shape[1]) and clf.intercept_.shape == (1,)
     np.testing.assert_allclose(clf.coef_[0], W[1] - W[0], rtol=1e-12)
     d = clf.decision_function(X)
@@ -169,7 +170,7 @@ def test_binary_model_difference_equals_the_two_row_scores():
     # The published row reproduces s_1 - s_0 of the trained two-row model exactly.
     X, y = make_blobs(n_classes=2, seed=4)
     clf = LinearSVM(random_state=1, dtype=np.float64, max_epochs=5, tol=None).fit(X, y)
-    W, b = clf._params["W"], clf._params["b"]
+    W, b = fitted_state(clf).W, fitted_state(clf).b
     S = X @ W.T + b
     np.testing.assert_allclose(clf.decision_function(X), S[:, 1] - S[:, 0], rtol=1e-10)
 
@@ -191,11 +192,10 @@ def test_partial_fit_keeps_momentum_between_calls():
     # The optimizer object (and its velocity) survives from call to call.
     X, y = make_blobs()
     clf = LinearSVM(random_state=0).partial_fit(X, y, classes=[0, 1, 2])
-    optimizer = clf._optimizer
-    velocity = optimizer.state_dict()["velocity.W"].copy()
+    velocity = fitted_state(clf).optimizer.state_dict()["velocity.W"].copy()
     clf.partial_fit(X, y)
-    assert clf._optimizer is optimizer
-    assert optimizer.t == 2 * -(-X.shape[0] // clf.batch_size)
+    optimizer = fitted_state(clf).optimizer
+    assert optimizer.t == 2 * -(-X.shape[0] // clf.batch_size)  # the steps of both calls
     assert not np.array_equal(optimizer.state_dict()["velocity.W"], velocity)
 
 
@@ -376,3 +376,10 @@ def test_standardize_sparse_scales_without_centering():
     )
     with pytest.raises(ValueError, match="standardize=True is not supported by partial_fit"):
         LinearSVM(standardize=True).partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_math_in_docstrings_is_not_mangled_by_escapes():
+    # decision_function's formula once rendered "X W^" + TAB + "op": its docstring is raw.
+    for method in (LinearSVM.decision_function, SoftmaxClassifier.predict_proba):
+        assert "\t" not in method.__doc__
+    assert r"S = X W^\top + b" in LinearSVM.decision_function.__doc__

@@ -129,3 +129,84 @@ def test_memmap_and_in_memory_fits_see_the_same_rows(tmp_path):
     b = LinearSVM(shuffle=False, max_epochs=3, tol=None).fit(X, y)
     np.testing.assert_array_equal(a.coef_, b.coef_)
     np.testing.assert_array_equal(a.decision_function(mm), b.decision_function(X))
+
+
+class CountingRows:
+    """A row-sliceable out-of-core array (no file, no mapping) that counts the rows read."""
+
+    def __init__(self, X):
+        self.X, self.shape, self.dtype, self.rows = X, X.shape, X.dtype, 0
+
+    def __getitem__(self, key):
+        block = self.X[key]
+        self.rows += block.shape[0] if block.ndim == 2 else 1
+        return block
+
+
+@pytest.fixture
+def rows_read(monkeypatch):
+    """The rows read from any memmap file so far, counted at the one place files are read."""
+    counted = [0]
+    read = RowBlockReader.read
+
+    def counting(self, start, stop, out):
+        counted[0] += stop - start
+        return read(self, start, stop, out)
+
+    monkeypatch.setattr(RowBlockReader, "read", counting)
+    return counted
+
+
+def _float64_file(tmp_path, n=3000):
+    # float64 on disk, float32 training: the range check (a narrowing cast) has to read it.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(n, 5))
+    np.save(tmp_path / "x.npy", X)
+    return np.load(tmp_path / "x.npy", mmap_mode="r"), (X[:, 0] > 0).astype(int)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_fit_reads_a_memmap_once_before_the_first_epoch_and_once_per_epoch(
+    tmp_path, rows_read, shuffle
+):
+    # Issue 10, done-when 2: validation (finiteness and the float32 range) is one scan, and
+    # the solver trusts it; then every epoch reads the file once. predict reads it once.
+    mm, y = _float64_file(tmp_path)
+    n = mm.shape[0]
+    clf = LinearSVM(max_epochs=2, tol=None, batch_size=64, shuffle=shuffle, random_state=0)
+    clf.fit(mm, y)
+    assert clf.n_iter_ == 2
+    assert n * clf.n_iter_ <= rows_read[0] <= n * (clf.n_iter_ + 1)  # the epochs are counted
+    rows_read[0] = 0
+    clf.predict(mm)
+    assert rows_read[0] == n
+
+
+def test_any_out_of_core_array_is_read_once_per_pass(tmp_path):
+    # The same count through __getitem__, which every access to such an array must use.
+    mm, y = _float64_file(tmp_path)
+    X = CountingRows(np.asarray(mm))
+    clf = LinearSVM(max_epochs=3, tol=None, random_state=0).fit(X, y)
+    assert X.rows <= X.shape[0] * (clf.n_iter_ + 1)
+    X.rows = 0
+    assert np.array_equal(clf.predict(X), clf.predict(np.asarray(mm)))
+    assert X.rows == X.shape[0]
+
+
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        (np.nan, r"Input X contains NaN in 1 entry \(first at row 2500, column 3\)"),
+        (1e300, r"too large for dtype\('float32'\) in the rows from 0 on"),
+    ],
+    ids=["nan", "beyond_float32"],
+)
+def test_predict_on_a_bad_memmap_still_names_the_problem(tmp_path, value, match):
+    # Prediction scans X only when a score is not finite; the message is validation's.
+    mm, y = _float64_file(tmp_path)
+    clf = LinearSVM(max_epochs=2, tol=None, random_state=0).fit(mm, y)
+    X = np.array(mm)
+    X[2500, 3] = value
+    np.save(tmp_path / "bad.npy", X)
+    with pytest.raises(ValueError, match=match):
+        clf.predict(np.load(tmp_path / "bad.npy", mmap_mode="r"))

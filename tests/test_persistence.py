@@ -22,6 +22,7 @@ import scipy.sparse
 from linclf import LinearSVM, ModelFileError, NotFittedError, SoftmaxClassifier
 from linclf._formats import modelfile as _modelfile
 from linclf._formats.modelfile import FORMAT_VERSION, read_model, write_model
+from linclf.estimator import fitted_state
 from linclf.persistence import load
 
 ESTIMATORS = [LinearSVM, SoftmaxClassifier]
@@ -351,7 +352,7 @@ def test_a_flipped_byte_never_gives_a_different_model(tmp_path):
 def test_flipped_byte_in_array_data_is_refused(tmp_path):
     path, clf, _ = saved(tmp_path)
     data = bytearray(path.read_bytes())
-    where = bytes(data).find(clf._params["W"].tobytes())
+    where = bytes(data).find(fitted_state(clf).W.tobytes())
     assert where > 0
     data[where + 5] ^= 0x01
     path.write_bytes(bytes(data))
@@ -362,7 +363,7 @@ def test_flipped_byte_in_array_data_is_refused(tmp_path):
 # An array changed with a valid zip CRC (rewritten, not bit-rotted) fails its SHA-256.
 def test_changed_array_fails_its_checksum(tmp_path):
     path, clf, _ = saved(tmp_path)
-    W = clf._params["W"].copy()
+    W = fitted_state(clf).W.copy()
     W[0, 0] += 1
     rewrite_members(path, {"W.npy": npy_bytes(W)})
     with pytest.raises(ModelFileError, match="'W' fails its checksum"):

@@ -92,48 +92,61 @@ def resolve_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
     return resolved
 
 
-def assert_all_finite(X: Any, name: str = "X") -> None:
+def _narrowing_limit(dtype: Any, target: Any) -> float | None:
+    """The largest value of ``target`` when casting floating ``dtype`` to it narrows, else None."""
+    if target is None or np.dtype(dtype).kind != "f":
+        return None
+    if np.dtype(dtype).itemsize <= np.dtype(target).itemsize:
+        return None
+    return float(np.finfo(target).max)
+
+
+def assert_all_finite(X: Any, name: str = "X", *, fits_dtype: Any = None) -> None:
     """Raise ``ValueError`` if a floating ``X`` holds NaN or ±inf, saying how many and where.
 
     A float64 sum is finite exactly when no entry is NaN or inf (unless finite values
     overflow it, in which case the exact scan below runs and finds nothing), so the common
-    clean case costs one pass and no temporary array. Out-of-core X (a memmap) is read
-    block by block, once.
+    clean case costs one pass and no temporary array. Out-of-core X is read block by
+    block, once; ``fits_dtype`` (narrower than X's) also refuses finite values beyond its
+    range in that same read, naming the first block of rows with one.
     """
     if np.dtype(X.dtype).kind not in "fc":
         return
+    limit = _narrowing_limit(X.dtype, fits_dtype)
     blocks = iter_row_blocks(X) if is_out_of_core(X) else [(0, X)]
-    n_nan = n_inf = 0
-    first_nan = first_inf = None
+    count, first, beyond = {np.isnan: 0, np.isinf: 0}, {}, None
     for offset, data in blocks:
+        if limit is not None and beyond is None and data.size:
+            top = max(-float(data.min()), float(data.max()))  # NaN compares False: skipped
+            beyond = (offset, top) if top > limit else None
         with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum: scan below
             if np.isfinite(np.sum(data, dtype=np.float64)):
                 continue
         flat = data.reshape(data.shape[0], -1) if data.ndim > 1 else data.reshape(-1, 1)
         for start in range(0, flat.shape[0], _SCAN_ROWS):
             block = flat[start : start + _SCAN_ROWS]
-            nan_mask = np.isnan(block)
-            inf_mask = np.isinf(block)
-            n_nan += int(nan_mask.sum())
-            n_inf += int(inf_mask.sum())
-            if first_nan is None and nan_mask.any():
-                r, c = np.argwhere(nan_mask)[0]
-                first_nan = (offset + start + int(r), int(c))
-            if first_inf is None and inf_mask.any():
-                r, c = np.argwhere(inf_mask)[0]
-                first_inf = (offset + start + int(r), int(c))
-
-    def where(pos: tuple[int, int]) -> str:
-        return f"row {pos[0]}" if len(X.shape) == 1 else f"row {pos[0]}, column {pos[1]}"
-
-    if n_nan:
+            for test in count:
+                mask = test(block)
+                count[test] += int(mask.sum())
+                if test not in first and mask.any():
+                    r, c = np.argwhere(mask)[0]
+                    first[test] = f"row {offset + start + int(r)}" + (
+                        "" if len(X.shape) == 1 else f", column {int(c)}"
+                    )
+    if count[np.isnan]:
         raise ValueError(
-            f"Input {name} contains NaN in {_entries(n_nan)} (first at {where(first_nan)})."
+            f"Input {name} contains NaN in {_entries(count[np.isnan])} "
+            f"(first at {first[np.isnan]})."
         )
-    if n_inf:
+    if count[np.isinf]:
         raise ValueError(
             f"Input {name} contains infinity or a value too large for {np.dtype(X.dtype)!r} "
-            f"in {_entries(n_inf)} (first at {where(first_inf)})."
+            f"in {_entries(count[np.isinf])} (first at {first[np.isinf]})."
+        )
+    if beyond is not None:
+        raise ValueError(
+            f"Input {name} contains infinity or a value too large for {np.dtype(fits_dtype)!r} "
+            f"in the rows from {beyond[0]} on (|value| up to {beyond[1]:.3e})."
         )
 
 
@@ -148,8 +161,6 @@ def _to_ndarray(X: Any, name: str) -> np.ndarray:
         arr = np.asarray(X)
     if isinstance(arr, np.matrix):
         arr = arr.view(np.ndarray)
-    if arr.dtype.kind == "c":
-        raise ValueError(f"Complex data not supported; {name} has dtype {arr.dtype}")
     if arr.dtype.kind in "USV":
         raise ValueError(
             f"{name} must contain numbers, got an array of dtype {arr.dtype} "
@@ -164,8 +175,7 @@ def _to_ndarray(X: Any, name: str) -> np.ndarray:
             raise type(exc)(
                 f"{name} must contain numbers; an entry could not be converted to float: {exc}"
             ) from exc
-    if arr.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must contain numbers, got dtype {arr.dtype}")
+    _check_kind(arr.dtype, name)
     return arr
 
 
@@ -178,6 +188,7 @@ def check_X(
     order: str | None = None,
     check_finite: bool = True,
     accept_sparse: bool = False,
+    fits_dtype: Any = None,
 ) -> Any:
     """Validate a feature matrix and convert it to a 2-D floating ndarray (or CSR/CSC matrix).
 
@@ -185,28 +196,27 @@ def check_X(
     ----------
     X : array-like of shape (n_samples, n_features)
         NumPy arrays, ``np.matrix``, nested lists, pandas objects and object arrays of
-        numbers are accepted.
+        numbers; with ``accept_sparse``, scipy.sparse matrices and arrays (CSR and CSC are
+        kept, other formats become CSR; only the stored values are converted and checked,
+        so X is never densified). Out-of-core X (``numpy.memmap`` or a row-sliceable
+        array-like) is checked block by block, in one read, and returned as it is.
     dtype : float32, float64 or None
         Target dtype; ``None`` keeps float32/float64 and converts anything else to float64.
-    name : str
-        The argument's name in error messages.
-    estimator_name : str or None
-        The estimator's class name in error messages.
+    name, estimator_name : str
+        The argument's and the estimator's names in error messages.
     order : {"C", None}
         ``"C"`` returns a C-contiguous array (copying only when needed).
     check_finite : bool
-        Scan for NaN/inf (one pass over X). A caller may skip it when it scans later,
-        only if a result turns out non-finite (as the loss functions do).
-    accept_sparse : bool
-        Accept ``scipy.sparse`` matrices and arrays: CSR and CSC are kept, other formats
-        are converted to CSR; only the stored values are converted and checked, so X is
-        never densified.
+        Scan for NaN/inf. A caller may skip it when it scans later, only if a result turns
+        out non-finite (as the loss functions and ``decision_function`` do).
+    fits_dtype : float32, float64 or None
+        The dtype X will be cast to later (a training dtype): refuse values beyond it.
 
     Returns
     -------
     ndarray or sparse matrix of shape (n_samples, n_features)
         ``X`` itself when it already has the dtype and layout asked for, else a converted
-        copy. It is never written to by linclf.
+        copy. linclf never writes to it.
 
     Raises
     ------
@@ -217,27 +227,36 @@ def check_X(
         For sparse input when ``accept_sparse`` is False.
     """
     if is_out_of_core(X):
-        return _check_out_of_core(
-            X, name=name, estimator_name=estimator_name, check_finite=check_finite
-        )
+        if len(X.shape) != 2:
+            raise ValueError(
+                f"Found array with dim {len(X.shape)}. {_owner(estimator_name)} expected 2 "
+                f"({name} must have shape (n_samples, n_features), got {X.shape})."
+            )
+        _check_kind(X.dtype, name)
+        _check_counts(X.shape, estimator_name)
+        if check_finite:
+            assert_all_finite(X, name, fits_dtype=fits_dtype)  # one read, never held whole
+        elif fits_dtype is not None:
+            check_fits_dtype(X, fits_dtype, name)
+        return X
     if is_sparse(X):
         if not accept_sparse:
             raise TypeError(
                 f"{name} is a scipy.sparse matrix, which this function does not accept; "
                 f"pass a dense array ({name}.toarray())"
             )
-        return _check_sparse(X, dtype=dtype, name=name, estimator_name=estimator_name)
-    arr = _to_ndarray(X, name)
-    if arr.ndim == 0:
-        raise ValueError(
-            f"Expected 2D array, got scalar array instead:\n{name}={arr!r}.\n"
-            "Reshape your data either using array.reshape(-1, 1) if your data has a single "
-            "feature or array.reshape(1, -1) if it contains a single sample."
+        return _check_sparse(
+            X, dtype=dtype, name=name, estimator_name=estimator_name, fits=fits_dtype
         )
-    if arr.ndim == 1:
+    arr = _to_ndarray(X, name)
+    if arr.ndim < 2:
+        shown = (
+            f"scalar array instead:\n{name}={arr!r}"
+            if arr.ndim == 0
+            else (f"1D array instead:\n{name}={np.array2string(arr, threshold=10)}")
+        )
         raise ValueError(
-            "Expected 2D array, got 1D array instead:\n"
-            f"{name}={np.array2string(arr, threshold=10)}.\n"
+            f"Expected 2D array, got {shown}.\n"
             "Reshape your data either using array.reshape(-1, 1) if your data has a single "
             "feature or array.reshape(1, -1) if it contains a single sample."
         )
@@ -246,23 +265,15 @@ def check_X(
             f"Found array with dim {arr.ndim}. {_owner(estimator_name)} expected <= 2 "
             f"({name} must have shape (n_samples, n_features), got {arr.shape})."
         )
-    n_samples, n_features = arr.shape
-    if n_samples < 1:
-        raise ValueError(
-            f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is "
-            f"required by {_owner(estimator_name)}."
-        )
-    if n_features < 1:
-        raise ValueError(
-            f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
-            f"required by {_owner(estimator_name)}."
-        )
+    _check_counts(arr.shape, estimator_name)
     target = resolve_dtype(dtype) if dtype is not None else None
     if target is None:
         target = arr.dtype if arr.dtype in _FLOAT_DTYPES else np.dtype(np.float64)
     if arr.dtype.kind == "f" and check_finite:
         assert_all_finite(arr, name)
     check_fits_dtype(arr, target, name)
+    if fits_dtype is not None:
+        check_fits_dtype(arr, fits_dtype, name)
     return np.asarray(arr, dtype=target, order=order)
 
 
@@ -270,21 +281,15 @@ def check_fits_dtype(X: np.ndarray, dtype: np.dtype, name: str = "X") -> None:
     """Raise ``ValueError`` if casting finite ``X`` to the floating ``dtype`` would overflow to inf.
 
     Only a narrowing cast (float64 → float32) can overflow; it costs a min and a max pass
-    and no temporary array.
+    and no temporary array (out-of-core X: one read, see :func:`assert_all_finite`).
     """
     dtype = np.dtype(dtype)
-    if X.dtype.kind != "f" or X.dtype.itemsize <= dtype.itemsize or 0 in X.shape:
+    limit = _narrowing_limit(X.dtype, dtype)
+    if limit is None or 0 in X.shape:
         return
     if is_out_of_core(X):
-        for start, block in iter_row_blocks(X):
-            low, high = float(block.min()), float(block.max())
-            if max(-low, high) > float(np.finfo(dtype).max):
-                raise ValueError(
-                    f"Input {name} contains infinity or a value too large for {dtype!r} "
-                    f"in the rows from {start} on (|value| up to {max(-low, high):.3e})."
-                )
+        assert_all_finite(X, name, fits_dtype=dtype)
         return
-    limit = float(np.finfo(dtype).max)
     too_large = np.abs(X) > limit if max(-float(X.min()), float(X.max())) > limit else None
     if too_large is not None:
         r, c = np.argwhere(too_large.reshape(X.shape[0], -1))[0]
@@ -295,45 +300,29 @@ def check_fits_dtype(X: np.ndarray, dtype: np.dtype, name: str = "X") -> None:
         )
 
 
-def _check_out_of_core(X: Any, *, name: str, estimator_name: str | None, check_finite: bool) -> Any:
-    """Check a memmap or row-sliceable array-like without loading it; return it as it is."""
-    if len(X.shape) != 2:
-        raise ValueError(
-            f"Found array with dim {len(X.shape)}. {_owner(estimator_name)} expected 2 "
-            f"({name} must have shape (n_samples, n_features), got {X.shape})."
-        )
-    kind = np.dtype(X.dtype).kind
+def _check_kind(dtype: Any, name: str, what: str = "") -> None:
+    kind = np.dtype(dtype).kind
     if kind == "c":
-        raise ValueError(f"Complex data not supported; {name} has dtype {X.dtype}")
+        raise ValueError(f"Complex data not supported; {name} has dtype {dtype}")
     if kind not in "biuf":
-        raise ValueError(f"{name} must contain numbers, got dtype {X.dtype}")
-    for count, what in ((X.shape[0], "sample"), (X.shape[1], "feature")):
+        raise ValueError(f"{name} must contain numbers, got {what}dtype {dtype}")
+
+
+def _check_counts(shape: tuple[int, ...], estimator_name: str | None) -> None:
+    for count, what in ((shape[0], "sample"), (shape[1], "feature")):
         if count < 1:
             raise ValueError(
-                f"Found array with 0 {what}(s) (shape={X.shape}) while a minimum of 1 is "
+                f"Found array with 0 {what}(s) (shape={shape}) while a minimum of 1 is "
                 f"required by {_owner(estimator_name)}."
             )
-    if kind == "f" and check_finite:
-        assert_all_finite(X, name)  # block by block: read once, never held whole
-    return X
 
 
-def _check_sparse(X: Any, *, dtype: Any, name: str, estimator_name: str | None) -> Any:
+def _check_sparse(X: Any, *, dtype: Any, name: str, estimator_name: str | None, fits: Any) -> Any:
     if X.format not in ("csr", "csc"):
         X = X.tocsr()
-    n_samples, n_features = X.shape
-    for count, what in ((n_samples, "sample"), (n_features, "feature")):
-        if count < 1:
-            raise ValueError(
-                f"Found array with 0 {what}(s) (shape={X.shape}) while a minimum of 1 is "
-                f"required by {_owner(estimator_name)}."
-            )
-    kind = X.dtype.kind
-    if kind == "c":
-        raise ValueError(f"Complex data not supported; {name} has dtype {X.dtype}")
-    if kind not in "biuf":
-        raise ValueError(f"{name} must contain numbers, got a sparse matrix of dtype {X.dtype}")
-    if kind == "f":
+    _check_counts(X.shape, estimator_name)
+    _check_kind(X.dtype, name, "a sparse matrix of ")
+    if X.dtype.kind == "f":
         _assert_sparse_finite(X, name)
     target = resolve_dtype(dtype) if dtype is not None else None
     if target is None:
@@ -341,6 +330,8 @@ def _check_sparse(X: Any, *, dtype: Any, name: str, estimator_name: str | None) 
     if X.dtype != target:
         check_fits_dtype(X.data.reshape(-1, 1), target, f"{name}.data")
         X = X.astype(target)
+    if fits is not None:
+        check_fits_dtype(X.data, fits, name)
     return X
 
 
@@ -362,24 +353,11 @@ def _assert_sparse_finite(X: Any, name: str) -> None:
 
 
 def check_y(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray:
-    """Validate a target vector: 1-D (a column is raveled with a warning), finite, n_samples long.
+    """Validate a target vector: 1-D, finite, ``n_samples`` (X's rows) long, as an ndarray.
 
-    Parameters
-    ----------
-    y : array-like of shape (n_samples,) or (n_samples, 1)
-    n_samples : int
-        The number of rows of X.
-    name : str
-        The argument's name in error messages.
-
-    Returns
-    -------
-    ndarray of shape (n_samples,)
-
-    Raises
-    ------
-    ValueError
-        For ``y=None``, NaN/inf labels, more than one column, or a length that differs from X's.
+    A column vector (n_samples, 1) is raveled with a ``DataConversionWarning``. Raises
+    ``ValueError`` for ``y=None``, NaN/inf labels, more than one column or a length other
+    than X's, naming the argument as ``name``.
     """
     if y is None:
         raise ValueError(f"requires {name} to be passed, but the target {name} is None")
@@ -435,6 +413,26 @@ def encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return classes, y_index.reshape(-1).astype(np.intp, copy=False)
 
 
+def index_labels(y: Any, classes: Any, *, name: str = "y") -> np.ndarray:
+    """Each label's position in the sorted ``classes``, as intp.
+
+    Raises
+    ------
+    ValueError
+        Listing the labels of ``y`` that are not in ``classes``.
+    """
+    y, classes = np.asarray(y), np.asarray(classes)
+    index = np.searchsorted(classes, y)
+    last = classes.shape[0] - 1
+    unknown = (index > last) | (classes[np.minimum(index, last)] != y)
+    if unknown.any():
+        raise ValueError(
+            f"{name} contains labels not in classes: {np.unique(y[unknown]).tolist()!r} "
+            f"(classes are {classes.tolist()!r})"
+        )
+    return index.astype(np.intp, copy=False)
+
+
 def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None:
     """Validate per-sample weights: finite, non-negative, shape (n_samples,), not all zero.
 
@@ -470,6 +468,18 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
     return w
 
 
+_KIND_WORDS = {numbers.Real: "a real number", numbers.Integral: "an integer", bool: "a bool"}
+
+
+def _range_words(low: Any, high: Any, low_inclusive: bool, high_inclusive: bool) -> str:
+    """``>= 0``, ``< 1`` or ``in [0, 1)``: the allowed range as the error states it."""
+    if low is None:
+        return f"{'<=' if high_inclusive else '<'} {high}"
+    if high is None:
+        return f"{'>=' if low_inclusive else '>'} {low}"
+    return f"in {'[' if low_inclusive else '('}{low}, {high}{']' if high_inclusive else ')'}"
+
+
 def check_scalar(
     value: Any,
     name: str,
@@ -487,18 +497,16 @@ def check_scalar(
     wants_bool = kind is bool or (isinstance(kind, tuple) and bool in kind)
     if (isinstance(value, bool) and not wants_bool) or not isinstance(value, kind):
         kinds = kind if isinstance(kind, tuple) else (kind,)
-        expected = " or ".join(k.__name__ for k in kinds)
+        expected = " or ".join(_KIND_WORDS.get(k, k.__name__) for k in kinds)
         raise TypeError(f"{name} must be {expected}, got {value!r} of type {type(value).__name__}")
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         if not np.isfinite(value):
             raise ValueError(f"{name} must be finite, got {value!r}")
-        if low is not None and (value < low or (value == low and not low_inclusive)):
+        below = low is not None and (value < low or (value == low and not low_inclusive))
+        above = high is not None and (value > high or (value == high and not high_inclusive))
+        if below or above:
             raise ValueError(
-                f"{name} must be {'>=' if low_inclusive else '>'} {low}, got {value!r}"
-            )
-        if high is not None and (value > high or (value == high and not high_inclusive)):
-            raise ValueError(
-                f"{name} must be {'<=' if high_inclusive else '<'} {high}, got {value!r}"
+                f"{name} must be {_range_words(low, high, low_inclusive, high_inclusive)}, got {value!r}"
             )
     return value
 

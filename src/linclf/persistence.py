@@ -1,32 +1,11 @@
-"""Load models written by ``save``: linclf's model file format, and why loading is safe.
+"""Load models written by ``save``, without executing anything from the file.
 
-``est.save(path)`` writes one ``.npz`` archive (see :mod:`linclf._formats.modelfile`) holding
-
-- the arrays, uncompressed: ``coef`` and ``intercept`` (as published), ``W`` and ``b``
-  (the trained rows; ``b`` only with an intercept), ``classes`` (strings as a unicode
-  array, never objects), ``standardize_shift`` and ``standardize_scale`` (with
-  ``standardize``), and ``optimizer.velocity.W`` / ``optimizer.velocity.b`` (the SGD
-  momentum buffers, so that ``partial_fit`` continues where it stopped);
-- a JSON record: the format name and version, the linclf version that wrote the file,
-  a SHA-256 checksum of every array, and the metadata: the estimator's class name, its
-  hyperparameters (``get_params()``, with ``dtype`` as a name), ``n_features_in``,
-  ``feature_names_in``, the dtype kind of ``classes_``, ``n_iter``, ``loss_curve``,
-  ``reg`` (the strength used), the optimizer's scalar state (step count, epoch,
-  learning-rate scale, schedule), the shuffling generator's state (``rng``, so that
-  ``partial_fit`` after loading draws what it would have drawn) and the caller's
-  ``extra`` data, which :func:`load` ignores.
-
-Loading never executes code from the file. Nothing is unpickled: an archive member
-holding an object array (the only way an ``.npz`` carries a pickle) is refused from its
-header, before its data is read. The record is JSON, decoded into plain numbers, strings,
-lists and dicts; the estimator class is looked up by name in a fixed table of linclf's own
-estimators, never imported from a name in the file; every array's shape, dtype and
-checksum is checked before it is used.
-
-Version policy: every file carries ``format_version``. A file from a newer format version
-than this linclf knows is refused with a message saying to upgrade linclf; files from the
-same or older format versions are read (hyperparameters missing from an older file take
-their defaults).
+The file format, what makes reading it safe, and the version policy are described once,
+in :mod:`linclf._formats.modelfile`. This module turns a file's content back into an
+estimator through the estimators' public seams: the class is looked up by name in
+:data:`ESTIMATORS` (never imported from the file), built from its hyperparameters, checked
+by :func:`~linclf._fitting.plan.make_plan`, and given its fitted state by
+:func:`~linclf.estimator.set_fitted_state`.
 """
 
 from __future__ import annotations
@@ -38,11 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from ._fitting.plan import make_plan
+from ._fitting.state import FittedModel
 from ._formats.modelfile import FORMAT_VERSION, read_model_file
-from .estimator import LinearSVM, SoftmaxClassifier
+from .estimator import LinearSVM, SoftmaxClassifier, set_fitted_state
 from .exceptions import ModelFileError
 
-__all__ = ["ESTIMATORS", "FORMAT_VERSION", "load"]
+__all__ = ["ESTIMATORS", "FORMAT_VERSION", "load", "read_saved"]
 
 # The only classes a file can name: looked up here, never imported from the file's text.
 ESTIMATORS = {cls.__name__: cls for cls in (LinearSVM, SoftmaxClassifier)}
@@ -56,43 +37,42 @@ def _is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _check_meta(where: str, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-    """Refuse metadata that ``_from_state`` would stumble on, naming the bad entry."""
+def _check_meta(where: str, meta: dict[str, Any]) -> None:
+    """Refuse metadata entries of the wrong type, naming the bad entry."""
 
-    def bad(entry: str, value: Any, expected: str) -> ModelFileError:
+    def bad(entry: str, expected: str) -> ModelFileError:
         return ModelFileError(
-            f"{where} has an invalid metadata entry {entry!r}: {reprlib.repr(value)}, "
-            f"expected {expected}"
+            f"{where} has an invalid metadata entry {entry!r}: "
+            f"{reprlib.repr(meta.get(entry))}, expected {expected}"
         )
 
-    params = meta.get("params")
-    if not isinstance(params, dict):
-        raise bad("params", params, "a dict of hyperparameters")
+    if not isinstance(meta.get("params"), dict):
+        raise bad("params", "a dict of hyperparameters")
     n_features = meta.get("n_features_in")
     if not _is_int(n_features) or n_features < 1:
-        raise bad("n_features_in", n_features, "a positive integer")
+        raise bad("n_features_in", "a positive integer")
     names = meta.get("feature_names_in")
     if names is not None and (
         not isinstance(names, list)
         or len(names) != n_features
         or not all(isinstance(name, str) for name in names)
     ):
-        raise bad("feature_names_in", names, f"None or a list of {n_features} strings")
-    kind = meta.get("classes_kind")
-    if kind is not None and not isinstance(kind, str):
-        raise bad("classes_kind", kind, "a NumPy dtype kind such as 'i' or 'U'")
-    n_iter = meta.get("n_iter")
-    if not _is_int(n_iter) or n_iter < 0:
-        raise bad("n_iter", n_iter, "a non-negative integer")
+        raise bad("feature_names_in", f"None or a list of {n_features} strings")
+    if meta.get("classes_kind") is not None and not isinstance(meta["classes_kind"], str):
+        raise bad("classes_kind", "a NumPy dtype kind such as 'i' or 'U'")
+    if not _is_int(meta.get("n_iter")) or meta["n_iter"] < 0:
+        raise bad("n_iter", "a non-negative integer")
     curve = meta.get("loss_curve")
     if not isinstance(curve, list) or not all(_is_real(v) for v in curve):
-        raise bad("loss_curve", curve, "a list of numbers")
-    reg = meta.get("reg")
-    if not _is_real(reg) or not reg >= 0:
-        raise bad("reg", reg, "a non-negative number")
+        raise bad("loss_curve", "a list of numbers")
+    if not _is_real(meta.get("reg")) or not meta["reg"] >= 0:
+        raise bad("reg", "a non-negative number")
     if not isinstance(meta.get("optimizer"), dict):
-        raise bad("optimizer", meta.get("optimizer"), "a dict of optimizer state")
+        raise bad("optimizer", "a dict of optimizer state")
 
+
+def _check_arrays(where: str, arrays: dict[str, np.ndarray], n_features: int, dtype: Any) -> None:
+    """Refuse missing arrays, and arrays whose shape or dtype the metadata contradicts."""
     for name in ("classes", "W", "coef", "intercept"):
         if name not in arrays:
             raise ModelFileError(f"{where} is incomplete: array {name!r} is missing")
@@ -102,19 +82,31 @@ def _check_meta(where: str, meta: dict[str, Any], arrays: dict[str, np.ndarray])
             f"{where} is inconsistent: array 'classes' has shape {classes.shape}, expected "
             "(n_classes,) with at least 2 classes"
         )
-    W = arrays["W"]
-    for name in ("b", "optimizer.velocity.W", "optimizer.velocity.b"):
-        expected = (W.shape[:1] if name.endswith("b") else W.shape), W.dtype
-        if name in arrays and (arrays[name].shape, arrays[name].dtype) != expected:
+    C = classes.shape[0]
+    rows = 1 if C == 2 else C  # the published binary model is one row
+    expected = {
+        "W": ((C, n_features), dtype),
+        "b": ((C,), dtype),
+        "coef": ((rows, n_features), dtype),
+        "intercept": ((rows,), dtype),
+        "optimizer.velocity.W": ((C, n_features), dtype),
+        "optimizer.velocity.b": ((C,), dtype),
+        "standardize_shift": ((n_features,), np.float64),
+        "standardize_scale": ((n_features,), np.float64),
+    }
+    for name, (shape, kind) in expected.items():
+        array = arrays.get(name)
+        if array is not None and (array.shape, array.dtype) != (shape, kind):
             raise ModelFileError(
-                f"{where} is inconsistent: array {name!r} has shape {arrays[name].shape} and "
-                f"dtype {arrays[name].dtype}, expected {expected[0]} and {expected[1]} (from 'W')"
+                f"{where} is inconsistent: array {name!r} has shape {array.shape} and dtype "
+                f"{array.dtype}, expected {shape} and {kind} for {C} classes and "
+                f"{n_features} features"
             )
 
 
 def _decoded_params(where: str, cls: type, params: dict[str, Any]) -> dict[str, Any]:
     """The hyperparameters as ``cls(**params)`` takes them, from their JSON form."""
-    unknown = sorted(set(params) - set(cls._param_names()))
+    unknown = sorted(set(params) - set(cls().get_params(deep=False)))
     if unknown:
         raise ModelFileError(
             f"{where} has hyperparameters {unknown} that {cls.__name__} does not take "
@@ -127,13 +119,51 @@ def _decoded_params(where: str, cls: type, params: dict[str, Any]) -> dict[str, 
             params["dtype"] = np.dtype(params["dtype"]).type
         except TypeError as exc:
             raise ModelFileError(f"{where} has an invalid dtype {params['dtype']!r}") from exc
+    if isinstance(params.get("class_weight"), list):
+        params["class_weight"] = {label: weight for label, weight in params["class_weight"]}
     return params
 
 
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"entry {exc.args[0]!r} is missing"
-    return str(exc)
+def read_saved(path: str | os.PathLike) -> tuple[Any, dict[str, Any] | None]:
+    """Read a file written by ``save`` once: ``(estimator, extra)``.
+
+    ``extra`` is what was passed to ``save(path, extra=...)`` (None when nothing was);
+    the estimator is :func:`load`'s. Raises what :func:`load` raises.
+    """
+    file = read_model_file(path)
+    where = os.fspath(path)
+    meta, arrays = file.meta, file.arrays
+    writer = f"linclf {file.linclf_version}" if file.linclf_version else "an unknown linclf"
+    name = meta.get("estimator")
+    if not isinstance(name, str):
+        raise ModelFileError(
+            f"{where} is a linclf file but not a saved estimator: it names no estimator "
+            f"class (written by {writer})"
+        )
+    cls = ESTIMATORS.get(name)
+    if cls is None:
+        raise ModelFileError(
+            f"{where} was written by {writer} for estimator {reprlib.repr(name)}, which "
+            f"this linclf does not know (it knows {sorted(ESTIMATORS)})"
+        )
+    _check_meta(where, meta)
+    try:
+        estimator = cls(**_decoded_params(where, cls, meta["params"]))
+        # Checked as fit would check them: a bad value is reported now, naming the file.
+        plan = make_plan(estimator)
+        _check_arrays(where, arrays, meta["n_features_in"], plan.dtype)
+        model = FittedModel.from_record(
+            meta, arrays, optimizer=plan.make_optimizer(), random_state=plan.random_state
+        )
+        set_fitted_state(estimator, model)
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        what = f"entry {exc.args[0]!r} is missing" if isinstance(exc, KeyError) else str(exc)
+        raise ModelFileError(
+            f"{where} holds an invalid {name} model (written by {writer}): {what}"
+        ) from exc
+    return estimator, meta.get("extra")
 
 
 def load(path: str | os.PathLike) -> Any:
@@ -167,7 +197,7 @@ def load(path: str | os.PathLike) -> Any:
 
     Notes
     -----
-    The format and the version policy are described in :mod:`linclf.persistence`.
+    The format and the version policy are described in :mod:`linclf._formats.modelfile`.
 
     Examples
     --------
@@ -189,33 +219,4 @@ def load(path: str | os.PathLike) -> Any:
     >>> loaded.predict([[-3.0, -2.0], [2.5, 3.0]]).tolist()
     ['neg', 'pos']
     """
-    model = read_model_file(path)
-    where = os.fspath(path)
-    meta, arrays = model.meta, model.arrays
-    writer = f"linclf {model.linclf_version}" if model.linclf_version else "an unknown linclf"
-    name = meta.get("estimator")
-    if not isinstance(name, str):
-        raise ModelFileError(
-            f"{where} is a linclf file but not a saved estimator: it names no estimator "
-            f"class (written by {writer})"
-        )
-    cls = ESTIMATORS.get(name)
-    if cls is None:
-        raise ModelFileError(
-            f"{where} was written by {writer} for estimator {reprlib.repr(name)}, which "
-            f"this linclf does not know (it knows {sorted(ESTIMATORS)})"
-        )
-    _check_meta(where, meta, arrays)
-    meta = {**meta, "params": _decoded_params(where, cls, meta["params"])}
-    try:
-        estimator = cls._from_state(meta, arrays)
-        # The hyperparameters are checked as fit would check them, so a bad value is
-        # reported now, naming the file, rather than at the next partial_fit.
-        estimator._check_params()
-        estimator._make_trainer(estimator._optimizer, None, estimator.reg_)
-        np.random.default_rng(estimator.random_state)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(
-            f"{where} holds an invalid {name} model (written by {writer}): {_describe(exc)}"
-        ) from exc
-    return estimator
+    return read_saved(path)[0]

@@ -1,0 +1,127 @@
+"""The data around a fit: feature names and counts, standardization, the held-out split."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from .._validation import TrainingData, check_sample_weight, check_X, is_sparse
+
+__all__ = ["check_features", "feature_names", "split_held_out", "standardize"]
+
+
+def feature_names(X: Any) -> np.ndarray | None:
+    """Column names of a DataFrame when they are all strings, as scikit-learn keeps them."""
+    columns = getattr(X, "columns", None)
+    if columns is None or is_sparse(X):
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    kinds = {type(name).__name__ for name in names}
+    if len(kinds) > 1 and "str" in kinds:
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, "
+            f"but your input has {sorted(kinds)} as feature name / column name types. "
+            "Convert them all to strings (X.columns = X.columns.astype(str)) or to non-strings."
+        )
+    return names if kinds == {"str"} else None
+
+
+def _listed(names: list, limit: int = 5) -> str:
+    shown = [f"- {name}" for name in names[:limit]] + (["- ..."] if len(names) > limit else [])
+    return "\n".join(shown) + "\n"
+
+
+def check_features(X: Any, model: Any, estimator_name: str, **check: Any) -> Any:
+    """``check_X(X, **check)`` for a fitted ``model``: its feature count and names.
+
+    Raises ``ValueError`` for another number of features or other names; warns when only
+    one side has names (scikit-learn's messages).
+    """
+    names = feature_names(X)
+    X = check_X(X, estimator_name=estimator_name, accept_sparse=True, **check)
+    if X.shape[1] != model.n_features_in:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {estimator_name} is expecting "
+            f"{model.n_features_in} features as input."
+        )
+    fitted = model.feature_names_in
+    if (fitted is None) != (names is None):
+        has, fit = ("has", "without") if fitted is None else ("does not have valid", "with")
+        warnings.warn(
+            f"X {has} feature names, but {estimator_name} was fitted {fit} feature names",
+            UserWarning,
+            stacklevel=4,
+        )
+    elif fitted is not None and (len(fitted) != len(names) or np.any(fitted != names)):
+        unseen = sorted(set(names) - set(fitted))
+        missing = sorted(set(fitted) - set(names))
+        message = "The feature names should match those that were passed during fit.\n"
+        if unseen:
+            message += "Feature names unseen at fit time:\n" + _listed(unseen)
+        if missing:
+            message += "Feature names seen at fit time, yet now missing:\n" + _listed(missing)
+        if not unseen and not missing:
+            message += "Feature names must be in the same order as they were in fit.\n"
+        raise ValueError(message)
+    return X
+
+
+def standardize(X: Any, dtype: np.dtype) -> tuple[Any, np.ndarray, np.ndarray]:
+    """``(Z, shift, scale)``: X in standard units, in ``dtype``, and its float64 statistics.
+
+    Dense X is centered and scaled, in 16 MiB chunks; sparse X is only scaled (``shift``
+    is 0), so it stays sparse. A constant column keeps scale 1.
+    """
+    if is_sparse(X):
+        X = X.tocsr().astype(np.float64)
+        mean = np.asarray(X.mean(axis=0)).ravel()
+        var = np.asarray(X.multiply(X).mean(axis=0)).ravel() - mean**2
+        shift = np.zeros_like(mean)
+    else:
+        mean = X.mean(axis=0, dtype=np.float64)
+        var = X.var(axis=0, dtype=np.float64)
+        shift = mean
+    scale = np.sqrt(np.maximum(var, 0.0))
+    scale[scale == 0.0] = 1.0  # a constant column: leave it as it is
+    if is_sparse(X):
+        import scipy.sparse  # loaded already: X is sparse
+
+        return (X @ scipy.sparse.diags_array(1.0 / scale)).astype(dtype), shift, scale
+    out = np.empty(X.shape, dtype=dtype)
+    rows = max(1, 2**24 // (8 * X.shape[1]))
+    for start in range(0, X.shape[0], rows):
+        block = X[start : start + rows]
+        out[start : start + rows] = (block - shift) / scale
+    return out, shift, scale
+
+
+def split_held_out(
+    data: TrainingData, fraction: float, rng: np.random.Generator
+) -> tuple[TrainingData, TrainingData]:
+    """``(train, held_out)``: a stratified ``fraction`` of every class held out (unweighted).
+
+    Every class with at least 2 samples keeps at least one of them out.
+    """
+    y = data.y
+    order = rng.permutation(y.shape[0])
+    order = order[np.argsort(y[order], kind="stable")]  # grouped by class, shuffled
+    counts = np.bincount(y)
+    take = np.floor(counts * fraction).astype(int)
+    take[(take == 0) & (counts >= 2)] = 1
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    held = np.zeros(y.shape[0], dtype=bool)
+    for start, k in zip(starts, take, strict=True):
+        held[order[start : start + k]] = True
+    if not held.any() or held.all():
+        raise ValueError(
+            f"validation_fraction={fraction} leaves an empty training or "
+            f"validation set for {y.shape[0]} samples"
+        )
+    train, out = np.flatnonzero(~held), np.flatnonzero(held)
+    w = data.sample_weight
+    weights = None if w is None else check_sample_weight(w[train], train.shape[0])
+    validation = replace(data, X=data.X[out], y=y[out], sample_weight=None)
+    return replace(data, X=data.X[train], y=y[train], sample_weight=weights), validation

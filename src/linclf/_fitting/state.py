@@ -1,0 +1,161 @@
+"""The fitted-model record: what a fitted estimator holds, and its form in a model file.
+
+``linclf.estimator.set_fitted_state`` writes one onto an estimator, ``fitted_state`` reads
+it back; :meth:`FittedModel.to_record` / :meth:`FittedModel.from_record` are its part of
+the format described in :mod:`linclf._formats.modelfile`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .._formats.modelfile import join_arrays, json_safe, split_arrays
+
+__all__ = ["FittedModel"]
+
+_BIT_GENERATORS = {
+    cls.__name__: cls
+    for cls in (
+        np.random.PCG64,
+        np.random.PCG64DXSM,
+        np.random.Philox,
+        np.random.SFC64,
+        np.random.MT19937,
+    )
+}
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """A trained model; the estimator's fitted attributes are those without the ``_``.
+
+    Attributes
+    ----------
+    W, b : ndarray of shape (C, D) and (C,) (b None without an intercept)
+        The trained rows in the training dtype (two for two classes).
+    shift, scale : ndarray of shape (D,), float64, or None
+        The standardization the rows were trained after, ``z = (x - shift) / scale``.
+    optimizer, rng : Optimizer and numpy.random.Generator, or None (fresh ones)
+        The state ``partial_fit`` continues from.
+    coef, intercept : ndarray or None
+        The published coefficients as read from a file, so that a loaded model predicts
+        bit for bit as the saved one did; None: computed by :meth:`coef_intercept`.
+    """
+
+    W: np.ndarray
+    b: np.ndarray | None
+    classes: np.ndarray
+    n_features_in: int
+    feature_names_in: np.ndarray | None = None
+    shift: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    reg: float = 0.0
+    n_iter: int = 0
+    loss_curve: list[float] = field(default_factory=list)
+    optimizer: Any = None
+    rng: np.random.Generator | None = None
+    validation_scores: list[float] | None = None
+    best_epoch: int | None = None
+    coef: np.ndarray | None = None
+    intercept: np.ndarray | None = None
+
+    def trained(self, params: dict[str, Any], **changes: Any) -> FittedModel:
+        """This model with the rows ``params`` and ``changes`` (published ones recomputed)."""
+        return replace(self, W=params["W"], b=params["b"], coef=None, intercept=None, **changes)
+
+    def coef_intercept(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(coef_, intercept_)``: the rows as published (one row for two classes).
+
+        Two classes publish ``w_1 - w_0`` and ``b_1 - b_0``. With standardization, the
+        model was trained on z = (x - shift) / scale; its scores W z + b equal
+        (W / scale) x + (b - (W / scale) · shift), which is what is published.
+        """
+        if self.coef is not None:
+            return self.coef, self.intercept
+        W, b = self.W, self.b
+        if b is None:
+            b = np.zeros(W.shape[0], dtype=W.dtype)
+        if W.shape[0] == 2:
+            W, b = W[1:] - W[:1], b[1:] - b[:1]
+        if self.scale is not None:
+            raw = W / self.scale  # float64 statistics: fold, then return to the dtype
+            b = (b - raw @ self.shift).astype(W.dtype)
+            W = raw.astype(W.dtype)
+        return W, b
+
+    def to_record(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The model's entries of a model file: ``(metadata, arrays)``."""
+        coef, intercept = self.coef_intercept()
+        arrays = {"coef": coef, "intercept": intercept, "W": self.W, "classes": self.classes}
+        if self.classes.dtype.kind in "OUS":
+            arrays["classes"] = self.classes.astype(str)  # never an object array
+        if self.b is not None:
+            arrays["b"] = self.b
+        if self.scale is not None:
+            arrays["standardize_shift"], arrays["standardize_scale"] = self.shift, self.scale
+        optimizer, optimizer_arrays = split_arrays(self.optimizer.state_dict(), "optimizer")
+        names = self.feature_names_in
+        meta = {
+            "n_features_in": int(self.n_features_in),
+            "feature_names_in": None if names is None else [str(n) for n in names],
+            "classes_kind": self.classes.dtype.kind,
+            "n_iter": int(self.n_iter),
+            "loss_curve": [float(v) for v in self.loss_curve],
+            "reg": float(self.reg),
+            "optimizer": json_safe(optimizer),
+            # The shuffling generator, so that partial_fit after load draws what it would have.
+            "rng": json_safe(self.rng.bit_generator.state),
+        }
+        return meta, {**arrays, **optimizer_arrays}
+
+    @classmethod
+    def from_record(
+        cls,
+        meta: dict[str, Any],
+        arrays: dict[str, np.ndarray],
+        *,
+        optimizer: Any,
+        random_state: Any = None,
+    ) -> FittedModel:
+        """The model :meth:`to_record` wrote (its entries checked by the caller).
+
+        ``optimizer`` (a fresh one) gets the saved state; a file without a generator state
+        (older than that entry) gets a generator seeded by ``random_state``.
+        """
+        classes = arrays["classes"]
+        if meta.get("classes_kind") == "O":
+            classes = classes.astype(object)
+        names = meta.get("feature_names_in")
+        optimizer.load_state_dict(join_arrays(meta["optimizer"], arrays, "optimizer"))
+        rng_state = meta.get("rng")
+        return cls(
+            W=arrays["W"],
+            b=arrays.get("b"),
+            classes=classes,
+            n_features_in=int(meta["n_features_in"]),
+            feature_names_in=None if names is None else np.asarray(names, dtype=object),
+            shift=arrays.get("standardize_shift"),
+            scale=arrays.get("standardize_scale"),
+            reg=float(meta["reg"]),
+            n_iter=int(meta["n_iter"]),
+            loss_curve=list(meta["loss_curve"]),
+            optimizer=optimizer,
+            rng=np.random.default_rng(random_state)
+            if rng_state is None
+            else _generator_from_state(rng_state),
+            coef=arrays["coef"],
+            intercept=arrays["intercept"],
+        )
+
+
+def _generator_from_state(state: dict[str, Any]) -> np.random.Generator:
+    """Rebuild a generator from its ``bit_generator.state``."""
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in _BIT_GENERATORS:
+        raise ValueError(f"unknown random bit generator {name!r}")
+    bit_generator = _BIT_GENERATORS[name]()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)

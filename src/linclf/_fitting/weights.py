@@ -1,0 +1,53 @@
+"""Class weights: per-class factors, and the per-sample weights they fold into."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_sample_weight, check_scalar
+
+__all__ = ["class_weight_factors", "sample_weights"]
+
+
+def class_weight_factors(class_weight: Any, classes: np.ndarray, counts: Any) -> np.ndarray | None:
+    """Each class's weight factor, shape (n_classes,), float64; None for ``class_weight=None``.
+
+    A dict maps labels of the sorted ``classes`` to non-negative weights (1 for those it
+    leaves out); ``"balanced"`` gives class c ``n_samples / (n_classes * counts[c])`` from
+    the per-class sample ``counts`` (read for ``"balanced"`` only; a class without samples
+    counts 1). ``ValueError`` for a label not among ``classes`` or a negative weight.
+    """
+    if class_weight is None:
+        return None
+    n_classes = classes.shape[0]
+    if class_weight == "balanced":
+        counts = np.asarray(counts, dtype=np.float64)
+        return counts.sum() / (n_classes * np.maximum(counts, 1.0))
+    factors = np.ones(n_classes)
+    for label, weight in class_weight.items():
+        where = np.flatnonzero(classes == label)
+        if where.size == 0:
+            raise ValueError(
+                f"class_weight has label {label!r}, which is not among the "
+                f"classes {classes.tolist()}"
+            )
+        factors[where[0]] = check_scalar(weight, f"class_weight[{label!r}]", numbers.Real, low=0.0)
+    return factors
+
+
+def sample_weights(
+    sample_weight: Any, y: np.ndarray, factors: np.ndarray | None
+) -> np.ndarray | None:
+    """Per-sample weights ``sample_weight × factors[y]``, checked (None when all are 1).
+
+    ``y`` holds class indices. The product is checked like ``sample_weight`` itself (not
+    all zero; rescaled when its sum overflows), so the training record can trust it.
+    """
+    weights = check_sample_weight(sample_weight, y.shape[0])
+    if factors is None:
+        return weights
+    class_part = factors[y]
+    return check_sample_weight(class_part if weights is None else weights * class_part, y.shape[0])
