@@ -211,7 +211,7 @@ def test_chunk_layouts_and_numpy_labels_give_the_same_model(client, data):
 
 
 def test_the_fitted_estimator_predicts_and_continues_with_partial_fit(client, data):
-    # Fitted through _params/_publish like a local fit: string labels come back, and
+    # Fitted through set_fitted_state like a local fit: string labels come back, and
     # partial_fit continues from the distributed model (its optimizer and generator).
     names = np.array(["ant", "bee", "cat", "dog"])
     labels = names[data["y"]]
@@ -276,6 +276,55 @@ def test_divergence_raises_and_leaves_the_estimator_unfitted(client, data, strat
     with pytest.raises(DivergenceError, match="diverged"):
         fit(clf, data["dX"], data["dy"], client=client, strategy=strategy, max_rounds=3)
     assert not hasattr(clf, "coef_")
+
+
+def test_warm_start_continues_from_the_previous_model(client, data):
+    # Plain full-batch gradient descent (no momentum, constant rate): 3 rounds, then 2 more
+    # from the fitted model, take the very steps of 5 rounds, so the models are equal.
+    def estimator(**extra):
+        return LinearSVM(dtype=np.float64, momentum=0.0, schedule="constant", tol=None, **extra)
+
+    kwargs = dict(client=client, strategy="gradient")
+    five = fit(estimator(), data["dX"], data["dy"], max_rounds=5, **kwargs)
+    warm = fit(estimator(warm_start=True), data["dX"], data["dy"], max_rounds=3, **kwargs)
+    fit(warm, data["dX"], data["dy"], max_rounds=2, **kwargs)
+    assert_array_equal(warm.coef_, five.coef_)
+    assert warm.loss_curve_ == five.loss_curve_[3:]
+    cold = fit(estimator(), data["dX"], data["dy"], max_rounds=2, **kwargs)
+    assert not np.array_equal(cold.coef_, five.coef_)  # without warm_start: from zeros
+
+
+def test_adaptive_schedule_decays_the_rate_on_a_plateau_of_round_losses(client, data):
+    # The Trainer's "adaptive" rule on the round losses, written out here: after
+    # n_iter_no_change rounds not better than the best by tol, multiply the rate by 0.2
+    # (and count afresh) while it stays at least 1e-3 of the start; otherwise stop.
+    learning_rate, reg, tol, patience, rounds = 0.5, 1e-3, 1e-3, 2, 40
+    clf = LinearSVM(
+        dtype=np.float64,
+        learning_rate=learning_rate,
+        momentum=0.0,
+        reg=reg,
+        schedule="adaptive",
+        tol=tol,
+        n_iter_no_change=patience,
+    )
+    fit(clf, data["dX"], data["dy"], client=client, strategy="gradient", max_rounds=rounds)
+    W, b = np.zeros((C, D)), np.zeros(C)
+    scale, best, bad, losses = 1.0, np.inf, 0, []
+    for _ in range(rounds):
+        loss, dW, db = svm_loss(W, b, data["X"], data["y"], reg)
+        losses.append(loss)
+        W, b = W - learning_rate * scale * dW, b - learning_rate * scale * db
+        bad = 0 if loss < best - tol else bad + 1
+        best = min(best, loss)
+        if bad >= patience:
+            if scale * 0.2 < 1e-3:
+                break
+            scale, bad = scale * 0.2, 0
+    # Summation order only (chunk sums, then a tree), as in the full-batch test above.
+    assert_allclose(clf.loss_curve_, losses, rtol=1e-12)
+    assert_allclose(clf.coef_, W, rtol=1e-10, atol=1e-13)
+    assert scale < 1.0  # the rule did decay the rate on the way
 
 
 def test_the_tol_rule_stops_early_and_warns_only_when_cut_short(client, data):
