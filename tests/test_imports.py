@@ -1,4 +1,5 @@
-"""Import direction between linclf's modules, the public names, and a light ``import linclf``.
+"""Import direction between linclf's modules, no reach into another module's private names,
+the public names, and a light ``import linclf``.
 
 The modules are parsed with ``ast`` (nothing is imported to inspect them), so an import
 hidden inside a function counts as much as one at the top of the file.
@@ -16,12 +17,17 @@ import pytest
 import linclf
 
 # Layers, low to high. A module may import only modules of a strictly lower rank, so two
-# modules of one rank (linear and losses, objective and optim) never import each other.
+# modules of one rank (linear and losses, objective and optim) never import each other;
+# the modules inside one private package share its rank and may import each other.
 # Placement notes: _validation raises exceptions' warning, so it sits above it; gradcheck
-# and _blas (block sizes, BLAS threads) depend on NumPy only; datasets sits just below
-# demo, which loads it; the package root (``from . import __version__``) sits below
-# __main__, its only importer. A new module fails test_every_module_has_a_rank until it
-# is placed here.
+# and _engine.blas (block sizes, BLAS threads) depend on NumPy only; _engine's modules have
+# a rank each, since the core sits above the math it runs; _formats (the model file) and
+# _training (checkpoint, stopping rule, divergence, progress, SIGINT) serve the Trainer;
+# _solvers (the Solver protocol, the SGD solver over the Trainer, full-batch solvers) sits
+# above the Trainer, and _fitting (fit plan, fitted-model record, class weights) above the
+# solvers, below the estimator that uses it; datasets sits just below demo, which loads it;
+# the package root (``from . import __version__``) sits below __main__, its only importer.
+# A new module fails test_every_module_has_a_rank until it is placed here.
 RANKS = {
     "exceptions": 0,
     "gradcheck": 0,
@@ -39,6 +45,7 @@ RANKS = {
     "_engine.core": 4,
     "trainer": 5,
     "_solvers": 5.5,
+    "_fitting": 5.7,
     "estimator": 6,
     "datasets": 6,
     "demo": 8,
@@ -83,28 +90,36 @@ def is_submodule(dotted):
     return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
 
 
-def linclf_imports(module):
+def parse(module, source=None):
+    """The syntax tree of ``module`` (relative dotted name), or of ``source`` read as it."""
+    if source is None:
+        source = MODULE_FILES[module].read_text(encoding="utf-8")
+    return ast.parse(source, filename=f"linclf.{module}")
+
+
+def import_base(module, node):
+    """The linclf module an ``ImportFrom`` node of ``module`` reads, as parts below linclf,
+    or None when it is not linclf's."""
+    if node.level:
+        here = [] if module == "__init__" else module.split(".")
+        package = here if is_submodule(f"{module}.__init__") else here[:-1]
+        # level 1 is the current package, each further dot one package up.
+        base = package[: len(package) - node.level + 1]
+        return base + (node.module.split(".") if node.module else [])
+    if node.module == "linclf" or (node.module or "").startswith("linclf."):
+        return node.module.split(".")[1:]
+    return None
+
+
+def linclf_imports(module, source=None):
     """The linclf modules (relative dotted names, "__init__" for the root) ``module`` imports."""
-    path = MODULE_FILES[module]
-    is_package = path.name == "__init__.py"
-    # The package a relative import starts from, as parts below linclf.
-    here = [] if module == "__init__" else module.split(".")
-    package = here if is_package else here[:-1]
     targets = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+    for node in ast.walk(parse(module, source)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name == "linclf" or alias.name.startswith("linclf."):
                     targets.add(alias.name.removeprefix("linclf").lstrip(".") or "__init__")
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                # level 1 is the current package, each further dot one package up.
-                base = package[: len(package) - node.level + 1]
-                base = base + (node.module.split(".") if node.module else [])
-            elif node.module == "linclf" or (node.module or "").startswith("linclf."):
-                base = node.module.split(".")[1:]
-            else:
-                continue
+        elif isinstance(node, ast.ImportFrom) and (base := import_base(module, node)) is not None:
             for alias in node.names:
                 # ``from . import name``: a submodule if one exists, else the package's attribute.
                 candidate = ".".join([*base, alias.name])
@@ -113,6 +128,85 @@ def linclf_imports(module):
                 else:
                     targets.add(".".join(base) or "__init__")
     return {t for t in targets if layer_of(t) != layer_of(module)}
+
+
+SELF = {"self", "cls"}
+STRING_ACCESS = {"getattr", "setattr", "hasattr", "delattr"}
+
+
+def is_private(name):
+    # Dunders (``__version__``, ``__sklearn_tags__``) are protocol, not private.
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def string_access(node):
+    """``(obj, name)`` of ``getattr(obj, "name", ...)`` and its kin, else None."""
+    if (
+        isinstance(node, ast.Call)
+        and getattr(node.func, "id", None) in STRING_ACCESS
+        and len(node.args) >= 2
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, str)
+    ):
+        return node.args[0], node.args[1].value
+    return None
+
+
+def own_private_names(tree):
+    """The private names a module defines: at module level, in its class bodies, and as the
+    attributes its own classes use on ``self`` / ``cls`` (``self._x``, ``getattr(self,
+    "_x")``). Touching those, on any object, stays inside the module: its own business. (The
+    rule reads no types: another module's attribute of the same name on another object is
+    not told apart.)"""
+    names = set()
+
+    def define(body):
+        for node in body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+
+    define(tree.body)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            define(node.body)
+        elif isinstance(node, ast.Attribute) and getattr(node.value, "id", None) in SELF:
+            names.add(node.attr)
+        elif (access := string_access(node)) and getattr(access[0], "id", None) in SELF:
+            names.add(access[1])
+    return {name for name in names if is_private(name)}
+
+
+def private_reaches(module, source=None):
+    """``"line N: code"`` for each private name of another module that ``module`` imports
+    (``from .x import _name``) or touches (``obj._x``, ``getattr(obj, "_x")``) on anything
+    but ``self`` / ``cls``. Private *modules* (``from ._engine.core import Public``,
+    ``linclf._validation.check_X``) are fine: only the name at the end counts."""
+    tree = parse(module, source)
+    own = own_private_names(tree)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (base := import_base(module, node)) is not None:
+            found += [
+                (node.lineno, f"from {'.' * node.level}{node.module or ''} import {alias.name}")
+                for alias in node.names
+                if is_private(alias.name) and not is_submodule(".".join([*base, alias.name]))
+            ]
+            continue
+        if isinstance(node, ast.Attribute):
+            target, name = node.value, node.attr
+            dotted = ast.unparse(node)
+            if dotted.startswith("linclf.") and is_submodule(dotted.removeprefix("linclf.")):
+                continue
+        elif access := string_access(node):
+            target, name = access
+        else:
+            continue
+        if is_private(name) and name not in own and getattr(target, "id", None) not in SELF:
+            found.append((node.lineno, ast.unparse(node)))
+    return [f"line {line}: {code}" for line, code in sorted(set(found))]
 
 
 def test_the_package_is_found_with_its_modules():
@@ -153,13 +247,66 @@ def test_optim_imports_at_most_exceptions_and_validation():
     assert linclf_imports("optim") <= {"exceptions", "_validation"}
 
 
-def test_the_parser_finds_known_imports():
-    # The parser itself: known top-level and in-function imports are found, so an empty
-    # result elsewhere means no import, not a parser that sees nothing.
-    assert {"_engine.core", "_validation", "exceptions", "optim", "trainer"} <= linclf_imports(
-        "estimator"
+# A module as the parsers see it (read as linclf.estimator): each kind of import and reach.
+SAMPLE = """\
+from . import _validation, losses
+from .trainer import Trainer, _Plateau
+from linclf._engine.core import LinearObjective, _workspace
+import linclf._validation
+
+
+class Model:
+    _cache = None
+
+    def fit(self, other, estimator):
+        from .optim import SGD
+
+        self._params = other._params  # _params is this module's own (set on self)
+        estimator._rng = linclf._validation.check_X(None)
+        _validation._to_ndarray(self.__class__, estimator.__dict__, type(self)._cache)
+        return getattr(estimator, "_make_trainer")
+"""
+
+
+def test_the_import_parser_finds_every_kind_of_import():
+    # Top-level, in-function, relative, absolute, and ``from . import module``, so an empty
+    # result elsewhere means no import, not a parser that sees nothing; ``..`` climbs a level.
+    assert linclf_imports("estimator", SAMPLE) == {
+        "_validation",
+        "losses",
+        "trainer",
+        "_engine.core",
+        "optim",
+    }
+    assert linclf_imports("_engine.core", "from ..losses import x\nfrom .blas import y") == {
+        "losses",
+        "_engine.blas",
+    }
+    assert "cli" in linclf_imports("__main__")
+
+
+def test_the_private_name_parser_finds_every_kind_of_reach():
+    # The imported private names, the attribute and getattr reaches; not self/cls, not the
+    # module's own private names, not dunders, not a private module reached by its path.
+    assert private_reaches("estimator", SAMPLE) == [
+        "line 2: from .trainer import _Plateau",
+        "line 3: from linclf._engine.core import _workspace",
+        "line 14: estimator._rng",
+        "line 15: _validation._to_ndarray",
+        "line 16: getattr(estimator, '_make_trainer')",
+    ]
+
+
+@pytest.mark.parametrize("module", sorted(MODULE_FILES))
+def test_modules_reach_no_private_name_of_another_module(module):
+    # Layers talk through public seams: a module never imports another module's private
+    # names nor touches private attributes of objects other than self/cls (a reach that is
+    # needed is a seam to make public). No allow-list: every offender is listed here.
+    reaches = private_reaches(module)
+    assert reaches == [], (
+        f"linclf.{module} reaches {len(reaches)} private names of other modules:\n  "
+        + "\n  ".join(reaches)
     )
-    assert "demo" in linclf_imports("cli") and "cli" in linclf_imports("__main__")
 
 
 @pytest.mark.parametrize("name", linclf.__all__)

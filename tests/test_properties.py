@@ -7,9 +7,11 @@ default, runs 200 per property on the same examples every time; ``HYPOTHESIS_PRO
 runs 20 fresh ones.
 
 Robustness properties poison at most one argument with a NaN or ±inf entry: the call must
-then raise ValueError naming that argument, and otherwise return finite values of the
-right shape and dtype. RuntimeWarnings are errors in this suite (pyproject.toml), so every
-property also proves that no overflow or invalid-value warning escapes on valid input.
+then raise ValueError naming that argument (or another problem the input also has, such as
+a single class: which is checked first is the library's business), and otherwise return
+finite values of the right shape and dtype. RuntimeWarnings are errors in this suite
+(pyproject.toml), so every property also proves that no overflow or invalid-value warning
+escapes on valid input.
 
 The score-level functions (``multiclass_hinge``, ``softmax_cross_entropy``, ``softmax``,
 ``log_softmax``, ``linear_forward``, ``linear_backward``) sit below the checked boundary
@@ -20,7 +22,9 @@ sum over classes stay representable.
 
 from __future__ import annotations
 
+import importlib
 import math
+import pkgutil
 import re
 import warnings
 from typing import NamedTuple
@@ -34,6 +38,7 @@ from hypothesis import assume, event, given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
+import linclf  # noqa: E402
 from linclf import (  # noqa: E402
     SGD,
     DivergenceError,
@@ -53,8 +58,15 @@ from linclf import (  # noqa: E402
     svm_loss,
     svm_loss_naive,
 )
+from linclf._engine.blas import blocked_backward, blocked_forward  # noqa: E402
 
 pytestmark = pytest.mark.property
+
+# Hypothesis draws some values from the constants in the source of every loaded non-test
+# module, and which of linclf's modules are loaded depends on the tests collected with this
+# file: load them all, so that the ci profile gives the same examples alone and in a full run.
+for _module in pkgutil.walk_packages(linclf.__path__, "linclf."):
+    importlib.import_module(_module.name)
 
 DTYPES = st.sampled_from([np.float32, np.float64])
 N_SAMPLES = st.integers(1, 50)
@@ -163,6 +175,24 @@ def weight_culprits(sample_weight, culprit):
     return {"sample_weight"} if culprit != "sample_weight" and _all_zero(sample_weight) else set()
 
 
+def fit_culprits(y, sample_weight, culprit):
+    """Every problem ``fit`` may report: the poisoned argument, fewer than two classes among
+    the labels ("classes"), weights leaving fewer than two classes ("sample_weight").
+
+    An input may have several: which one ``fit`` checks first is its own business (y's
+    classes are counted before the weights are read), so the property asks for any of
+    them, and the expectation does not depend on the examples Hypothesis happens to draw.
+    """
+    finite = np.isfinite(y)  # all True unless y itself is poisoned (then float64)
+    culprits = {culprit} - {None}
+    if np.unique(y[finite]).size < 2:
+        culprits.add("classes")
+    if culprit != "sample_weight" and sample_weight is not None:
+        if np.unique(y[finite & (sample_weight > 0)]).size < 2:
+            culprits.add("sample_weight")
+    return culprits
+
+
 def _all_zero(sample_weight):
     return sample_weight is not None and not np.any(sample_weight > 0)
 
@@ -246,38 +276,42 @@ def test_softmax_and_log_softmax_are_finite_distributions_for_finite_scores(data
 
 @given(data=st.data())
 def test_linear_node_matches_float64_products_and_keeps_the_dtype(data):
-    # Proves: linear_forward and linear_backward, blocked or not, return finite arrays of
-    # the right shapes in the inputs' dtype, equal to X Wᵀ + b, dSᵀ X, Σ dS and dS W
-    # computed in float64 up to the rounding of a dot product of that many terms.
+    # Proves: linear_forward and linear_backward, and the engine's products over row blocks
+    # of any size, return finite arrays of the right shapes in the inputs' dtype, equal to
+    # X Wᵀ + b, dSᵀ X, Σ dS and dS W computed in float64 up to the rounding of a dot
+    # product of that many terms.
     dtype = data.draw(DTYPES)
     n, d, c = data.draw(N_SAMPLES), data.draw(N_FEATURES), data.draw(N_CLASSES)
     X, W = data.draw(arrays(dtype, (n, d), 1e6)), data.draw(arrays(dtype, (c, d), 1e6))
     b = data.draw(st.none() | arrays(dtype, (c,), 1e6))
     dS = data.draw(arrays(dtype, (n, c), 1e3))
-    block_rows = data.draw(st.integers(0, n))
+    rows = data.draw(st.integers(0, n))
     X64, W64, dS64 = (a.astype(np.float64) for a in (X, W, dS))
-
-    S = linear_forward(X, W, b, block_rows=block_rows)
-    assert_finite_array(S, (n, c), dtype)
     bias = 0.0 if b is None else b.astype(np.float64)
-    assert np.all(
-        np.abs(S - (X64 @ W64.T + bias))
-        <= dot_bound(d + 1, dtype, np.abs(X64) @ np.abs(W64).T + np.abs(bias))
-    )
 
-    dW, db, dX = linear_backward(dS, X, W, b, need_dX=True, block_rows=block_rows)
-    assert_finite_array(dW, (c, d), dtype)
-    assert_finite_array(dX, (n, d), dtype)
-    assert np.all(np.abs(dW - dS64.T @ X64) <= dot_bound(n, dtype, np.abs(dS64).T @ np.abs(X64)))
-    assert np.all(np.abs(dX - dS64 @ W64) <= dot_bound(c, dtype, np.abs(dS64) @ np.abs(W64)))
-    if b is None:
-        assert db is None
-    else:
-        assert_finite_array(db, (c,), dtype)
-        # Summed in float64, then rounded once to the dtype.
+    for S in (linear_forward(X, W, b), blocked_forward(X, W, b, rows=rows)):
+        assert_finite_array(S, (n, c), dtype)
         assert np.all(
-            np.abs(db - dS64.sum(axis=0)) <= dot_bound(1, dtype, np.abs(dS64).sum(axis=0))
+            np.abs(S - (X64 @ W64.T + bias))
+            <= dot_bound(d + 1, dtype, np.abs(X64) @ np.abs(W64).T + np.abs(bias))
         )
+
+    *one_product, dX = linear_backward(dS, X, W, b, need_dX=True)
+    assert_finite_array(dX, (n, d), dtype)
+    assert np.all(np.abs(dX - dS64 @ W64) <= dot_bound(c, dtype, np.abs(dS64) @ np.abs(W64)))
+    for dW, db in (one_product, blocked_backward(dS, X, b, rows=rows)):
+        assert_finite_array(dW, (c, d), dtype)
+        assert np.all(
+            np.abs(dW - dS64.T @ X64) <= dot_bound(n, dtype, np.abs(dS64).T @ np.abs(X64))
+        )
+        if b is None:
+            assert db is None
+        else:
+            assert_finite_array(db, (c,), dtype)
+            # Summed in float64, then rounded once to the dtype.
+            assert np.all(
+                np.abs(db - dS64.sum(axis=0)) <= dot_bound(1, dtype, np.abs(dS64).sum(axis=0))
+            )
 
 
 def dot_bound(k, dtype, magnitude):
@@ -295,7 +329,8 @@ ESTIMATORS = {"LinearSVM": LinearSVM, "SoftmaxClassifier": SoftmaxClassifier}
 @given(data=st.data())
 def test_estimators_name_the_bad_argument_or_fit_and_predict_finitely(name, data):
     # Proves: fit names a NaN/±inf in X, y or sample_weight, a single class ("classes")
-    # and weights that leave fewer than two classes; otherwise coef_, intercept_,
+    # or weights that leave fewer than two classes (one of them, when an input has several
+    # of these problems: see fit_culprits); otherwise coef_, intercept_,
     # decision_function, predict_proba and predict_log_proba are finite in the training
     # dtype with scikit-learn's shapes, predict returns labels from classes_, and the same
     # methods name a NaN/±inf in the X they are given. DivergenceError is also allowed.
@@ -324,14 +359,7 @@ def test_estimators_name_the_bad_argument_or_fit_and_predict_finitely(name, data
         fit_intercept=data.draw(st.booleans()),
         random_state=0,
     )
-    culprits = {culprit} - {None}
-    if culprit is None:
-        if np.unique(y).shape[0] < 2:
-            culprits.add("classes")
-        if sample_weight is not None:
-            weighted_labels = np.unique(y[sample_weight > 0])
-            if weighted_labels.shape[0] < 2:
-                culprits.add("sample_weight")
+    culprits = fit_culprits(y, sample_weight, culprit)
     try:
         fitted = returns_or_names(lambda: clf.fit(X, y, sample_weight), culprits)
     except DivergenceError:
