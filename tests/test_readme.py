@@ -27,3 +27,16 @@ def test_readme_names_the_two_commands_ci_runs():
         '<!-- test-command -->\n```bash\npython -m pip install ".[test]" && python -m pytest\n```'
         in text
     )
+
+
+def test_the_layout_section_links_the_architecture_map_and_it_names_every_private_layer():
+    text = README.read_text()
+    layout = text[text.index("## Layout") :]
+    assert "(docs/architecture.md)" in layout
+    page = (README.parent / "docs" / "architecture.md").read_text()
+    package = README.parent / "src" / "linclf"
+    layers = sorted(p.name for p in package.iterdir() if p.is_dir() and p.name.startswith("_"))
+    layers = [name for name in layers if name != "__pycache__"]
+    assert layers  # the tree has private layers, so the loop below checks something
+    for name in layers:
+        assert f"{name}" in page, f"docs/architecture.md does not place linclf/{name}"
