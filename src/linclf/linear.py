@@ -1,29 +1,8 @@
 r"""The scores node of the computational graph: :math:`S = X W^\top + b`.
 
-Notation, used by every math module of linclf:
-
-==========  ===================  ==========================================
-symbol      shape                meaning
-==========  ===================  ==========================================
-``X``       (N, D)               one row per sample, one column per feature
-``y``       (N,)                 class index of each sample, in ``[0, C)``
-``W``       (C, D)               row ``c`` is the template of class ``c``
-``b``       (C,)                 per-class bias (optional)
-``S``       (N, C)               scores, ``S[i, c] = W[c] · X[i] + b[c]``
-``dS``      (N, C)               gradient of a scalar loss with respect to S
-==========  ===================  ==========================================
-
-Backward pass (chain rule through :math:`S = X W^\top + b`), for an upstream ``dS``:
-
-.. math::
-
-    dW = dS^\top X \quad (C, D), \qquad
-    db = \sum_i dS_{i,:} \quad (C,), \qquad
-    dX = dS\, W \quad (N, D).
-
-Both functions are pure: they read their inputs and write only to the arrays they return
-(or to the ``out`` buffers the caller passes), each product in one call; the engine's
-row-blocked versions (``linclf._engine.blas``) are tested against these.
+Notation (docs/math.md): samples ``X`` (N, D), class indices ``y`` (N,) in ``[0, C)``,
+templates ``W`` (C, D), biases ``b`` (C,), scores ``S`` (N, C), gradients ``dS``, ``dW``.
+Both functions are pure; the engine's row-blocked versions are tested against them.
 """
 
 from __future__ import annotations
@@ -42,13 +21,9 @@ def linear_forward(
 
     Parameters
     ----------
-    X : ndarray or scipy.sparse matrix of shape (N, D)
-    W : ndarray of shape (C, D)
-        Same floating dtype as X.
-    b : ndarray of shape (C,) or None
-        The bias; ``None`` means no bias term.
-    out : ndarray of shape (N, C), optional
-        Buffer to write S into (same dtype as X and W).
+    X, W, b, out : ndarray or scipy.sparse (N, D); ndarray (C, D); ndarray (C,) or None
+        Samples and weights in one floating dtype, the bias (None: none), and optionally
+        a buffer (N, C) to write S into.
 
     Returns
     -------
@@ -56,7 +31,6 @@ def linear_forward(
 
     Examples
     --------
-    >>> import numpy as np
     >>> X = np.array([[1.0, 2.0]]); W = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     >>> linear_forward(X, W, np.array([0.0, 0.5, -1.0]))
     array([[1. , 2.5, 2. ]])
@@ -84,35 +58,20 @@ def linear_backward(
 
     Parameters
     ----------
-    dS : ndarray of shape (N, C)
-        Upstream gradient :math:`\partial L / \partial S`.
-    X, W, b
-        The forward inputs, as in :func:`linear_forward` (W only for ``dX``; ``db`` is
-        ``None`` when ``b`` is).
-    need_dX : bool
-        Also return :math:`dX = dS\,W` (not needed to train, needed to chain further back).
-    out : ndarray of shape (C, D), optional
-        Buffer to write dW into.
+    dS, X, W, b, need_dX, out : ndarray (N, C); as in :func:`linear_forward`; bool
+        The upstream gradient, the forward inputs (W only for ``dX``), whether to return
+        ``dX`` (to chain further back), and optionally a buffer (C, D) for dW.
 
     Returns
     -------
-    dW : ndarray of shape (C, D)
-        :math:`dS^\top X`, dtype of dS and X.
-    db : ndarray of shape (C,) or None
-        :math:`\sum_i dS_{i,:}`, summed in float64 and returned in dS's dtype.
-    dX : ndarray of shape (N, D) or None
-        :math:`dS\,W` when ``need_dX``.
+    dW, db, dX : ndarray (C, D); ndarray (C,) or None; ndarray (N, D) or None
+        :math:`dS^\top X`; :math:`\sum_i dS_{i,:}` summed in float64, in dS's dtype (None
+        when ``b`` is); :math:`dS\,W` when ``need_dX``.
 
     Examples
     --------
-    >>> import numpy as np
     >>> dS = np.array([[1.0, -1.0, 0.0]]); X = np.array([[1.0, 2.0]]); W = np.eye(3, 2)
-    >>> dW, db, dX = linear_backward(dS, X, W, np.zeros(3), need_dX=True)
-    >>> dW
-    array([[ 1.,  2.],
-           [-1., -2.],
-           [ 0.,  0.]])
-    >>> db, dX
+    >>> linear_backward(dS, X, W, np.zeros(3), need_dX=True)[1:]
     (array([ 1., -1.,  0.]), array([[ 1., -1.]]))
     """
     if is_sparse(X):

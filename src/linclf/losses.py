@@ -1,23 +1,8 @@
 r"""Loss nodes on the scores ``S`` (N, C) and labels ``y`` (N,), and the L2 penalty node.
 
-Each loss node computes its forward value and its backward gradient in one fused pass,
-
-.. math::
-
-    (S, y) \;\mapsto\; \Bigl(L = \frac{\sum_i w_i L_i}{\sum_i w_i},\;
-                             dS = \frac{\partial L}{\partial S}\Bigr),
-
-with :math:`w_i = 1` when no sample weights are given (so :math:`L` is the mean). A plain
-function does the arithmetic, ``f(S, y, *, <hyperparameters>, sample_weight=None,
-out=None) -> (loss, dS)``; the node, a frozen dataclass like the learning-rate schedules,
-owns the hyperparameters, validates them once, and is registered in :data:`LOSSES`. To
-add a loss, write both here and register the node: the objective, the engine, the trainer
-and the estimators find it there.
-
-A node may write ``dS`` over ``S`` (``out=S``), as the engine does so that a training step
-allocates nothing. Sums that must be accurate (the loss) are accumulated in float64
-whatever the dtype of ``S``. :func:`softmax` and :func:`log_softmax` turn scores into
-(log-)probabilities, for ``predict_proba`` and ``predict_log_proba``.
+A plain function maps ``(S, y)`` to the weighted mean loss (summed in float64) and
+:math:`dS` in one fused pass, ``out=S`` writing dS over S (docs/math.md); a frozen
+dataclass node owns and validates the hyperparameters and is registered in :data:`LOSSES`.
 """
 
 from __future__ import annotations
@@ -49,15 +34,11 @@ __all__ = [
 def _normalized_weights(
     sample_weight: np.ndarray | None, n_samples: int
 ) -> tuple[float, np.ndarray | None]:
-    """Return ``(total, a)``: the weight total and per-sample factors a_i = w_i / Σw (float64).
-
-    ``a`` is None for unit weights (then a_i = 1/N). With an all-zero weight vector the
-    total is 0 and ``a`` is all zeros, so the loss and gradient are 0, never 0/0.
-    """
+    """``(Σw, a)`` with a_i = w_i / Σw in float64; ``a`` None for unit weights, 0 if Σw = 0."""
     if sample_weight is None:
         return float(n_samples), None
     total = float(np.sum(sample_weight, dtype=np.float64))
-    if total == 0.0:
+    if total == 0.0:  # all-zero weights: loss and gradient 0, never 0/0
         return 0.0, np.zeros(n_samples)
     return total, np.asarray(sample_weight, dtype=np.float64) / total
 
@@ -74,49 +55,26 @@ def multiclass_hinge(
 
     Parameters
     ----------
-    S : ndarray of shape (N, C), float32 or float64
-    y : ndarray of shape (N,), integer
-        Class index of each row, in ``[0, C)``.
-    delta : float
-        The margin :math:`\Delta` (not validated here: :class:`MulticlassHinge` does).
-    sample_weight : ndarray of shape (N,) or None
-        Non-negative weights :math:`w_i`; ``None`` weighs every row 1.
-    out : ndarray of shape (N, C), optional
-        Where to write dS; may be ``S`` itself (then S is overwritten).
+    S, y : ndarray of shape (N, C), float32 or float64; ndarray of shape (N,), integer
+        The scores, and the class index of each row in ``[0, C)``.
+    delta, sample_weight, out : float; ndarray (N,) or None; ndarray (N, C), optional
+        The margin :math:`\Delta` (validated by :class:`MulticlassHinge`), non-negative
+        weights :math:`w_i` (None: all 1), where to write dS (may be ``S``).
 
     Returns
     -------
-    loss : float
-        :math:`\sum_i w_i L_i / \sum_i w_i`, accumulated in float64.
-    dS : ndarray of shape (N, C), dtype of S
-
-    Notes
-    -----
-    Forward, with margins :math:`m_{ij} = s_{ij} - s_{i y_i} + \Delta`:
-
-    .. math::  L_i = \sum_{j \ne y_i} \max(0,\, m_{ij}).
-
-    Backward, with :math:`a_i = w_i / \sum_k w_k` and the indicator
-    :math:`\mathbb{1}_{ij} = [m_{ij} > 0]` for :math:`j \ne y_i`:
-
-    .. math::
-
-        \frac{\partial L}{\partial s_{ij}} = a_i\,\mathbb{1}_{ij} \;(j \ne y_i), \qquad
-        \frac{\partial L}{\partial s_{i y_i}} = -a_i \sum_{j \ne y_i} \mathbb{1}_{ij}.
-
-    At the hinge point (:math:`m_{ij} = 0` exactly) the loss is not differentiable: the
-    subgradient 0 is used there (the indicator is ``margin > 0``).
+    loss, dS : float, ndarray of shape (N, C) in S's dtype
+        :math:`\sum_i w_i L_i / \sum_i w_i`, :math:`L_i = \sum_{j \ne y_i} \max(0, m_{ij})`
+        with :math:`m_{ij} = s_{ij} - s_{i y_i} + \Delta`, and its gradient
+        :math:`a_i \mathbb{1}_{ij}` (:math:`j \ne y_i`), :math:`-a_i \sum_{j \ne y_i}
+        \mathbb{1}_{ij}` (:math:`j = y_i`), :math:`a_i = w_i / \sum_k w_k`,
+        :math:`\mathbb{1}_{ij} = [m_{ij} > 0]` (the subgradient 0 at the hinge point).
 
     Examples
     --------
-    The 3-class case from the CS231n notes: scores (3.2, 5.1, -1.7), true class 0.
-
-    >>> import numpy as np
-    >>> loss, dS = multiclass_hinge(np.array([[3.2, 5.1, -1.7]]), np.array([0]))
-    >>> round(loss, 6)
-    2.9
-    >>> dS
-    array([[-1.,  1.,  0.]])
+    >>> loss, dS = multiclass_hinge(np.array([[3.2, 5.1, -1.7]]), np.array([0]))  # CS231n
+    >>> round(loss, 6), dS
+    (2.9, array([[-1.,  1.,  0.]]))
     """
     n_samples = S.shape[0]
     rows = np.arange(n_samples)
@@ -157,45 +115,17 @@ def softmax_cross_entropy(
     Returns
     -------
     loss, dS : float, ndarray of shape (N, C)
-        As in :func:`multiclass_hinge`.
-
-    Notes
-    -----
-    Forward, with the row maximum :math:`m_i = \max_j s_{ij}` subtracted so that no
-    exponential overflows:
-
-    .. math::
-
-        L_i = -\log p_{i y_i}
-            = \log \sum_j e^{s_{ij} - m_i} \;-\; (s_{i y_i} - m_i), \qquad
-        p_{ij} = \frac{e^{s_{ij} - m_i}}{\sum_k e^{s_{ik} - m_i}}.
-
-    Backward, with :math:`a_i = w_i / \sum_k w_k`:
-
-    .. math::
-
-        \frac{\partial L}{\partial s_{ij}} = a_i \bigl(p_{ij} - [j = y_i]\bigr).
-
-    The maximal term :math:`e^0 = 1` is kept out of the sum,
-    :math:`r_i = \sum_{j \ne k_i} e^{s_{ij} - m_i}` with :math:`k_i = \arg\max_j s_{ij}`,
-    and the log-sum-exp is taken as :math:`\log(1 + r_i)` with ``log1p``. A row whose true
-    class dominates therefore has its exact tiny loss (0 when every other term underflows),
-    one whose wrong class dominates has the finite loss :math:`m_i - s_{iy_i}`, and the
-    true-class entry of dS is formed as :math:`-a_i \sum_{j \ne y_i} p_{ij}` without the
-    cancellation of :math:`p_{iy_i} - 1`. Five passes run over the (N, C) buffer: argmax,
-    subtract, exp, row sum, scale.
+        As in :func:`multiclass_hinge`, with :math:`m_i = s_{i k_i}` the row maximum,
+        :math:`r_i = \sum_{j \ne k_i} e^{s_{ij} - m_i}`, :math:`p_{ij} = e^{s_{ij} - m_i} /
+        (1 + r_i)` (no overflow), :math:`L_i = \operatorname{log1p}(r_i) - (s_{i y_i} - m_i)`
+        (exact when tiny), :math:`\partial L / \partial s_{ij} = a_i (p_{ij} - [j = y_i])`,
+        the true-class entry as :math:`-a_i \sum_{j \ne y_i} p_{ij}` (no cancellation).
 
     Examples
     --------
-    Scores whose exponentials are (1, 3, 4): the probabilities are (1, 3, 4) / 8.
-
-    >>> import numpy as np
-    >>> S = np.log(np.array([[1.0, 3.0, 4.0]]))
-    >>> loss, dS = softmax_cross_entropy(S, np.array([2]))
-    >>> round(loss, 6)  # -log(4/8) = log 2
-    0.693147
-    >>> dS.round(6)  # p - (0, 0, 1)
-    array([[ 0.125,  0.375, -0.5  ]])
+    >>> loss, dS = softmax_cross_entropy(np.log(np.array([[1.0, 3.0, 4.0]])), np.array([2]))
+    >>> round(loss, 6), dS.round(6)  # p = (1, 3, 4) / 8: -log(4/8) = log 2; p - (0, 0, 1)
+    (0.693147, array([[ 0.125,  0.375, -0.5  ]]))
     """
     n_samples = S.shape[0]
     rows = np.arange(n_samples)
@@ -259,32 +189,18 @@ def softmax(S: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
 
     Parameters
     ----------
-    S : array-like of shape (N, C)
-        Scores. float32 and float64 are kept; integers are computed in float64. Taken
-        over the last axis, so a single row of shape (C,) works too.
-    out : ndarray of shape (N, C), optional
-        Where to write the result; may be ``S`` itself.
+    S, out : array-like of shape (N, C) or (C,); ndarray of S's shape, optional
+        Scores (integers computed in float64); where to write the result (may be ``S``).
 
     Returns
     -------
     P : ndarray of shape (N, C), dtype of S
-        :math:`p_{ij} \in [0, 1]`, each row summing to 1 up to rounding.
-
-    Notes
-    -----
-    .. math::  p_{ij} = \frac{e^{s_{ij} - m_i}}{\sum_k e^{s_{ik} - m_i}},
-               \qquad m_i = \max_k s_{ik}.
-
-    Subtracting :math:`m_i` changes nothing mathematically and keeps every exponential in
-    :math:`[0, 1]`, so scores of any finite size give finite probabilities.
+        :math:`p_{ij} = e^{s_{ij} - m_i} / \sum_k e^{s_{ik} - m_i}`, :math:`m_i = \max_k s_{ik}`.
 
     Examples
     --------
-    >>> import numpy as np
     >>> softmax(np.log(np.array([[1.0, 3.0, 4.0]])))  # (1, 3, 4) / 8
     array([[0.125, 0.375, 0.5  ]])
-    >>> softmax(np.array([[1e4, -1e4]], dtype=np.float32))
-    array([[1., 0.]], dtype=float32)
     """
     P, _ = _shifted(S, out)
     with np.errstate(under="ignore"):
@@ -304,21 +220,11 @@ def log_softmax(S: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     Returns
     -------
     logP : ndarray of shape (N, C), dtype of S
-        :math:`\log p_{ij} \le 0`, finite for finite scores.
-
-    Notes
-    -----
-    .. math::  \log p_{ij} = (s_{ij} - m_i) - \log\Bigl(1 + \sum_{k \ne k_i} e^{s_{ik} - m_i}\Bigr),
-
-    with :math:`m_i = s_{i k_i}` the row maximum. Computing the last term with ``log1p``
-    keeps the tiny log-probability of a dominant class exact instead of rounding it to 0,
-    and a class far below the maximum gets its large finite value, never ``-inf``.
+        :math:`(s_{ij} - m_i) - \operatorname{log1p}(\sum_{k \ne k_i} e^{s_{ik} - m_i})`,
+        :math:`m_i = s_{i k_i}` the row maximum: exact and finite.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> log_softmax(np.array([[0.0, 0.0]]))  # log(1/2)
-    array([[-0.69314718, -0.69314718]])
     >>> log_softmax(np.array([[1e4, -1e4]], dtype=np.float32))
     array([[     0., -20000.]], dtype=float32)
     """
@@ -337,29 +243,22 @@ def l2_penalty(
 
     Parameters
     ----------
-    W : ndarray of shape (C, D)
-    reg : float
-        :math:`\lambda \ge 0`.
-    out : ndarray of shape (C, D), optional
-        Buffer for the gradient (the batched core passes one, so a step allocates nothing).
+    W, reg, out : ndarray of shape (C, D); float; ndarray of shape (C, D), optional
+        The weights, :math:`\lambda \ge 0`, a buffer for the gradient.
 
     Returns
     -------
-    value : float
-        Accumulated in float64.
-    dW : ndarray of shape (C, D) or None
-        ``2 * reg * W`` in W's dtype; ``None`` when ``reg == 0`` (nothing to add).
+    value, dW : float, ndarray of shape (C, D) or None
+        The value (accumulated in float64) and ``2 * reg * W`` in W's dtype (None if 0).
 
     Examples
     --------
-    >>> import numpy as np
     >>> l2_penalty(np.array([[1.0, -2.0]]), 0.5)
     (2.5, array([[ 1., -2.]]))
     """
     if reg == 0.0:
         return 0.0, None
-    # λ Σ W², each square formed in float64: float32 weights above ~1.8e19 would
-    # overflow when squared in their own dtype.
+    # λ Σ W², squared in float64: float32 weights above ~1.8e19 would overflow in float32.
     value = reg * float(np.einsum("ij,ij->", W, W, dtype=np.float64))
     grad = np.multiply(W, W.dtype.type(2.0 * reg), out=out)  # 2λW
     return value, grad
@@ -369,14 +268,10 @@ def l2_penalty(
 class LossNode:
     """Base of the loss nodes: hyperparameters as frozen fields, the fused pass as a method.
 
-    A node class sets ``name`` (its key in :data:`LOSSES`), ``params`` (its fields, the
-    hyperparameters: ``("delta",)``) and ``function`` (its plain function, as a
-    ``staticmethod``), and validates its fields once in ``__post_init__``.
-
     Attributes
     ----------
-    name : str
-    params : tuple of str
+    name, params : str, tuple of str
+        The key in :data:`LOSSES`; the fields (a subclass also sets ``function``).
     """
 
     name: ClassVar[str] = ""
@@ -407,9 +302,7 @@ class MulticlassHinge(LossNode):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> loss, dS = MulticlassHinge(0.5).loss_grad(np.array([[3.2, 5.1, -1.7]]), np.array([0]))
-    >>> round(loss, 6)  # 5.1 - 3.2 + 0.5
+    >>> round(MulticlassHinge(0.5).loss_grad(np.array([[3.2, 5.1, -1.7]]), np.array([0]))[0], 6)
     2.4
     """
 
@@ -428,9 +321,7 @@ class SoftmaxCrossEntropy(LossNode):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> loss, dS = SoftmaxCrossEntropy().loss_grad(np.zeros((1, 2)), np.array([1]))
-    >>> round(loss, 6)  # log 2
+    >>> round(SoftmaxCrossEntropy().loss_grad(np.zeros((1, 2)), np.array([1]))[0], 6)
     0.693147
     """
 
@@ -449,8 +340,7 @@ def get_loss(name: str, **params: Any) -> LossNode:
     Raises
     ------
     ValueError, TypeError
-        For a name not in :data:`LOSSES` (listing them), a hyperparameter the loss does not
-        take, or a bad value of one (naming it).
+        For a name not in :data:`LOSSES`, or a hyperparameter not taken or bad (named).
 
     Examples
     --------

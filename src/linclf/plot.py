@@ -1,29 +1,13 @@
-r"""Pictures of a fitted linear classifier: its training curve, its templates, its errors.
+r"""Pictures of a fitted linear classifier: training curve, class templates, confusion matrix.
 
-* :func:`loss_curve`: the objective per epoch (``loss_curve_``), and the validation
-  accuracy (``validation_scores_``) on a second axis when training held data out;
-* :func:`templates`: each row of ``coef_`` reshaped to an image, the "template" that
-  class's score :math:`s_c = w_c \cdot x + b_c` matches the input against;
-* :func:`confusion`: the confusion matrix on ``(X, y)``, counted by :func:`confusion_counts`.
+matplotlib (``pip install 'linclf[plot]'``) is imported by the drawing functions only;
+they return what they drew on, never call ``plt.show()`` nor pick a backend. The ``clf``
+that their examples draw:
 
-matplotlib is an optional dependency (``pip install 'linclf[plot]'``), imported inside the
-drawing functions only, so ``import linclf.plot`` and :func:`confusion_counts` work
-without it; a drawing function raises :class:`ImportError` with the install hint. They
-return the Axes or Figure they drew on, never call ``plt.show()`` and never pick a
-backend: use ``matplotlib.use("Agg")`` for files on a machine with no display.
-
-Examples
---------
-The classifier ``clf`` that the functions' examples draw:
-
->>> import matplotlib  # doctest: +SKIP
->>> matplotlib.use("Agg")  # doctest: +SKIP
 >>> from linclf import LinearSVM
 >>> from linclf.datasets import load_digits
->>> from linclf.plot import confusion, loss_curve, templates
 >>> X, y = load_digits()
->>> clf = LinearSVM(standardize=True, random_state=0)
->>> clf = clf.fit(X[:1400], y[:1400])  # doctest: +SKIP
+>>> clf = LinearSVM(standardize=True, random_state=0).fit(X[:1400], y[:1400])  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -41,7 +25,6 @@ from .exceptions import not_fitted_error
 __all__ = ["confusion", "confusion_counts", "loss_curve", "templates"]
 
 _INSTALL_HINT = "linclf.plot needs matplotlib: pip install 'linclf[plot]'"
-
 _NORMALIZE = (None, "true", "pred", "all")
 
 
@@ -65,39 +48,26 @@ def _fitted(est: Any, *names: str) -> None:
 
 
 def loss_curve(est: Any, ax: Any = None) -> Any:
-    r"""Plot the training objective of each epoch, and the validation accuracy if any.
+    r"""Plot the mean minibatch objective (penalty included) of each epoch, 1-based.
 
     Parameters
     ----------
-    est : fitted LinearSVM or SoftmaxClassifier
-        Any object with ``loss_curve_`` (one value per epoch); a non-empty
-        ``validation_scores_`` (``early_stopping=True``) is drawn on a second y axis.
-    ax : matplotlib.axes.Axes, optional
-        Where to draw; a new figure and axes when None.
+    est, ax : fitted LinearSVM or SoftmaxClassifier; matplotlib.axes.Axes, optional
+        Any object with ``loss_curve_`` (a non-empty ``validation_scores_`` is drawn on a
+        second y axis, ``ax.right_ax``); where to draw (None: a new figure and axes).
 
     Returns
     -------
     ax : matplotlib.axes.Axes
-        The axes of the loss (the validation axis is its twin, ``ax.right_ax``).
 
     Raises
     ------
     NotFittedError
-        When ``est`` has no ``loss_curve_`` (and ImportError without matplotlib, here and
-        in the other drawing functions).
-
-    Notes
-    -----
-    Epoch ``k`` (1-based, on the x axis) shows the mean minibatch objective
-    :math:`\mathcal{L}` of that epoch, penalty included, as recorded by the
-    :class:`~linclf.Trainer` (one value per ``partial_fit`` call after ``partial_fit``).
+        Without ``loss_curve_`` (ImportError without matplotlib, in each drawing function).
 
     Examples
     --------
-    With ``clf`` fitted as in the module's example:
-
     >>> ax = loss_curve(clf)  # doctest: +SKIP
-    >>> ax.figure.savefig("loss_curve.png")  # doctest: +SKIP
     """
     plt = _pyplot()
     _fitted(est, "loss_curve_")
@@ -105,19 +75,18 @@ def loss_curve(est: Any, ax: Any = None) -> Any:
     if ax is None:
         _, ax = plt.subplots(figsize=(6.0, 3.6), layout="constrained")
     epochs = np.arange(1, loss.shape[0] + 1)
-    (loss_line,) = ax.plot(epochs, loss, color="C0", marker="." if loss.size <= 50 else None)
-    loss_line.set_label("training objective")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("mean minibatch objective")
+    marker = "." if loss.size <= 50 else None
+    (loss_line,) = ax.plot(epochs, loss, color="C0", marker=marker, label="training objective")
+    ax.set(xlabel="epoch", ylabel="mean minibatch objective")
     ax.grid(True, alpha=0.3)
     lines = [loss_line]
     scores = getattr(est, "validation_scores_", None)
     if scores is not None and len(scores) > 0:
         scores = np.asarray(scores, dtype=np.float64)
         right = ax.twinx()
-        (score_line,) = right.plot(np.arange(1, scores.shape[0] + 1), scores, color="C1")
-        score_line.set_label("validation accuracy")
-        right.set_ylabel("validation accuracy")
+        label = "validation accuracy"
+        (score_line,) = right.plot(np.arange(1, len(scores) + 1), scores, color="C1", label=label)
+        right.set_ylabel(label)
         best = getattr(est, "best_epoch_", None)
         if best is not None:
             ax.axvline(best, color="0.5", linestyle=":", linewidth=1.0)
@@ -129,21 +98,18 @@ def loss_curve(est: Any, ax: Any = None) -> Any:
 
 def _image_layout(image_shape: Any, n_features: int) -> tuple[tuple[int, ...], bool]:
     """Validate ``image_shape`` against the model; return it as ints and whether it is RGB."""
+    got = f"got {image_shape!r}"
     if isinstance(image_shape, (numbers.Integral, str)) or not isinstance(image_shape, Sequence):
-        raise TypeError(
-            f"image_shape must be a tuple such as (8, 8) or (32, 32, 3), got {image_shape!r}"
-        )
+        raise TypeError(f"image_shape must be a tuple such as (8, 8) or (32, 32, 3), {got}")
     shape = tuple(image_shape)
     if not all(
         isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1 for n in shape
     ):
-        raise ValueError(f"image_shape must hold positive integers, got {image_shape!r}")
+        raise ValueError(f"image_shape must hold positive integers, {got}")
     if len(shape) == 3 and shape[2] == 1:
         shape = shape[:2]  # one channel is a grayscale image
     if not (len(shape) == 2 or (len(shape) == 3 and shape[2] == 3)):
-        raise ValueError(
-            f"image_shape must be (height, width) or (height, width, 3), got {image_shape!r}"
-        )
+        raise ValueError(f"image_shape must be (height, width) or (height, width, 3), {got}")
     if math.prod(shape) != n_features:
         raise ValueError(
             f"image_shape {tuple(image_shape)!r} holds {math.prod(shape)} values, but the "
@@ -173,30 +139,16 @@ def templates(
 
     Parameters
     ----------
-    est : fitted LinearSVM or SoftmaxClassifier
-        Any object with ``coef_`` of shape (n_classes, n_features) and ``classes_``.
-        For two classes ``coef_`` has one row, :math:`w_1 - w_0`, shown as one template
-        titled ``"classes_[1] − classes_[0]"``: bright where a pixel votes for
-        ``classes_[1]``.
-    image_shape : tuple of int
-        ``(height, width)`` for grayscale (``(8, 8)`` for the bundled digits) or
-        ``(height, width, 3)`` for RGB (``(32, 32, 3)`` for CIFAR-10). Each row of
-        ``coef_`` is reshaped to it in C order, so the features must be the pixels in
-        that order (channels last for RGB). ``(height, width, 1)`` counts as grayscale.
-    fig : matplotlib.figure.Figure, optional
-        The figure to draw into (it should be empty); a new one when None.
-    ncols : int, optional
-        Templates per row of the grid; by default at most 5.
-    cmap : str, default "RdBu_r"
-        Colormap of grayscale templates. All of them share one color scale, symmetric
-        around 0 (``±max |coef_|``), so a color means the same weight in every panel and
-        white means 0. Not used for RGB.
-    feature_scale : array-like of shape (n_features,), optional
-        Multiply each feature's weight by this before drawing, typically
-        ``X.std(axis=0)``: the weight per standard deviation of its pixel. With
-        ``standardize=True`` ``coef_`` holds weights per raw unit, largest on pixels that
-        hardly ever vary (the digits' borders); scaled, the templates show what the model
-        learned on the standardized data.
+    est, image_shape : fitted LinearSVM or SoftmaxClassifier; tuple of int
+        Any object with ``coef_`` and ``classes_`` (a binary row, :math:`w_1 - w_0`, is
+        titled ``"classes_[1] − classes_[0]"``); ``(height, width)`` (or ``(height, width,
+        1)``) or RGB ``(height, width, 3)``, each row reshaped to it in C order.
+    fig, ncols : matplotlib.figure.Figure, optional; int, optional
+        The (empty) figure to draw into (None: a new one); templates per row (at most 5).
+    cmap, feature_scale : str, default "RdBu_r"; array-like of shape (n_features,), optional
+        Colormap of grayscale templates, one scale ``±max |coef_|`` for all (RGB: each by
+        its own range, :math:`(w - \min w) / (\max w - \min w)`); a factor per weight,
+        typically ``X.std(axis=0)``: what a standardized model learned.
 
     Returns
     -------
@@ -205,28 +157,16 @@ def templates(
 
     Raises
     ------
-    NotFittedError
-        When ``est`` has no ``coef_``.
-    ValueError, TypeError
-        When ``image_shape`` is not an image shape of exactly ``n_features`` values.
-
-    Notes
-    -----
-    An RGB template cannot be shown with a colormap, so each one is rescaled to
-    :math:`[0, 1]` by its own minimum and maximum, :math:`(w - \min w) /
-    (\max w - \min w)`: its colors show where it is most and least positive, not
-    how its weights compare with another class's.
+    NotFittedError, ValueError, TypeError
+        Without ``coef_``, or for an ``image_shape`` not of exactly ``n_features`` values.
 
     Examples
     --------
-    With ``clf`` fitted as in the module's example (10 templates and a colorbar):
-
     >>> fig = templates(clf, (8, 8), feature_scale=X.std(axis=0))  # doctest: +SKIP
     """
     plt = _pyplot()
     _fitted(est, "coef_", "classes_")
-    coef = np.asarray(est.coef_, dtype=np.float64)
-    classes = np.asarray(est.classes_)
+    coef, classes = np.asarray(est.coef_, dtype=np.float64), np.asarray(est.classes_)
     shape, rgb = _image_layout(image_shape, coef.shape[1])
     if feature_scale is not None:
         scale = np.asarray(feature_scale, dtype=np.float64)
@@ -236,10 +176,8 @@ def templates(
                 f"got an array of shape {scale.shape}"
             )
         coef = coef * scale
-    if coef.shape[0] == 1 and classes.shape[0] == 2:
-        titles = [f"{classes[1]} − {classes[0]}"]
-    else:
-        titles = [str(label) for label in classes]
+    binary = coef.shape[0] == 1 and classes.shape[0] == 2
+    titles = [f"{classes[1]} − {classes[0]}"] if binary else [str(label) for label in classes]
     n = coef.shape[0]
     if ncols is None:
         ncols = min(n, 5)
@@ -262,9 +200,7 @@ def templates(
             image = ax.imshow(_unit_range(pixels), interpolation="nearest")
         else:
             image = ax.imshow(pixels, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
-        ax.set_title(titles[k])
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set(title=titles[k], xticks=[], yticks=[])
     if not rgb:
         fig.colorbar(image, ax=grid.ravel()[:n].tolist(), shrink=0.8, label="weight")
     return fig
@@ -284,21 +220,14 @@ def confusion(
 
     Parameters
     ----------
-    est : fitted classifier
-        Any object with ``predict`` and ``classes_``; rows and columns follow
-        ``classes_``.
-    X : {array-like, sparse matrix} of shape (n_samples, n_features)
-    y : array-like of shape (n_samples,)
-        True labels, each one of ``est.classes_``.
-    ax : matplotlib.axes.Axes, optional
-        Where to draw; a new figure and axes when None.
-    normalize : {None, "true", "pred", "all"}, default None
-        None: counts. ``"true"``: each row divided by its sum (the recall of each class
-        on the diagonal); ``"pred"``: each column divided by its sum (the precision);
-        ``"all"``: divided by the number of samples. An empty row or column stays 0.
-    annotate : bool, default True
-        Write each cell's value in it.
-    cmap : str, default "Blues"
+    est, X, y : fitted classifier; {array-like, sparse matrix}; array-like
+        Any object with ``predict`` and ``classes_`` (the order of rows and columns), the
+        samples (n_samples, n_features) and their true labels, each one of ``classes_``.
+    ax, normalize : matplotlib.axes.Axes, optional; {None, "true", "pred", "all"}
+        Where to draw (None: a new figure); counts :math:`M_{jk}` (:func:`confusion_counts`)
+        or divided by each row's sum (recall), column's (precision) or all (0 if empty).
+    annotate, cmap : bool, default True; str, default "Blues"
+        Write each cell's value in it; the colormap.
 
     Returns
     -------
@@ -308,28 +237,17 @@ def confusion(
     Raises
     ------
     ValueError
-        When ``normalize`` is not one of the above, ``y`` does not have one label per row
-        of ``X``, or holds a label that is not in ``est.classes_``.
-
-    Notes
-    -----
-    The counts :math:`M_{jk}` of :func:`confusion_counts`, with the class indices of ``y``
-    and of ``est.predict(X)`` in ``classes_``. The diagonal holds the correct
-    predictions, so :math:`\operatorname{tr} M / N` is the accuracy (``est.score(X, y)``).
+        For another ``normalize``, or a ``y`` not one label of ``est.classes_`` per row.
 
     Examples
     --------
-    With ``clf`` fitted on the first 1,400 digits as in the module's example:
-
     >>> ax = confusion(clf, X[1400:], y[1400:], normalize="true")  # doctest: +SKIP
     """
     if normalize not in _NORMALIZE:
         raise ValueError(f"normalize must be one of {list(_NORMALIZE)}, got {normalize!r}")
     plt = _pyplot()
     _fitted(est, "classes_")
-    classes = np.asarray(est.classes_)
-    predicted = np.asarray(est.predict(X))
-    y = np.asarray(y)
+    classes, predicted, y = np.asarray(est.classes_), np.asarray(est.predict(X)), np.asarray(y)
     if y.ndim != 1 or y.shape[0] != predicted.shape[0]:
         raise ValueError(
             f"y must have shape ({predicted.shape[0]},), one label per row of X, "
@@ -348,8 +266,7 @@ def confusion(
     labels = [str(label) for label in classes]
     ax.set_xticks(ticks, labels, rotation=45 if max(map(len, labels)) > 3 else 0)
     ax.set_yticks(ticks, labels)
-    ax.set_xlabel("predicted label")
-    ax.set_ylabel("true label")
+    ax.set(xlabel="predicted label", ylabel="true label")
     if annotate:
         _annotate(ax, image, matrix, "{:d}" if normalize is None else "{:.2f}")
     return ax
@@ -360,30 +277,24 @@ def confusion_counts(y_true: Any, y_pred: Any, n_classes: int) -> np.ndarray:
 
     Parameters
     ----------
-    y_true, y_pred : array-like of shape (n_samples,), integer
-        True and predicted class indices :math:`t_i`, :math:`p_i`, each in
-        ``[0, n_classes)``.
-    n_classes : int
+    y_true, y_pred, n_classes : array-like of shape (n_samples,), integer; int
+        True and predicted class indices :math:`t_i`, :math:`p_i` in ``[0, n_classes)``;
         :math:`C \ge 1`.
 
     Returns
     -------
     M : ndarray of shape (n_classes, n_classes), int64
-        :math:`M_{jk} = \#\{i : t_i = j,\ p_i = k\}`, counted in one ``np.bincount`` of
-        :math:`C t_i + p_i`.
+        :math:`M_{jk} = \#\{i : t_i = j,\ p_i = k\}`, one ``np.bincount`` of :math:`C t_i + p_i`.
 
     Raises
     ------
     TypeError, ValueError
-        Naming the argument, when ``n_classes`` is not an integer ``>= 1`` or the indices
-        are not integers in ``[0, n_classes)`` in two 1-D arrays of one length.
+        Naming the argument, for a bad ``n_classes`` or indices.
 
     Examples
     --------
-    >>> confusion_counts([0, 1, 1, 2], [0, 2, 1, 2], 3)
-    array([[1, 0, 0],
-           [0, 1, 1],
-           [0, 0, 1]])
+    >>> confusion_counts([0, 1, 1, 2], [0, 2, 1, 2], 3).tolist()
+    [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
     """
     if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
         raise TypeError(f"n_classes must be an integer, got {n_classes!r}")
@@ -405,8 +316,7 @@ def confusion_counts(y_true: Any, y_pred: Any, n_classes: int) -> np.ndarray:
 
 
 def _normalized(counts: np.ndarray, normalize: str | None) -> np.ndarray:
-    """The counts, or their fractions of each row ("true"), column ("pred") or of all; an
-    empty row or column stays 0."""
+    """The counts, or their fractions of each row ("true"), column ("pred") or of all."""
     if normalize is None:
         return counts
     total = counts.sum(axis={"true": 1, "pred": 0}.get(normalize), keepdims=True)
@@ -421,6 +331,5 @@ def _annotate(ax: Any, image: Any, matrix: np.ndarray, fmt: str) -> None:
     for (j, k), value in np.ndenumerate(matrix):
         # Dark cells get white text: read the cell's color's luminance.
         r, g, b, _ = cmap(image.norm(value))
-        dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-        color = "white" if dark else "black"
+        color = "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black"
         ax.text(k, j, fmt.format(value), ha="center", va="center", color=color, fontsize=size)

@@ -1,18 +1,11 @@
-"""What linclf needs to know about the BLAS under NumPy: block sizes, thread counts, and
-the scores node's two products computed in those blocks.
+"""The BLAS under NumPy: block sizes, thread counts, the scores node's products in blocks.
 
-Measured on this project's reference machine (2 cores, AVX-512, OpenBLAS 0.3.31; see
-``docs/benchmarks.md``): OpenBLAS runs a GEMM with ``M · N · K <= 10⁶`` through unpacked
-small-matrix kernels, 1.3-5x faster per row than one large GEMM for the skinny products of
-a linear model (``N`` or ``M`` = C classes). So the engine splits a batch into row blocks
-of ``10⁶ // (C · D)`` rows when that is at least 16 (below, the per-block accumulation of
-the C×D gradient costs more than the kernel saves). Those kernels are single-threaded and
-idle BLAS threads spinning beside them only take memory bandwidth, so the Trainer runs the
-blocked path with one BLAS thread (through threadpoolctl, when installed).
-
-Both choices are pure functions of the shapes and of the BLAS NumPy was built with, never
-of a timing: the blocking fixes the order of floating-point sums, and a fit must give
-bit-identical results for the same seed on the same machine.
+OpenBLAS runs a GEMM with ``M · N · K <= 10⁶`` through single-threaded small-matrix
+kernels, 1.3-5x faster per row than one large GEMM for a linear model's skinny products
+(docs/benchmarks.md). So a batch is split into blocks of ``10⁶ // (C · D)`` rows when that
+is at least 16 (below, accumulating the C×D gradient per block costs more than it saves),
+run on one BLAS thread (idle ones would only take memory bandwidth). Both depend on the
+shapes and the BLAS, never on a timing: a fit must be bit-identical for the same seed.
 """
 
 from __future__ import annotations
@@ -55,39 +48,26 @@ def block_rows(n_classes: int, n_features: int) -> int:
 
 @contextlib.contextmanager
 def blas_threads(n_threads: int | None) -> Iterator[None]:
-    """Limit the BLAS to ``n_threads`` threads inside the block (``None``: leave it alone).
-
-    Without threadpoolctl installed this does nothing: linclf never changes global state
-    it cannot restore.
-    """
-    if n_threads is None:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=n_threads, user_api="blas"):
+    """Limit the BLAS to ``n_threads`` threads (``None``, or no threadpoolctl: do nothing)."""
+    limits = None
+    if n_threads is not None:
+        with contextlib.suppress(ImportError):
+            from threadpoolctl import threadpool_limits as limits
+    with contextlib.nullcontext() if limits is None else limits(n_threads, user_api="blas"):
         yield
 
 
 def blocked_forward(
     X: np.ndarray, W: np.ndarray, b: np.ndarray | None, *, rows: int, out: np.ndarray | None = None
 ) -> np.ndarray:
-    r""":math:`S = X W^\top + b` for a dense X, one product per block of ``rows`` rows.
-
-    The formula of :func:`linclf.linear_forward` (equal to its one product up to rounding);
-    ``rows`` 0, or at least N, computes that one product. ``out`` receives S.
-    """
+    r""":math:`S = X W^\top + b` of a dense X into ``out``, one product per ``rows`` rows."""
     n = X.shape[0]
     if not 0 < rows < n:
         S = np.matmul(X, W.T, out=out)
     else:
         S = np.empty((n, W.shape[0]), dtype=np.result_type(X, W)) if out is None else out
-        for start in range(0, n, rows):
-            stop = start + rows
-            np.matmul(X[start:stop], W.T, out=S[start:stop])  # S_k = X_k Wᵀ
+        for k in range(0, n, rows):
+            np.matmul(X[k : k + rows], W.T, out=S[k : k + rows])  # S_k = X_k Wᵀ
     if b is not None:
         S += b
     return S
@@ -102,11 +82,9 @@ def blocked_backward(
     out: np.ndarray | None = None,
     work: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    r"""``(dW, db)`` of :func:`linclf.linear_backward` for a dense X, dW summed over row blocks.
+    r"""``(dW, db)`` of a dense X: :math:`dW = \sum_k dS_k^\top X_k` over ``rows``-row blocks.
 
-    :math:`dW = dS^\top X = \sum_k dS_k^\top X_k` over blocks of ``rows`` rows (``rows`` 0,
-    or at least N: one product), written to ``out``; ``work`` (C, D) holds each block's
-    product (allocated when needed and absent). :math:`db = \sum_i dS_{i,:}` as there.
+    ``rows`` 0 (or >= N): one product; dW into ``out``, each block's product into ``work``.
     """
     n = X.shape[0]
     if not 0 < rows < n:
@@ -114,9 +92,8 @@ def blocked_backward(
     else:
         dW = np.matmul(dS[:rows].T, X[:rows], out=out)
         work = np.empty_like(dW) if work is None else work
-        for start in range(rows, n, rows):
-            stop = start + rows
-            dW += np.matmul(dS[start:stop].T, X[start:stop], out=work)  # + dS_kᵀ X_k
+        for k in range(rows, n, rows):
+            dW += np.matmul(dS[k : k + rows].T, X[k : k + rows], out=work)  # + dS_kᵀ X_k
     # Accumulated in float64, as linear_backward does: a float32 column sum drifts.
     db = None if b is None else dS.sum(axis=0, dtype=np.float64).astype(dS.dtype, copy=False)
     return dW, db

@@ -1,12 +1,8 @@
-"""Reading out-of-core data (``numpy.memmap``, or any array-like with row slicing) in blocks.
+"""Out-of-core data (``numpy.memmap``, or any row-sliceable array-like) read in row blocks.
 
-linclf never loads such an X whole: validation, training and prediction all stream it in
-contiguous row blocks of about 32 MiB. A top-level, C-contiguous ``np.memmap`` (what
-``np.memmap(...)`` and ``np.load(..., mmap_mode="r")`` return) is read with ordinary file
-reads into a reused buffer, so its pages never enter the process's resident set (reading
-through the mapping would leave every touched page resident until the kernel reclaims
-it). Anything else is read by slicing, ``X[start:stop]``, which is what HDF5/Zarr
-datasets and views of memmaps support.
+Streamed in ~32 MiB blocks, never loaded whole. A top-level C-contiguous ``np.memmap`` is
+read with file reads into a reused buffer (through the mapping its pages would stay
+resident); anything else (HDF5, Zarr, views) by slicing, ``X[start:stop]``.
 """
 
 from __future__ import annotations
@@ -29,14 +25,10 @@ def is_out_of_core(X: Any) -> bool:
     if isinstance(X, np.ndarray) or type(X).__module__.startswith(("scipy.sparse", "pandas")):
         return False
     shape = getattr(X, "shape", None)
-    return (
-        hasattr(X, "__getitem__")
-        and hasattr(X, "dtype")
-        and isinstance(shape, tuple)
-        and len(shape) == 2
-        and not hasattr(X, "to_numpy")
-        and not hasattr(X, "__array_function__")  # dask and other duck arrays: not rows
-    )
+    rows = hasattr(X, "__getitem__") and hasattr(X, "dtype") and not hasattr(X, "to_numpy")
+    # dask and other duck arrays (__array_function__) are not row-sliceable data.
+    duck = hasattr(X, "__array_function__")
+    return rows and isinstance(shape, tuple) and len(shape) == 2 and not duck
 
 
 def block_rows_for(n_features: int, itemsize: int, at_least: int = 1) -> int:
@@ -45,12 +37,7 @@ def block_rows_for(n_features: int, itemsize: int, at_least: int = 1) -> int:
 
 
 class RowBlockReader:
-    """Reads rows ``[start, stop)`` of X into a caller's buffer, converting the dtype.
-
-    Parameters
-    ----------
-    X : np.memmap or row-sliceable array-like of shape (N, D)
-    """
+    """Reads rows ``[start, stop)`` of X (memmap or row-sliceable, (N, D)) into a buffer."""
 
     def __init__(self, X: Any) -> None:
         self.X = X
@@ -102,10 +89,7 @@ class RowBlockReader:
 
 
 def iter_row_blocks(X: Any, dtype: Any = None) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(start, block)`` over all rows of X, blocks in X's dtype (or ``dtype``).
-
-    The yielded array is a reused buffer, valid until the next block.
-    """
+    """Yield ``(start, block)`` over X's rows in X's dtype (or ``dtype``); a reused buffer."""
     dtype = np.dtype(X.dtype if dtype is None else dtype)
     n = int(X.shape[0])
     rows = block_rows_for(int(X.shape[1]), max(dtype.itemsize, np.dtype(X.dtype).itemsize))

@@ -1,24 +1,8 @@
 r"""The batched CPU engine: preallocated workspaces, the fused step, and batch iteration.
 
-Nothing here validates its inputs: the public functions above it do that once, and the
-engine trusts it. In return it allocates nothing per step that grows with the batch:
-
-* :class:`LinearObjective` keeps one workspace per fit and computes loss and gradient in
-  one fused pass: ``S = X Wᵀ + b`` into the score buffer, the loss node writes ``dS`` over
-  ``S``, then ``dW = dSᵀ X`` into the dW buffer, both products in the row blocks of
-  :mod:`linclf._engine.blas`.
-* :class:`BatchSource` serves an epoch's minibatches from one training buffer: in memory
-  (permuted once, then the batches reordered each epoch), or out of core (``numpy.memmap``
-  or a row-sliceable array-like such as an HDF5 dataset, never loaded: contiguous ~32 MiB
-  blocks in a random order, rows shuffled within each block, so disk reads stay
-  sequential and a batch mixes rows of one block only; data sorted by class wants blocks
-  small relative to the class runs, or the file shuffled once beforehand).
-* :func:`batched_scores` computes ``X Wᵀ + b`` in row chunks, in bounded memory for any N.
-
-The objective protocol the :class:`~linclf.trainer.Trainer` relies on:
-``loss_grad(params, X, y, sample_weight) -> (loss, grads)`` with ``params`` and ``grads``
-mappings name → ndarray of equal shapes (a grad may be ``None`` for an absent parameter),
-and optionally ``scores(params, X) -> S`` for validation accuracy.
+Nothing here validates its inputs, and no step allocates memory that grows with the batch.
+The Trainer's objective protocol: ``loss_grad(params, X, y, sample_weight) -> (loss,
+grads)`` (name → ndarray, or None), optionally ``scores(params, X) -> S``.
 """
 
 from __future__ import annotations
@@ -48,36 +32,21 @@ def _chunk_rows(n_features: int, itemsize: int) -> int:
 class LinearObjective:
     r"""Loss on linear scores plus L2 penalty, evaluated on minibatches with reused buffers.
 
-    .. math::
-
-        \mathcal{L}_B(W, b) = \frac{\sum_{i \in B} w_i L_i(X_i W^\top + b, y_i)}{\sum_{i \in B} w_i}
-                              + \lambda \lVert W \rVert^2
+    :math:`\mathcal{L}_B(W, b) = \sum_{i \in B} w_i L_i(X_i W^\top + b, y_i) / \sum_{i \in B}
+    w_i + \lambda \lVert W \rVert^2`, dense batches in the row blocks of ``_engine.blas``. The
+    gradients returned live in the workspace until the next call.
 
     Parameters
     ----------
-    loss : str
-        Name of a loss node in :data:`linclf.losses.LOSSES`.
-    reg : float
-        L2 strength :math:`\lambda \ge 0`.
-    **loss_params
-        The loss node's hyperparameters (``delta`` for the hinge), validated by the node:
-        ``node = get_loss(loss, **loss_params)`` (TypeError or ValueError naming them).
-
-    Notes
-    -----
-    Dense batches go through the row-blocked products, sparse ones through
-    :func:`~linclf.linear_forward` and :func:`~linclf.linear_backward`. The gradients
-    returned by :meth:`loss_grad` live in the workspace and are overwritten by the next
-    call (copy them to keep them): the optimizer consumes them at once, which makes the
-    step allocation-free.
+    loss, reg, **loss_params : str, float, keyword arguments
+        Name of a loss node in :data:`linclf.losses.LOSSES`, L2 strength
+        :math:`\lambda \ge 0`, the node's hyperparameters (``delta``).
     """
 
     def __init__(self, loss: str = "hinge", reg: float = 0.0, **loss_params: Any) -> None:
         self.node = get_loss(loss, **loss_params)  # validates the loss's hyperparameters
         check_scalar(reg, "reg", numbers.Real, low=0.0)
-        self.loss = loss
-        self.reg = float(reg)
-        self.loss_params = loss_params
+        self.loss, self.reg, self.loss_params = loss, float(reg), loss_params
         self._key: tuple | None = None
         self._S = self._dW = self._work = np.empty((0, 0))
         self._block_rows = 0
@@ -86,11 +55,10 @@ class LinearObjective:
         # (Re)allocate only when the shapes or dtype change or a larger batch arrives.
         key = (W.shape, W.dtype)
         if key != self._key or self._S.shape[0] < n_rows:
-            n_classes, n_features = W.shape
-            self._S = np.empty((n_rows, n_classes), dtype=W.dtype)
+            self._S = np.empty((n_rows, W.shape[0]), dtype=W.dtype)
             self._dW = np.empty_like(W, order="C")
             self._work = np.empty_like(W, order="C")  # block partials, then the penalty
-            self._block_rows = block_rows(n_classes, n_features)
+            self._block_rows = block_rows(*W.shape)
             self._key = key
 
     def loss_grad(
@@ -100,14 +68,8 @@ class LinearObjective:
         y: np.ndarray,
         sample_weight: np.ndarray | None = None,
     ) -> tuple[float, dict[str, np.ndarray | None]]:
-        """Objective value and gradients ``{"W": dW, "b": db}`` on one batch.
-
-        ``params`` holds ``"W"`` (C, D) and optionally ``"b"`` (C,) or None; ``X`` (n, D) is
-        in W's dtype, ``y`` (n,) intp class indices, ``sample_weight`` (n,) or None.
-        """
-        W = params["W"]
-        b = params.get("b")
-        n = X.shape[0]
+        """Value and ``{"W": dW, "b": db}`` on a batch (X in W's dtype, y intp indices)."""
+        W, b, n = params["W"], params.get("b"), X.shape[0]
         self._workspace(n, W)
         S = self._forward(X, W, b, out=self._S[:n])  # S = X Wᵀ + b
         loss, dS = self.node.loss_grad(S, y, sample_weight=sample_weight, out=S)  # dS over S
@@ -140,17 +102,9 @@ class LinearObjective:
 
 
 def batched_scores(
-    X: np.ndarray,
-    W: np.ndarray,
-    b: np.ndarray | None = None,
-    *,
-    chunk_rows: int | None = None,
+    X: np.ndarray, W: np.ndarray, b: np.ndarray | None = None, *, chunk_rows: int | None = None
 ) -> np.ndarray:
-    """``S = X Wᵀ + b`` in row chunks: extra memory beyond the (N, C) output is one chunk.
-
-    X is converted to W's dtype chunk by chunk (16 MiB of X at a time by default), so a
-    float64 X scored by a float32 model never makes a full float32 copy.
-    """
+    """``S = X Wᵀ + b`` in row chunks (16 MiB of X), converted to W's dtype chunk by chunk."""
     n = X.shape[0]
     S = np.empty((n, W.shape[0]), dtype=W.dtype)
     if is_out_of_core(X):
@@ -164,8 +118,7 @@ def batched_scores(
     if chunk_rows is None:
         chunk_rows = _chunk_rows(X.shape[1], max(X.dtype.itemsize, W.dtype.itemsize))
     rows = block_rows(*W.shape)
-    # As in training: the small-matrix blocks run on one thread, and idle BLAS threads
-    # spinning beside them only slow things down when the machine is busy.
+    # As in training: the small-matrix blocks run on one thread (idle ones only slow them).
     with blas_threads(1 if rows else None):
         for start in range(0, n, chunk_rows):
             block = np.asarray(X[start : start + chunk_rows], dtype=W.dtype)
@@ -194,31 +147,17 @@ class BatchSource:
 
     Parameters
     ----------
-    X, y, sample_weight : ndarray (N, D), ndarray (N,) intp, ndarray (N,) or None
-        Validated data, X of any floating dtype and layout (or sparse, or out of core);
-        never written to.
-    dtype : numpy dtype
-        Training dtype of the batches.
-    batch_size : int
-    shuffle : {"batches", "full", False}
-        ``"batches"``: one permutation of the rows at construction, then a new order of
-        the (contiguous) batches every epoch. ``"full"``: a new permutation of all rows
-        every epoch, each batch gathered. ``False``: the data order, every epoch.
-    copy : bool
-        ``True`` keeps one training copy of X (permuted for ``"batches"``; none when X is
-        already C-contiguous in the training dtype and no permutation is needed).
-        ``False`` never copies X and gathers every batch from it: the same batches in the
-        same order, so the same results, slower per batch and in less memory.
-    rng : np.random.Generator
-        Source of the permutations; used identically whatever ``copy`` is.
-    perm : ndarray of shape (N,), optional
-        For ``"batches"``: the permutation to use instead of drawing one (a resumed
-        checkpoint passes the one it saved, kept as ``self.perm``).
-
-    Notes
-    -----
-    The arrays yielded by :meth:`epoch` are views of the training buffer or of
-    preallocated gather buffers, valid until the next batch is produced.
+    X, y, sample_weight, dtype, batch_size : ndarray (N, D), (N,) intp, (N,) or None; dtype; int
+        Validated data, never written to (X dense, sparse or out of core: then read in
+        ~32 MiB blocks in a random order, rows shuffled within a block); the training
+        dtype and rows of the batches.
+    shuffle, copy : {"batches", "full", False}; bool
+        Rows permuted once, then the batches reordered each epoch; all rows permuted each
+        epoch; the data order. ``copy``: keep one training copy of X (if not ready as is),
+        else gather each batch from X (the same batches, in less memory).
+    rng, perm : np.random.Generator; ndarray of shape (N,), optional
+        Source of the permutations; for ``"batches"``, the permutation to use (a resumed
+        checkpoint's), kept as ``self.perm``. Yielded batches are valid until the next.
     """
 
     def __init__(
@@ -234,8 +173,7 @@ class BatchSource:
         rng: np.random.Generator,
         perm: np.ndarray | None = None,
     ) -> None:
-        n = X.shape[0]
-        self.n_samples = n
+        self.n_samples = n = X.shape[0]
         self.batch_size = min(batch_size, n)
         self.n_batches = -(-n // self.batch_size)
         self.shuffle = shuffle
@@ -260,10 +198,8 @@ class BatchSource:
             self.X = X if ready or not copy else _take_rows(X, np.arange(n), self._dtype)
             self.y, self.w = y, sample_weight
             self._index = perm
-        rows = self.batch_size
-        dense_buffer = not self._sparse and (
-            shuffle == "full" or self._index is not None or self.X.dtype != self._dtype
-        )
+        gathers = shuffle == "full" or self._index is not None or self.X.dtype != self._dtype
+        rows, dense_buffer = self.batch_size, not self._sparse and gathers
         self._Xbuf = np.empty((rows, X.shape[1]), dtype=self._dtype) if dense_buffer else None
         self._ybuf = np.empty(rows, dtype=np.intp)
         self._wbuf = None if sample_weight is None else np.empty(rows, dtype=np.float64)
@@ -286,8 +222,7 @@ class BatchSource:
         for k in order:
             start, stop = k * R, min((k + 1) * R, n)
             Xk = self._reader.read(start, stop, self._read)
-            yk = self.y[start:stop]
-            wk = None if self.w is None else self.w[start:stop]
+            yk, wk = self.y[start:stop], None if self.w is None else self.w[start:stop]
             if self.shuffle:
                 p = self._rng.permutation(stop - start)
                 Xk = np.take(Xk, p, axis=0, out=self._shuffled[: stop - start], mode="clip")
@@ -306,12 +241,9 @@ class BatchSource:
             for start in range(0, n, B):
                 yield self._batch(order[start : start + B])
             return
-        batch_order = (
-            self._rng.permutation(self.n_batches)
-            if self.shuffle == "batches"
-            else range(self.n_batches)
-        )
-        for k in batch_order:
+        n_batches = self.n_batches
+        order = self._rng.permutation(n_batches) if self.shuffle == "batches" else range(n_batches)
+        for k in order:
             rows = slice(k * B, min((k + 1) * B, n))
             yield self._batch(rows if self._index is None else self._index[rows])
 
