@@ -1,12 +1,8 @@
 """``python -m linclf`` and the ``linclf`` console script; the commands are in :mod:`linclf.cli`."""
 
-from __future__ import annotations
-
-import sys
-
 from .cli import main
 
 __all__ = ["main"]
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

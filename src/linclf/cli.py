@@ -1,14 +1,10 @@
-"""The ``linclf`` command line (``linclf`` or ``python -m linclf``): train, predict,
-evaluate, gradcheck, demo. ``docs/cli.md`` is its guide; the data files are read by
-:mod:`linclf.datasets.files`.
-
-``train`` saves, beside the estimator (``extra`` of :meth:`~linclf.LinearSVM.save`), the
-target column, the feature columns and the data format, so that ``predict`` and
-``evaluate`` pick the same columns by name. Exit codes: 0 on success; 1 when the data or a
-file is not usable, reported as one line ``linclf: error: ...`` on stderr; 2 for usage
-errors (argparse's); 130 after a second Ctrl-C (the first one stops training after the
-current step, and the model is still saved). Unexpected exceptions keep their traceback:
-they are bugs to report.
+"""The ``linclf`` command line (``linclf`` or ``python -m linclf``): train, predict, evaluate,
+gradcheck, demo; ``docs/cli.md`` is its guide. ``train`` saves the target column, the feature
+columns and the data format beside the estimator (``extra`` of :meth:`~linclf.LinearSVM.save`),
+so that ``predict`` and ``evaluate`` pick the same columns by name. Exit codes: 0 success; 1
+unusable data or file (one line ``linclf: error: ...`` on stderr); 2 usage errors (argparse);
+130 after a second Ctrl-C (the first stops training after the current step, the model is
+still saved). Unexpected exceptions keep their traceback: they are bugs to report.
 """
 
 from __future__ import annotations
@@ -20,20 +16,13 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TextIO
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from ._version import __version__
-from .datasets.files import (
-    DataFileError,
-    Dataset,
-    format_of,
-    read_csv_header,
-    read_data,
-    read_labels,
-)
+from .datasets.files import DataFileError, format_of, read_csv_header, read_data, read_labels
 from .estimator import LinearSVM, SoftmaxClassifier
 from .exceptions import ModelFileError
 from .gradcheck import check_gradient
@@ -44,6 +33,7 @@ from .plot import confusion_counts
 __all__ = ["build_parser", "main"]
 
 ESTIMATORS = {"hinge": LinearSVM, "softmax": SoftmaxClassifier}
+_FORMATS, _FLOATS = ["csv", "npz", "svmlight"], ["float32", "float64"]
 
 
 class UserError(Exception):
@@ -72,13 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
     args = build_parser().parse_args(argv)
-    run = getattr(args, "run", _demo)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
-            return run(args)
+            return getattr(args, "run", _demo)(args)
     except UserError as exc:
-        print(f"linclf: error: {_one_line(str(exc))}", file=sys.stderr)
+        print("linclf: error:", *str(exc).split(), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("linclf: interrupted", file=sys.stderr)
@@ -86,23 +75,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader went away (``linclf predict ... | head``): stop quietly, as shell
         # tools do, and keep Python from complaining about the unflushed stdout at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     # A user of the command line needs the message, not the library's source location.
-    print(f"linclf: warning: {_one_line(str(message))}", file=file or sys.stderr, flush=True)
+    print("linclf: warning:", *str(message).split(), file=file or sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
-def _reading(path: str) -> Iterator[None]:
-    """Turn the documented failures of reading ``path`` into one-line user errors."""
+def _user_errors(path: str, prefix: str = "", errors: Any = (DataFileError, ModelFileError)):
+    """Documented failures of reading or using ``path`` as one-line user errors (``errors``
+    as ``prefix + message``)."""
     try:
         yield
     except FileNotFoundError:
@@ -111,8 +96,8 @@ def _reading(path: str) -> Iterator[None]:
         raise UserError(f"{path} is a directory, not a file") from None
     except PermissionError:
         raise UserError(f"{path}: permission denied") from None
-    except (DataFileError, ModelFileError) as exc:
-        raise UserError(str(exc)) from None
+    except errors as exc:
+        raise UserError(f"{prefix}{exc}") from None
 
 
 @contextlib.contextmanager
@@ -133,23 +118,19 @@ def _check_writable(path: str) -> None:
 
 
 def _format(path: str, fmt: str | None) -> str:
-    if fmt is not None:
-        return fmt
     try:
-        return format_of(path)
+        return fmt or format_of(path)
     except DataFileError as exc:
         raise UserError(f"{exc} with --format") from None
 
 
-def _columns_hint(path: str) -> str:
-    with _reading(path):
-        columns = read_csv_header(path)
-    return ", ".join(repr(c) for c in columns)
+def _needs_labels(what: str, path: str) -> UserError:
+    with _user_errors(path):
+        columns = ", ".join(repr(c) for c in read_csv_header(path))
+    return UserError(f"{what}: pass --target with one of its columns ({columns}), or --labels FILE")
 
 
-def _labels(
-    data: Dataset, path: str, labels_path: str | None, y: Any = None, *, missing: str
-) -> np.ndarray:
+def _labels(data: Any, path: str, labels_path: str | None, y: Any = None, *, missing: str):
     """``data``'s own labels, or those of ``labels_path`` (read unless given as ``y``)."""
     if labels_path is None:
         if data.y is None:
@@ -159,12 +140,11 @@ def _labels(
         where = "its array y" if data.format == "npz" else "the first field of each line"
         raise UserError(f"{path} has labels of its own ({where}); drop --labels")
     if y is None:
-        with _reading(labels_path):
+        with _user_errors(labels_path):
             y = read_labels(labels_path)
     if y.shape[0] != data.X.shape[0]:
-        raise UserError(
-            f"{labels_path} has {y.shape[0]} labels but {path} has {data.X.shape[0]} samples"
-        )
+        n, m = y.shape[0], data.X.shape[0]
+        raise UserError(f"{labels_path} has {n} labels but {path} has {m} samples")
     return y
 
 
@@ -172,69 +152,57 @@ def _train(args: argparse.Namespace) -> int:
     fmt = _format(args.data, args.format)
     _check_writable(args.output)
     if fmt == "csv" and args.target is None and args.labels is None:
-        raise UserError(
-            f"{args.data} needs labels: pass --target with one of its columns "
-            f"({_columns_hint(args.data)}), or --labels FILE"
-        )
+        raise _needs_labels(f"{args.data} needs labels", args.data)
     labels = None
     if args.labels is not None:  # read first: it is small, and a typo in it shows at once
-        with _reading(args.labels):
+        with _user_errors(args.labels):
             labels = read_labels(args.labels)
-    with _reading(args.data):
+    with _user_errors(args.data):
         data = read_data(args.data, args.target, fmt)
     y = _labels(data, args.data, args.labels, labels, missing="add them, or pass --labels FILE")
-    names = [option[2:].replace("-", "_") for option, *_ in _HYPERPARAMETERS]
-    hyperparameters = {name: getattr(args, name) for name in names if name in args}
-    estimator = ESTIMATORS[args.loss](
+    names = [spec.split()[0][2:].replace("-", "_") for spec, *_ in _HYPERPARAMETERS]
+    model = ESTIMATORS[args.loss](
         standardize=not args.no_standardize,
         dtype=np.dtype(args.dtype).type,  # np.float32 or np.float64, as the estimator's default
         random_state=args.seed,
         verbose=int(args.verbose),
-        **hyperparameters,
+        **{name: getattr(args, name) for name in names if name in args},
     )
     classes = np.unique(y)
     shown = ", ".join(str(v) for v in classes[:8].tolist()) + (", ..." if len(classes) > 8 else "")
     target = f"; target {data.target!r}" if data.target else ""
-    print(
-        f"{args.data} ({fmt}): {data.X.shape[0]} samples, {data.X.shape[1]} features, "
-        f"{classes.shape[0]} classes ({shown}){target}"
-    )
+    (n, d), k = data.X.shape, len(classes)
+    print(f"{args.data} ({fmt}): {n} samples, {d} features, {k} classes ({shown}){target}")
     scaling = "raw features" if args.no_standardize else "standardized features"
     print(
-        f"training {type(estimator).__name__} ({args.loss} loss, {args.dtype}, {scaling}, "
+        f"training {type(model).__name__} ({args.loss} loss, {args.dtype}, {scaling}, "
         f"seed {args.seed}); Ctrl-C stops early and keeps the model",
         flush=True,
     )
     started = time.perf_counter()
-    try:
-        estimator.fit(data.X, y)
-    except ValueError as exc:  # invalid data or hyperparameters, or divergence: documented
-        raise UserError(f"training failed: {exc}") from None
-    seconds = time.perf_counter() - started
-    accuracy = estimator.score(data.X, y)
-    print(
-        f"trained in {seconds:.2f} s: {estimator.n_iter_} epochs, training accuracy {accuracy:.4f}"
-    )
-    extra = {"target": data.target, "feature_names": data.feature_names, "format": fmt}
+    # ValueError: invalid data or hyperparameters, or divergence (documented).
+    with _user_errors(args.data, "training failed: ", ValueError):
+        model.fit(data.X, y)
+    seconds, accuracy = time.perf_counter() - started, model.score(data.X, y)
+    print(f"trained in {seconds:.2f} s: {model.n_iter_} epochs, training accuracy {accuracy:.4f}")
     with _writing(args.output):
-        estimator.save(args.output, extra=extra)
+        extra = {"target": data.target, "feature_names": data.feature_names, "format": fmt}
+        model.save(args.output, extra=extra)
     print(f"saved the model to {args.output}")
     return 0
 
 
 def _load(path: str) -> tuple[Any, dict[str, Any]]:
     """The estimator in ``path`` and what ``train`` stored beside it (``{}`` if nothing)."""
-    with _reading(path):
+    with _user_errors(path):
         estimator, extra = read_saved(path)
     return estimator, extra or {}
 
 
-def _features(
-    args: argparse.Namespace, model: Any, extra: dict[str, Any], target: str | None
-) -> Dataset:
+def _features(args: argparse.Namespace, model: Any, extra: dict, target: str | None) -> Any:
     """Read DATA for ``model``: the trained feature columns of a CSV, by name."""
     fmt = _format(args.data, args.format)
-    with _reading(args.data):
+    with _user_errors(args.data):
         return read_data(
             args.data,
             target if fmt == "csv" else None,
@@ -244,11 +212,10 @@ def _features(
         )
 
 
-def _predicted(model: Any, data: Dataset, path: str) -> np.ndarray:
-    try:
+def _predicted(model: Any, data: Any, path: str) -> np.ndarray:
+    # ValueError: the number of features does not match the model's.
+    with _user_errors(path, f"{path}: ", ValueError):
         return model.predict(data.X)
-    except ValueError as exc:  # the number of features does not match the model's
-        raise UserError(f"{path}: {exc}") from None
 
 
 def _text(label: Any) -> str:
@@ -260,18 +227,13 @@ def _predict(args: argparse.Namespace) -> int:
     if args.output is not None:
         _check_writable(args.output)
     predicted = _predicted(model, _features(args, model, extra, target=None), args.data)
+    rows = [["prediction"], *([_text(v)] for v in predicted)]
     if args.output is None:
-        _write_column(sys.stdout, predicted)
-    else:
-        with _writing(args.output), open(args.output, "w", newline="", encoding="utf-8") as fh:
-            _write_column(fh, predicted)
+        csv.writer(sys.stdout, lineterminator="\n").writerows(rows)
+        return 0
+    with _writing(args.output), open(args.output, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
     return 0
-
-
-def _write_column(fh: TextIO, predicted: np.ndarray) -> None:
-    writer = csv.writer(fh, lineterminator="\n")
-    writer.writerow(["prediction"])
-    writer.writerows([_text(v)] for v in predicted)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -281,10 +243,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if fmt == "csv" and args.labels is None:
         target = args.target if args.target is not None else extra.get("target")
         if target is None:
-            raise UserError(
-                f"evaluate needs the labels of {args.data}: pass --target with one of its "
-                f"columns ({_columns_hint(args.data)}), or --labels FILE"
-            )
+            raise _needs_labels(f"evaluate needs the labels of {args.data}", args.data)
     elif args.target is not None:
         raise UserError(f"--target names a CSV column, but {args.data} is {fmt}")
     data = _features(args, model, extra, target=target)
@@ -310,22 +269,16 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _encode(
-    classes: np.ndarray, y: np.ndarray, predicted: np.ndarray
-) -> tuple[list[Any], np.ndarray, np.ndarray]:
-    """Index the labels: the model's classes, then labels of ``y`` the model never saw.
-
-    Works on Python values, so labels of different types (the model's strings, a file's
-    numbers) compare as unequal instead of failing.
-    """
+def _encode(classes: np.ndarray, y: np.ndarray, predicted: np.ndarray) -> tuple[list, Any, Any]:
+    """Index the model's classes, then the labels of ``y`` it never saw; on Python values, so
+    labels of different types (the model's strings, a file's numbers) are unequal, not errors."""
     labels = classes.tolist()
     index = {label: i for i, label in enumerate(labels)}
     for label in sorted(set(y.tolist()) - set(index), key=str):
         index[label] = len(labels)
         labels.append(label)
     true_index = np.array([index[v] for v in y.tolist()], dtype=np.intp)
-    predicted_index = np.array([index[v] for v in predicted.tolist()], dtype=np.intp)
-    return labels, true_index, predicted_index
+    return labels, true_index, np.array([index[v] for v in predicted.tolist()], dtype=np.intp)
 
 
 def _ratio(numerator: int, denominator: int) -> str:
@@ -335,21 +288,17 @@ def _ratio(numerator: int, denominator: int) -> str:
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
     """Columns separated by two spaces: the first left-aligned, the others right-aligned."""
-    widths = [max(len(row[j]) for row in [header, *rows]) for j in range(len(header))]
-    lines = []
-    for row in [header, *rows]:
-        cells = [row[0].ljust(widths[0])] + [
-            v.rjust(w) for v, w in zip(row[1:], widths[1:], strict=True)
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
+    widths = [max(map(len, column)) for column in zip(header, *rows, strict=True)]
+    return "\n".join(
+        "  ".join([row[0].ljust(widths[0]), *map(str.rjust, row[1:], widths[1:])]).rstrip()
+        for row in [header, *rows]
+    )
 
 
 def _gradcheck(args: argparse.Namespace) -> int:
-    dtype = np.dtype(args.dtype)
+    dtype, reg = np.dtype(args.dtype), 0.1
     loss, name = (svm_loss, "svm_loss") if args.loss == "hinge" else (softmax_loss, "softmax_loss")
     X, y, W, b = _gradcheck_problem(args.loss, dtype, args.seed)
-    reg = 0.1
     print(
         f"gradient check of {name} in {dtype.name} on random data: {X.shape[0]} samples, "
         f"{X.shape[1]} features, {W.shape[0]} classes, reg={reg}, seed {args.seed}"
@@ -365,26 +314,19 @@ def _gradcheck(args: argparse.Namespace) -> int:
     return 0 if passed else 1
 
 
-def _gradcheck_problem(
-    loss: str, dtype: np.dtype, seed: int, shape: tuple[int, int, int] = (40, 12, 5)
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Random X, y, W, b; for the hinge, no margin within 0.05 of its kink.
-
-    A centered difference that straddles a kink is wrong by up to half the slope's jump;
-    the checker sets detected kinks aside, but a small jump can go unnoticed and fail the
-    comparison. A step of ``h = 1e-3`` (float32) moves a margin by at most
-    ``h · max(1, |x|)``, well below 0.05 here, so rows with a margin that close to 0 are
-    redrawn.
-    """
+def _gradcheck_problem(loss: str, dtype: np.dtype, seed: int, shape: tuple = (40, 12, 5)) -> tuple:
+    """Random X, y, W, b; for the hinge, no margin within 0.05 of its kink."""
+    # A centered difference that straddles a kink is wrong by up to half the slope's jump;
+    # the checker sets detected kinks aside, but a small jump can go unnoticed. A step of
+    # h = 1e-3 (float32) moves a margin by at most h·max(1, |x|), well below 0.05 here, so
+    # rows with a margin that close to 0 are redrawn.
     n, d, c = shape
     rng = np.random.default_rng(seed)
     W = (0.1 * rng.standard_normal((c, d))).astype(dtype)
     b = (0.1 * rng.standard_normal(c)).astype(dtype)
     X = rng.standard_normal((n, d)).astype(dtype)
     y = rng.integers(0, c, size=n)
-    if loss != "hinge":
-        return X, y, W, b
-    for _ in range(1000):
+    for _ in range(1000 if loss == "hinge" else 0):
         S = X.astype(np.float64) @ W.T.astype(np.float64) + b
         margins = S - S[np.arange(n), y][:, None] + 1.0
         margins[np.arange(n), y] = np.inf  # the true class has no hinge term
@@ -402,11 +344,9 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bounded(
-    kind: type, low: float | None = None, high: float | None = None, *, words: tuple = ()
-) -> Callable[[str], Any]:
-    """An argparse ``type``: a finite number with ``low <= value < high``, or one of
-    ``words`` (case-insensitive; "none" is returned as None, another word as itself)."""
+def _bounded(kind: type, low: float, high: float = np.inf, *, words: tuple = (), nonzero=False):
+    """An argparse ``type``: a finite number with ``low <= value < high`` (and ``!= 0`` if
+    ``nonzero``), or one of ``words`` (case-insensitive; "none" gives None, another word itself)."""
 
     def convert(text: str) -> Any:
         if text.lower() in words:
@@ -415,24 +355,17 @@ def _bounded(
             value = kind(text)
         except ValueError:
             expected = "an integer" if kind is int else "a number"
-            alternatives = "".join(f" or {w!r}" for w in words)
-            raise argparse.ArgumentTypeError(
-                f"expected {expected}{alternatives}, got {text!r}"
-            ) from None
-        if not np.isfinite(value) or (low is not None and value < low):
+            expected += "".join(f" or {w!r}" for w in words)
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not np.isfinite(value) or value < low:
             raise argparse.ArgumentTypeError(f"must be at least {low}, got {text}")
-        if high is not None and value >= high:
+        if value >= high:
             raise argparse.ArgumentTypeError(f"must be below {high}, got {text}")
+        if nonzero and value == 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
         return value
 
     return convert
-
-
-def _positive_float(text: str) -> float:
-    value = _bounded(float, 0.0)(text)
-    if value == 0.0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -444,191 +377,126 @@ class _Formatter(argparse.HelpFormatter):
         return super()._fill_text(text, width, indent)
 
 
-def _arg(*flags: str, **options: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
-    """One ``add_argument(*flags, **options)`` call, as a table entry."""
-    return flags, options
+def _arg(spec: str, text: str, **options: Any) -> tuple[list[str], dict[str, Any]]:
+    """One ``add_argument`` call as a table entry: ``spec`` holds the flags, then the metavar
+    in capitals (``"-o --output MODEL"``; a lone ``"DATA"`` is the positional ``data``)."""
+    flags = spec.split()
+    if flags[-1].isupper():
+        options["metavar"] = flags.pop()
+    return flags or [options["metavar"].lower()], {**options, "help": text}
 
 
-def _seed(what: str) -> tuple:
-    return _arg("--seed", type=int, default=0, metavar="N", help=f"seed of {what}")
-
-
-_DATA = _arg(
-    "data",
-    metavar="DATA",
-    help="data file: .csv (header row), .npz (arrays X and y) or svmlight (.svm, .svmlight, "
-    ".libsvm)",
-)
-_MODEL = _arg("model", metavar="MODEL", help="model file written by 'linclf train'")
-_FORMAT = _arg(
-    "--format",
-    choices=["csv", "npz", "svmlight"],
-    help="format of DATA when its extension does not tell it",
-)
+_DATA = _arg("DATA", "data file: .csv (header row), .npz (arrays X, y), .svm/.svmlight/.libsvm")
+_MODEL = _arg("MODEL", "model file written by 'linclf train'")
+_FORMAT = _arg("--format", "format of DATA if not told by its extension", choices=_FORMATS)
 _LOSS = {"choices": sorted(ESTIMATORS), "default": "hinge"}
 
-# The estimator's hyperparameters: (option, metavar, type, help). They are left out of the
-# namespace unless given (SUPPRESS), so that the estimator's own defaults apply.
+
+def _dtype(default: str, text: str) -> tuple:
+    return _arg("--dtype", f"{text}. Default: {default}", choices=_FLOATS, default=default)
+
+
+# The estimator's hyperparameters (option, type, help), left out of the namespace unless given
+# (SUPPRESS) so that the estimator's own defaults apply.
+_AUTO, _NONE = _bounded(float, 0.0, words=("auto",)), _bounded(float, 0.0, words=("none",))
 _HYPERPARAMETERS = [
+    ("--reg F", _AUTO, "L2 strength, or 'auto' (1/(2N)). Default: 1e-3 (hinge), auto (softmax)"),
     (
-        "--reg",
-        "F",
-        _bounded(float, 0.0, words=("auto",)),
-        "L2 strength, or 'auto' (1/(2N)). Default: 1e-3 (hinge), auto (softmax)",
-    ),
-    (
-        "--learning-rate",
-        "F",
-        _positive_float,
+        "--learning-rate F",
+        _bounded(float, 0.0, nonzero=True),
         "SGD step size. Default: 0.003 (hinge), 0.05 (softmax)",
     ),
-    ("--momentum", "F", _bounded(float, 0.0, 1.0), "momentum in [0, 1). Default: 0.9"),
-    (
-        "--batch-size",
-        "N",
-        _bounded(int, 1),
-        "rows per minibatch. Default: 64 (hinge), 32 (softmax)",
-    ),
-    ("--max-epochs", "N", _bounded(int, 1), "passes over the data at most. Default: 300"),
-    (
-        "--tol",
-        "F",
-        _bounded(float, 0.0, words=("none",)),
-        "stop when the loss improved by less than F for 5 epochs; 'none' runs --max-epochs "
-        "epochs. Default: 1e-4",
-    ),
+    ("--momentum F", _bounded(float, 0.0, 1.0), "momentum in [0, 1). Default: 0.9"),
+    ("--batch-size N", _bounded(int, 1), "rows per minibatch. Default: 64 (hinge), 32 (softmax)"),
+    ("--max-epochs N", _bounded(int, 1), "passes over the data at most. Default: 300"),
+    ("--tol F", _NONE, "stop after 5 epochs of loss gains below F ('none': never). Default: 1e-4"),
 ]
 _TRAINING = [
-    *(
-        _arg(option, metavar=metavar, type=kind, default=argparse.SUPPRESS, help=text)
-        for option, metavar, kind, text in _HYPERPARAMETERS
-    ),
-    _seed("the shuffling. Default: 0"),
-    _arg(
-        "--no-standardize",
-        action="store_true",
-        help="train on the raw features instead of standardized ones",
-    ),
-    _arg(
-        "--dtype",
-        choices=["float32", "float64"],
-        default="float32",
-        help="training precision. Default: float32",
-    ),
-    _arg("-v", "--verbose", action="store_true", help="show the progress of the epochs"),
+    *(_arg(spec, text, type=t, default=argparse.SUPPRESS) for spec, t, text in _HYPERPARAMETERS),
+    _arg("--seed N", "seed of the shuffling. Default: 0", type=int, default=0),
+    _arg("--no-standardize", "train on raw features, not standardized ones", action="store_true"),
+    _dtype("float32", "training precision"),
+    _arg("-v --verbose", "show the progress of the epochs", action="store_true"),
 ]
+# A list is a group of mutually exclusive options, a (title, description, arguments) triple a
+# titled group.
+_TRAIN = [
+    _DATA,
+    [
+        _arg("--target COL", "CSV column of the labels (others: features)"),
+        _arg("--labels FILE", "labels, one per line, for DATA without a label column"),
+    ],
+    _arg("-o --output MODEL", "model file to write", required=True),
+    _FORMAT,
+    _arg("--loss", "hinge: LinearSVM; softmax: SoftmaxClassifier. Default: hinge", **_LOSS),
+    ("training", "defaults are those of the estimator (see 'help(linclf.LinearSVM)')", _TRAINING),
+]
+_PREDICT = [
+    _MODEL,
+    _DATA,
+    _arg("-o --output FILE", "where to write the predictions (default: stdout)"),
+    _FORMAT,
+]
+_EVALUATE = [
+    _MODEL,
+    _DATA,
+    [
+        _arg("--target COL", "CSV column of the labels (default: the model's)"),
+        _arg("--labels FILE", "labels, one per line, for DATA"),
+    ],
+    _FORMAT,
+]
+_GRADCHECK = [
+    _arg("--loss", "default: hinge", **_LOSS),
+    _dtype("float64", "data and parameter precision (float32: looser tolerances)"),
+    _arg("--seed N", "seed of the random data", type=int, default=0),
+]
+_TRAIN_EXAMPLES = """examples:
+  linclf train iris.csv --target species -o iris.model
+  linclf train digits.npz --loss softmax --max-epochs 50 -o digits.model
+  linclf train features.csv --labels labels.txt -o model.npz
+  linclf train news.svmlight --reg 1e-4 -v -o news.model"""
 
-# name: (run, help, description, arguments, epilog). In arguments, a list is a group of
-# mutually exclusive options and a (title, description, arguments) triple a titled group.
+# name: (run, help, description, arguments[, epilog])
 _COMMANDS = {
     "demo": (
         _demo,
         "gradient check, training and held-out accuracy on the bundled digits",
-        "Run the demo on the 8x8 digits bundled with linclf: split 80/20, check the gradient "
-        "of the SVM loss, train a LinearSVM and report the held-out accuracy. This is what "
-        "'linclf' without a command runs.",
-        [_seed("the split and training")],
-        None,
+        "Run the demo on the 8x8 digits bundled with linclf: split 80/20, check the gradient of "
+        "the SVM loss, train a LinearSVM, report the held-out accuracy. 'linclf' alone runs it.",
+        [_arg("--seed N", "seed of the split and training", type=int, default=0)],
     ),
     "train": (
         _train,
         "train a classifier on a data file and save the model",
-        "Train a multiclass linear classifier by minibatch SGD and save it. The features are "
-        "standardized by default; the statistics are folded into the model, which therefore "
-        "predicts from raw features. Ctrl-C stops training after the current step and still "
-        "saves the model.",
-        [
-            _DATA,
-            [
-                _arg(
-                    "--target",
-                    metavar="COL",
-                    help="CSV column holding the labels (all others: features)",
-                ),
-                _arg(
-                    "--labels",
-                    metavar="FILE",
-                    help="labels, one per line, for DATA without a label column",
-                ),
-            ],
-            _arg("-o", "--output", metavar="MODEL", required=True, help="model file to write"),
-            _FORMAT,
-            _arg(
-                "--loss",
-                **_LOSS,
-                help="hinge: LinearSVM (multiclass hinge); softmax: SoftmaxClassifier "
-                "(cross-entropy). Default: hinge",
-            ),
-            (
-                "training",
-                "defaults are those of the estimator (see 'help(linclf.LinearSVM)')",
-                _TRAINING,
-            ),
-        ],
-        "examples:\n"
-        "  linclf train iris.csv --target species -o iris.model\n"
-        "  linclf train digits.npz --loss softmax --max-epochs 50 -o digits.model\n"
-        "  linclf train features.csv --labels labels.txt -o model.npz\n"
-        "  linclf train news.svmlight --reg 1e-4 -v -o news.model",
+        "Train a multiclass linear classifier by minibatch SGD and save it. Features are "
+        "standardized by default, the statistics folded into the model (it predicts from raw "
+        "features). Ctrl-C stops training after the current step and still saves the model.",
+        _TRAIN,
+        _TRAIN_EXAMPLES,
     ),
     "predict": (
         _predict,
         "predict the labels of a data file with a saved model",
-        "Write one predicted label per sample, under a header 'prediction', to stdout or to a "
-        "file. For CSV data, the feature columns the model was trained on are picked by name "
-        "(any order; other columns, the target included, are ignored).",
-        [
-            _MODEL,
-            _DATA,
-            _arg(
-                "-o",
-                "--output",
-                metavar="FILE",
-                help="where to write the predictions (default: stdout)",
-            ),
-            _FORMAT,
-        ],
-        None,
+        "Write one predicted label per sample, under a header 'prediction', to stdout or a file. "
+        "CSV feature columns are picked by the names the model was trained on (any order; "
+        "others, the target included, are ignored).",
+        _PREDICT,
     ),
     "evaluate": (
         _evaluate,
         "accuracy, per-class precision and recall, and confusion matrix on labeled data",
-        "Compare a saved model's predictions on DATA with its labels: prints the accuracy, the "
-        "precision, recall and support of each class, and the confusion matrix.",
-        [
-            _MODEL,
-            _DATA,
-            [
-                _arg(
-                    "--target",
-                    metavar="COL",
-                    help="CSV column holding the labels (default: the one the model was "
-                    "trained with)",
-                ),
-                _arg("--labels", metavar="FILE", help="labels, one per line, for DATA"),
-            ],
-            _FORMAT,
-        ],
-        None,
+        "Compare a saved model's predictions on DATA with its labels: accuracy, precision, "
+        "recall and support of each class, and the confusion matrix.",
+        _EVALUATE,
     ),
     "gradcheck": (
         _gradcheck,
         "check the analytic gradients of a loss against finite differences",
         "Compare the analytic gradients dW and db of svm_loss (hinge) or softmax_loss with "
         "centered finite differences on random data (40 samples, 12 features, 5 classes, "
-        "reg=0.1) and print both reports. Exit code 0 when both pass, 1 otherwise.",
-        [
-            _arg("--loss", **_LOSS, help="default: hinge"),
-            _arg(
-                "--dtype",
-                choices=["float32", "float64"],
-                default="float64",
-                help="precision of the data and parameters (float32 uses looser tolerances). "
-                "Default: float64",
-            ),
-            _seed("the random data"),
-        ],
-        None,
+        "reg=0.1). Exit code 0 when both pass, 1 otherwise.",
+        _GRADCHECK,
     ),
 }
 
@@ -656,9 +524,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"linclf {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (run, summary, description, arguments, epilog) in _COMMANDS.items():
+    for name, (run, summary, description, arguments, *epilog) in _COMMANDS.items():
         command = commands.add_parser(
-            name, help=summary, description=description, epilog=epilog, formatter_class=_Formatter
+            name,
+            help=summary,
+            description=description,
+            epilog=next(iter(epilog), None),
+            formatter_class=_Formatter,
         )
         _add_arguments(command, arguments)
         command.set_defaults(run=run)

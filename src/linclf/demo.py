@@ -1,10 +1,8 @@
 """The main job, end to end on the bundled 8x8 digits (``linclf demo``, ``python -m linclf``).
 
-Load the 1,797 digit images that ship with linclf, split them 80/20 (seeded), standardize
-them with the training split's statistics, check the analytic gradient of ``svm_loss``
-against the numerical one, train a :class:`~linclf.LinearSVM` with a short progress
-display, report the held-out accuracy and the time each part took, and, when matplotlib
-is installed, save the loss curve and the learned class templates as PNG files.
+Split the digits 80/20 (seeded), standardize with the training split's statistics, check the
+gradient of ``svm_loss`` numerically, train a :class:`~linclf.LinearSVM`, report the held-out
+accuracy and the times, and, with matplotlib, save the loss curve and class templates as PNG.
 """
 
 from __future__ import annotations
@@ -37,8 +35,7 @@ def split_and_standardize(
     order = np.random.default_rng(seed).permutation(X.shape[0])
     n_test = round(test_fraction * X.shape[0])
     test, train = order[:n_test], order[n_test:]
-    mean = X[train].mean(axis=0)
-    std = X[train].std(axis=0)
+    mean, std = X[train].mean(axis=0), X[train].std(axis=0)
     std[std == 0] = 1.0
     return (X[train] - mean) / std, (X[test] - mean) / std, y[train], y[test]
 
@@ -67,31 +64,25 @@ def run_demo(
     )
 
     say("\n1. gradient check of svm_loss (float64, 200 training rows, reg=0.1)")
-    rng = np.random.default_rng(seed)
-    W = 0.01 * rng.standard_normal((10, X.shape[1]))
-    b = np.zeros(10)
-    Xs, ys = X_train[:200], y_train[:200]
-    loss, dW, db = svm_loss(W, b, Xs, ys, reg=0.1)
+    W, b = 0.01 * np.random.default_rng(seed).standard_normal((10, X.shape[1])), np.zeros(10)
+    reg, Xs, ys = 0.1, X_train[:200], y_train[:200]
+    loss, dW, db = svm_loss(W, b, Xs, ys, reg)
     t0 = time.perf_counter()
     for name, param, grad in (("W", W, dW), ("b", b, db)):
-        result = check_gradient(
-            lambda _: svm_loss(W, b, Xs, ys, reg=0.1)[0], param, grad, seed=seed
-        )
-        verdict = "passed" if result.passed else "FAILED"
+        result = check_gradient(lambda _: svm_loss(W, b, Xs, ys, reg)[0], param, grad, seed=seed)
         worst = max(result.worst, key=lambda entry: entry.abs_error)
         say(
-            f"   d loss / d {name}: {verdict} on {result.n_checked} entries "
-            f"({result.n_kinks} at hinge kinks set aside); largest |numeric - analytic| "
-            f"{worst.abs_error:.1e} at {worst.index}"
+            f"   d loss / d {name}: {'passed' if result.passed else 'FAILED'} on "
+            f"{result.n_checked} entries ({result.n_kinks} at hinge kinks set aside); largest "
+            f"|numeric - analytic| {worst.abs_error:.1e} at {worst.index}"
         )
     say(f"   loss at the random start: {loss:.4f}  ({time.perf_counter() - t0:.2f} s)")
 
     say("\n2. training LinearSVM (float32, minibatch SGD with momentum)")
     t0 = time.perf_counter()
     clf = LinearSVM(random_state=seed, verbose=1).fit(X_train, y_train)
-    train_seconds = time.perf_counter() - t0
+    say(f"   {clf.n_iter_} epochs in {time.perf_counter() - t0:.2f} s")
     accuracy = clf.score(X_test, y_test)
-    say(f"   {clf.n_iter_} epochs in {train_seconds:.2f} s")
 
     say("\n3. result")
     say(f"   training accuracy: {clf.score(X_train, y_train):.4f}")
@@ -114,9 +105,7 @@ def _save_figures(clf: LinearSVM, X_train: np.ndarray, folder: Any, say: Any) ->
     from .plot import loss_curve, templates
 
     os.makedirs(folder, exist_ok=True)
-    ax = loss_curve(clf)
-    ax.figure.savefig(os.path.join(folder, "loss_curve.png"), dpi=100)
-    fig = templates(clf, (8, 8))
-    fig.savefig(os.path.join(folder, "templates.png"), dpi=100)
+    loss_curve(clf).figure.savefig(os.path.join(folder, "loss_curve.png"), dpi=100)
+    templates(clf, (8, 8)).savefig(os.path.join(folder, "templates.png"), dpi=100)
     plt.close("all")
     say(f"\n4. figures: loss_curve.png and templates.png in {folder}")

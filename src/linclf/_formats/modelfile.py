@@ -1,52 +1,41 @@
 """The linclf model file: NumPy arrays plus a JSON document, safe to read, written atomically.
 
-This is the one description of the format. ``save`` and :func:`linclf.persistence.load`
-write and read estimators in it; the Trainer's checkpoints (:mod:`linclf._training.checkpoint`)
-use the same container with arrays and metadata of their own.
+The one description of the format, used by ``save`` / :func:`linclf.persistence.load` and,
+with arrays and metadata of their own, the Trainer's checkpoints
+(:mod:`linclf._training.checkpoint`).
 
-Container. An ordinary ``.npz`` archive (``np.load`` opens it). Every array is stored
-uncompressed under its name as a ``.npy`` member; the JSON document is stored as the UTF-8
-bytes of a 1-D ``uint8`` array named ``__linclf__``: the format name (``linclf-model``) and
-version, the linclf version that wrote the file, a SHA-256 checksum of every array (of its
-dtype, shape and bytes) and ``meta``, the caller's metadata. JSON has no NaN or infinity:
-:func:`json_safe` spells them ``'nan'``, ``'inf'``, ``'-inf'`` and :func:`json_float` reads
-them back; :func:`split_arrays` stores the arrays of a state dict (an optimizer's) as
-``prefix.key`` arrays and :func:`join_arrays` puts them back.
+Container: an ordinary ``.npz`` (``np.load`` opens it), each array an uncompressed ``.npy``
+member under its name, plus the UTF-8 JSON document as a 1-D ``uint8`` array ``__linclf__``:
+format name (``linclf-model``) and version, the writer's linclf version, a SHA-256 of every
+array (dtype, shape and bytes) and ``meta``, the caller's metadata. JSON has no NaN or
+infinity: :func:`json_safe` writes ``'nan'``, ``'inf'``, ``'-inf'``, :func:`json_float` reads
+them; :func:`split_arrays` / :func:`join_arrays` store a state dict's arrays as ``prefix.key``.
 
-A saved estimator. Arrays: ``coef`` and ``intercept`` (as published), ``W`` and ``b`` (the
-trained rows; ``b`` only with an intercept), ``classes`` (strings as a unicode array, never
-objects), ``standardize_shift`` and ``standardize_scale`` (with ``standardize``), and
-``optimizer.velocity.W`` / ``optimizer.velocity.b`` (the momentum buffers, so that
-``partial_fit`` continues where it stopped). ``meta``: ``estimator`` (the class name),
-``params`` (``get_params()``, with ``dtype`` by name, a Generator ``random_state`` as None
-and ``class_weight`` as [label, weight] pairs), ``n_features_in``, ``feature_names_in``,
-``classes_kind`` (the dtype kind of ``classes_``), ``n_iter``, ``loss_curve``, ``reg`` (the
-strength used), ``optimizer`` (its scalar state: step count, epoch, learning-rate scale,
-schedule), ``rng`` (the shuffling generator's state, so that ``partial_fit`` after loading
-draws what it would have drawn) and ``extra`` (the caller's data, such as the columns the
-command line trained on; ``load`` ignores it).
+A saved estimator: arrays ``coef``, ``intercept`` (as published), ``W``, ``b`` (trained rows;
+``b`` only with an intercept), ``classes`` (strings as unicode, never objects),
+``standardize_shift``, ``standardize_scale`` (with ``standardize``), ``optimizer.velocity.W``
+and ``.b`` (momentum, so ``partial_fit`` continues). ``meta``: ``estimator`` (class name),
+``params`` (``get_params()``; ``dtype`` by name, a Generator ``random_state`` as None,
+``class_weight`` as [label, weight] pairs), ``n_features_in``, ``feature_names_in``,
+``classes_kind`` (dtype kind of ``classes_``), ``n_iter``, ``loss_curve``, ``reg`` (strength
+used), ``optimizer`` (scalar state: step count, epoch, learning-rate scale, schedule),
+``rng`` (the shuffling generator's state: ``partial_fit`` after loading draws what it would
+have drawn), ``extra`` (the caller's, e.g. the command line's columns; ``load`` ignores it).
 
-Reading never executes code from the file and never trusts a size it has not checked.
-Nothing is unpickled: the archive is read member by member, each ``.npy`` header is parsed
-first (a literal, not code), and a member holding an object array (the only way an ``.npz``
-carries a pickle) is refused before any of its data is read. A compressed or encrypted
-member, a duplicated name, or a header whose shape does not account for exactly the
-member's bytes is refused too, so an array is never allocated larger than the file itself
-(no zip bomb, no header claiming terabytes). ``load`` looks the estimator class up by name
-in a fixed table of linclf's own estimators (never importing a name from the file) and
-checks every array's shape and dtype against the metadata. A truncated or corrupted file
-(zip CRC, then the SHA-256 of every array) and a file that is not a linclf file raise
-:class:`ModelFileError`; a missing path raises ``FileNotFoundError`` and a folder
-``IsADirectoryError``, naming it.
+Reading runs no code from the file and trusts no unchecked size: nothing is unpickled; each
+member's ``.npy`` header is parsed first (a literal), and an object array (an ``.npz``'s only
+way to carry a pickle), a compressed or encrypted member, a duplicated name, or a shape that
+does not account for exactly the member's bytes is refused before any data is read, so no
+array outgrows the file (no zip bomb). ``load`` finds the class by name in a fixed table of
+linclf's estimators (never importing from the file) and checks every array's shape and dtype
+against the metadata. A truncated or corrupted file (zip CRC, then SHA-256) or a non-linclf
+file raises :class:`ModelFileError`; a missing path ``FileNotFoundError``, a folder
+``IsADirectoryError``. A newer format version is refused (upgrade linclf); older ones are
+read, missing hyperparameters taking their defaults.
 
-Versions. A file from a newer format version than this linclf knows is refused with a
-message saying to upgrade linclf; files from the same or older versions are read
-(hyperparameters missing from an older file take their defaults).
-
-Writes go to a temporary file in the target's folder (created with the permissions an
-ordinary new file gets), are flushed to disk, then renamed over the target
-(``os.replace``, atomic on POSIX and Windows), and the folder is synced: a crash leaves
-the old file or the new one, never half a file, and no temporary file on error.
+Writes go to a temporary file in the target's folder (ordinary new-file permissions), flushed
+to disk, renamed over the target (``os.replace``, atomic on POSIX and Windows), and the folder
+synced: a crash leaves the old file or the new one, never half a file, nor a temporary file.
 """
 
 from __future__ import annotations
@@ -92,9 +81,8 @@ _HEADER_READERS = {
     (2, 0): np.lib.format.read_array_header_2_0,
 }
 
-# What can go wrong while parsing a damaged or crafted archive (NotImplementedError, for
-# an unknown zip feature, is a RuntimeError). ModelFileError is itself a ValueError, so it
-# is re-raised before this tuple is caught.
+# What can go wrong while parsing a damaged or crafted archive (NotImplementedError, for an
+# unknown zip feature, is a RuntimeError); ModelFileError, a ValueError, is re-raised first.
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, struct.error)
 _DAMAGE = (*_ZIP_ERRORS, EOFError, OSError, ValueError, OverflowError, RuntimeError)
 _NON_FINITE = ("inf", "-inf", "nan")  # how json_safe spells the floats JSON cannot hold
@@ -122,9 +110,8 @@ def json_safe(value: Any) -> Any:
 
 
 def json_float(value: Any) -> float:
-    """A float :func:`json_safe` wrote: a number or ``'inf'``, ``'-inf'``, ``'nan'``.
-
-    Any other string raises ``ValueError``.
+    """A float :func:`json_safe` wrote: a number or ``'inf'``, ``'-inf'``, ``'nan'`` (another
+    string raises ``ValueError``).
 
     Examples
     --------
@@ -145,13 +132,8 @@ def split_arrays(state: Mapping[str, Any], prefix: str) -> tuple[dict[str, Any],
     >>> split_arrays({"t": 3, "velocity.W": np.zeros(2)}, "optimizer")
     ({'t': 3}, {'optimizer.velocity.W': array([0., 0.])})
     """
-    scalars, arrays = {}, {}
-    for key, value in state.items():
-        if isinstance(value, np.ndarray):
-            arrays[f"{prefix}.{key}"] = value
-        else:
-            scalars[key] = value
-    return scalars, arrays
+    arrays = {f"{prefix}.{key}": v for key, v in state.items() if isinstance(v, np.ndarray)}
+    return {key: v for key, v in state.items() if not isinstance(v, np.ndarray)}, arrays
 
 
 def join_arrays(
@@ -165,9 +147,7 @@ def join_arrays(
     {'t': 3, 'v': array([1.])}
     """
     start = f"{prefix}."
-    state = dict(scalars)
-    state.update({k[len(start) :]: v for k, v in arrays.items() if k.startswith(start)})
-    return state
+    return {**scalars, **{k[len(start) :]: v for k, v in arrays.items() if k.startswith(start)}}
 
 
 def _not_ours(path: str, reason: str) -> ModelFileError:
@@ -244,11 +224,11 @@ def write_model(
 ) -> None:
     """Write ``arrays`` (by name: numbers, strings or times) and ``meta`` to ``path``, atomically.
 
-    ``meta`` must be a JSON-serializable dict without NaN or infinity (see
-    :func:`json_safe`); :func:`read_model_file` returns it as is. Raises ``TypeError`` for
-    an object or other unsupported dtype (it could only be stored as a pickle) or ``meta``
-    that is not a JSON-serializable dict, ``ValueError`` for an array name that is empty
-    or ``"__linclf__"``, ``IsADirectoryError`` when ``path`` is a folder.
+    ``meta`` must be a JSON-serializable dict without NaN or infinity (see :func:`json_safe`);
+    :func:`read_model_file` returns it as is. Raises ``TypeError`` for an object or other
+    unsupported dtype (only a pickle could store it) or a ``meta`` that is not a JSON-ready
+    dict, ``ValueError`` for an array name empty or ``"__linclf__"``, ``IsADirectoryError``
+    when ``path`` is a folder.
     """
     if not isinstance(meta, dict):
         raise TypeError(f"model metadata must be a dict, got {type(meta).__name__}")
@@ -309,11 +289,8 @@ def _members(path: str, archive: zipfile.ZipFile, file_size: int) -> dict[str, z
         if info.flag_bits & 0x1:
             raise _not_ours(path, f"{name!r} is encrypted")
         if info.compress_type != zipfile.ZIP_STORED:
-            raise _not_ours(
-                path,
-                f"array {name!r} is compressed, and linclf model files store their arrays "
-                "uncompressed",
-            )
+            stored = "linclf model files store their arrays uncompressed"
+            raise _not_ours(path, f"array {name!r} is compressed, and {stored}")
         if info.file_size != info.compress_size or info.compress_size > file_size:
             raise _damaged(
                 path, f"array {name!r} claims {info.file_size} bytes in a file of {file_size}"
@@ -342,11 +319,8 @@ def _read_header(path: str, name: str, member: IO[bytes], size: int) -> _Header:
             "files never do, and pickles are not loaded because they can run code"
         )
     if dtype.kind not in _ARRAY_KINDS or dtype.fields is not None or dtype.itemsize == 0:
-        raise _not_ours(
-            path,
-            f"array {name!r} has dtype {dtype}, and linclf model files hold numbers, strings "
-            "or times only",
-        )
+        only = "linclf model files hold numbers, strings or times only"
+        raise _not_ours(path, f"array {name!r} has dtype {dtype}, and {only}")
     data_offset = member.tell()
     needed = math.prod(shape) * dtype.itemsize
     if any(n < 0 for n in shape) or needed != size - data_offset:
@@ -375,11 +349,8 @@ def _read_data(path: str, name: str, member: IO[bytes], header: _Header) -> np.n
 
 def _parse_document(path: str, record: np.ndarray) -> dict[str, Any]:
     if record.dtype != np.uint8 or record.ndim != 1:
-        raise _not_ours(
-            path,
-            f"its {_META_KEY} record is not a 1-D uint8 array (dtype {record.dtype}, shape "
-            f"{record.shape})",
-        )
+        found = f"(dtype {record.dtype}, shape {record.shape})"
+        raise _not_ours(path, f"its {_META_KEY} record is not a 1-D uint8 array {found}")
 
     def refuse_constant(constant: str) -> None:
         raise ValueError(f"{constant} is not allowed")
@@ -390,8 +361,7 @@ def _parse_document(path: str, record: np.ndarray) -> dict[str, Any]:
         raise ModelFileError(f"{path} has an unreadable {_META_KEY} record: {exc}") from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
         raise _not_ours(path, "its record is not linclf's")
-    version = document.get("format_version")
-    writer = document.get("linclf_version")
+    version, writer = document.get("format_version"), document.get("linclf_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise _damaged(path, f"format version {version!r} is not valid", "corrupted")
     if version > FORMAT_VERSION:
@@ -412,12 +382,11 @@ def _parse_document(path: str, record: np.ndarray) -> dict[str, Any]:
 
 def read_model_file(path: str | os.PathLike) -> ModelFile:
     """Read a file written by :func:`write_model`: its ``meta``, its ``arrays`` (fresh,
-    writable) and the ``format_version`` and ``linclf_version`` of the writer.
+    writable) and the writer's ``format_version`` and ``linclf_version``.
 
-    Raises ``FileNotFoundError`` or ``IsADirectoryError`` when ``path`` is missing or a
-    folder, and :class:`ModelFileError` (a ``ValueError``) when the file is not a linclf
-    file, is truncated or corrupted, holds an object array (a pickle), or comes from a
-    newer format version.
+    Raises ``FileNotFoundError`` or ``IsADirectoryError`` when ``path`` is missing or a folder,
+    and :class:`ModelFileError` (a ``ValueError``) when the file is not a linclf file, is
+    truncated or corrupted, holds an object array (a pickle), or has a newer format version.
     """
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -469,15 +438,10 @@ def _read_archive(path: str, archive: zipfile.ZipFile, file_size: int) -> ModelF
         arrays[name] = read(name)
         if _digest(arrays[name]) != checksums[name]:
             raise _damaged(path, f"array {name!r} fails its checksum", "corrupted")
-    return ModelFile(
-        meta=document["meta"],
-        arrays=arrays,
-        format_version=document["format_version"],
-        linclf_version=document.get("linclf_version"),
-    )
+    version = document.get("linclf_version")
+    return ModelFile(document["meta"], arrays, document["format_version"], version)
 
 
 def read_model(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """``(meta, arrays)`` of :func:`read_model_file`, which documents what it raises."""
-    model = read_model_file(path)
-    return model.meta, model.arrays
+    return (model := read_model_file(path)).meta, model.arrays

@@ -1,9 +1,7 @@
 """Small real datasets that ship inside the package (no download needed).
 
-``load_digits``: the 8x8 optical handwritten digits, 1,797 images of 10 classes, from the
-UCI Machine Learning Repository ("Optical Recognition of Handwritten Digits", E. Alpaydin
-and C. Kaynak, 1998; licence CC BY 4.0). See ``docs/datasets.md`` for the source and
-licence text.
+``load_digits``: the UCI 8x8 optical handwritten digits (E. Alpaydin and C. Kaynak, 1998;
+CC BY 4.0), 1,797 images of 10 classes; ``docs/datasets.md`` has the source and licence.
 """
 
 from __future__ import annotations

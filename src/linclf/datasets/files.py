@@ -1,28 +1,19 @@
 """Readers for the data files of the command line: CSV, NumPy ``.npz`` and svmlight.
 
-Each reader returns the features as float64 (svmlight: a float64 CSR sparse matrix) and
-the labels as a 1-d array. A missing file raises the usual ``FileNotFoundError``; content
-that cannot be used raises :class:`DataFileError` (a ``ValueError``) naming the file and,
-where it helps, the line and the column.
+Features come back as float64 (svmlight: a float64 CSR matrix), labels as a 1-d array. A
+missing file raises ``FileNotFoundError``; unusable content raises :class:`DataFileError` (a
+``ValueError``) naming the file and, where it helps, the line and the column. Labels read
+from text (a CSV column, a labels file) are int64 if all are integers, else float64 if all
+are finite floats, else strings: ``0, 1, 2`` are the classes 0, 1, 2, ``setosa`` stays a name.
 
-Labels read from text (a CSV column, a labels file) keep their type when every one of them
-is a number: all integers give int64, else all finite floats give float64, else they stay
-strings. So ``0, 1, 2`` are the classes 0, 1, 2 and ``setosa, virginica`` stay names.
-
-Formats
--------
-CSV (``.csv``)
-    A header row naming the columns, then one sample per row, comma-separated (quotes as
-    the ``csv`` module reads them, UTF-8 with or without a byte-order mark; spaces around
-    names and labels are stripped, blank lines skipped). The target column is picked by
-    name; every other column (or every listed one) must be numeric.
-npz (``.npz``)
-    A NumPy archive with a 2-d numeric array ``X`` and, optionally, a 1-d array ``y`` of
-    as many labels; read without pickle.
-svmlight / libsvm (``.svm``, ``.svmlight``, ``.libsvm``)
-    One sample per line: ``LABEL [qid:Q] INDEX:VALUE INDEX:VALUE ...`` with 1-based,
-    distinct feature indices in any order; absent indices are zeros; ``qid`` is ignored,
-    ``#`` starts a comment, blank lines are skipped.
+Formats: **CSV** (``.csv``): a header row naming the columns, then one sample per row (``csv``
+module quoting, UTF-8 with or without a byte-order mark; spaces around names and labels
+stripped, blank lines skipped); the target column is picked by name, every other (or every
+listed) column must be numeric. **npz** (``.npz``): a 2-d numeric array ``X`` and optionally
+a 1-d ``y`` of as many labels, read without pickle. **svmlight / libsvm** (``.svm``,
+``.svmlight``, ``.libsvm``): one sample a line, ``LABEL [qid:Q] INDEX:VALUE ...``, 1-based
+distinct indices in any order, absent ones zero; ``qid`` is ignored, ``#`` starts a comment,
+blank lines are skipped.
 
 Examples
 --------
@@ -32,26 +23,12 @@ Examples
 ...     with open(os.path.join(folder.name, name), "w") as fh:
 ...         _ = fh.write(text)
 ...     return fh.name
->>> flowers = write("flowers.csv", "length, width ,kind\\n1.4,0.2,setosa\\n4.7,1.4,versicolor\\n")
->>> read_csv_header(flowers)
-['length', 'width', 'kind']
->>> X, y, names, target = read_csv(flowers, target="kind")
+>>> X, y, names, target = read_csv(write("f", "length, width ,kind\\n1.4,0.2,setosa\\n"), "kind")
 >>> X.tolist(), y.tolist(), names, target
-([[1.4, 0.2], [4.7, 1.4]], ['setosa', 'versicolor'], ['length', 'width'], 'kind')
->>> read_csv(flowers, features=["width"])[0].ravel().tolist()
-[0.2, 1.4]
->>> sparse = write("data.svm", "1 1:0.5 3:2  # first\\n-1 qid:7 2:1.5\\n")
->>> X, y = read_svmlight(sparse)
->>> X.toarray().tolist(), y.tolist(), read_svmlight(sparse, n_features=5)[0].shape
-([[0.5, 0.0, 2.0], [0.0, 1.5, 0.0]], [1, -1], (2, 5))
->>> read_labels(write("labels.txt", "3\\n1\\n3\\n")).tolist()
-[3, 1, 3]
->>> np.savez(os.path.join(folder.name, "data.npz"), X=np.eye(3), y=np.array([0, 1, 1]))
->>> data = read_data(os.path.join(folder.name, "data.npz"))
->>> data.format, data.X.shape, data.X.dtype.name, data.y.tolist()
-('npz', (3, 3), 'float64', [0, 1, 1])
->>> format_of("train.libsvm"), format_of("iris.CSV")
-('svmlight', 'csv')
+([[1.4, 0.2]], ['setosa'], ['length', 'width'], 'kind')
+>>> X, y = read_svmlight(write("data.svm", "1 1:0.5 3:2  # first\\n-1 qid:7 2:1.5\\n"))
+>>> X.toarray().tolist(), y.tolist(), format_of("train.libsvm")
+([[0.5, 0.0, 2.0], [0.0, 1.5, 0.0]], [1, -1], 'svmlight')
 >>> folder.cleanup()
 """
 
@@ -79,15 +56,9 @@ __all__ = [
     "read_svmlight",
 ]
 
-# File extension -> format name.
-FORMATS = {
-    ".csv": "csv",
-    ".npz": "npz",
-    ".svm": "svmlight",
-    ".svmlight": "svmlight",
-    ".libsvm": "svmlight",
-}
-# Where the files of each format without a target column keep their labels.
+FORMATS = {".csv": "csv", ".npz": "npz"}  # file extension -> format name
+FORMATS.update(dict.fromkeys([".svm", ".svmlight", ".libsvm"], "svmlight"))
+# Where the formats without a target column keep their labels.
 _OWN_LABELS = {"npz": "its array y", "svmlight": "the first field of each line"}
 
 
@@ -96,18 +67,10 @@ class DataFileError(ValueError):
 
 
 class Dataset(NamedTuple):
-    """What :func:`read_data` read.
-
-    Attributes
-    ----------
-    X : ndarray of shape (n_samples, n_features), or CSR matrix for svmlight
-    y : ndarray of shape (n_samples,) or None
-        None when the file holds no labels (a CSV without target, an npz without ``y``).
-    feature_names, target : list of str or None, str or None
-        CSV only: the columns of ``X``, in order, and the column the labels came from.
-    format : str
-        ``"csv"``, ``"npz"`` or ``"svmlight"``.
-    """
+    """What :func:`read_data` read: ``X`` (ndarray of shape (n_samples, n_features), CSR for
+    svmlight), ``y`` (ndarray of shape (n_samples,), None when the file holds no labels),
+    ``feature_names`` and ``target`` (CSV only, else None: the columns of ``X`` in order, the
+    label column) and ``format`` (``"csv"``, ``"npz"`` or ``"svmlight"``)."""
 
     X: Any
     y: np.ndarray | None
@@ -119,8 +82,7 @@ class Dataset(NamedTuple):
 @contextlib.contextmanager
 def _opened(path: str | os.PathLike, *, as_csv: bool = False) -> Iterator[Any]:
     """The lines of a UTF-8 text file (or a csv reader of them), its errors as DataFileError."""
-    # utf-8-sig drops the byte-order mark some spreadsheets write; newline="" is what the
-    # csv module needs to read quoted line breaks.
+    # utf-8-sig drops a spreadsheet's byte-order mark; csv needs newline="" for quoted breaks.
     with open(path, encoding="utf-8-sig", newline="") as fh:
         lines = csv.reader(fh) if as_csv else fh
         try:
@@ -135,22 +97,18 @@ def _opened(path: str | os.PathLike, *, as_csv: bool = False) -> Iterator[Any]:
 
 
 def _labels_from_text(values: list[str]) -> np.ndarray:
-    """int64 if every label is an integer, else float64 if every one is a finite float,
-    else the strings themselves."""
-    try:
+    """int64, else finite float64, else the strings themselves (see the module docstring)."""
+    with contextlib.suppress(ValueError, OverflowError):
         return np.array([int(v) for v in values], dtype=np.int64)
-    except (ValueError, OverflowError):
-        pass
-    try:
+    with contextlib.suppress(ValueError):
         floats = np.array([float(v) for v in values], dtype=np.float64)
-    except ValueError:
-        return np.array(values, dtype=str)
-    # "nan" or "inf" is no class value to compute with; keep such labels as text.
-    return floats if np.all(np.isfinite(floats)) else np.array(values, dtype=str)
+        if np.all(np.isfinite(floats)):  # "nan" or "inf" is no class to compute with: text
+            return floats
+    return np.array(values, dtype=str)
 
 
 def _number(text: str, where: str) -> float:
-    """``float(text)``, or a DataFileError starting with ``where`` unless it is finite."""
+    """``float(text)`` if finite, else a DataFileError starting with ``where``."""
     try:
         value = float(text)
     except ValueError:
@@ -192,28 +150,23 @@ def read_csv(
     Parameters
     ----------
     path : str or os.PathLike
+        The file.
     target : str or None
         The label column; None: the file has no labels.
     features : list of str or None
-        The feature columns to read, in this order (other columns, the target included,
-        are ignored); None: every column but the target.
+        The feature columns to read, in this order (others ignored); None: all but the target.
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_features), float64
-    y : ndarray of shape (n_samples,) or None
-        int64, float64 or str, as the module docstring says.
-    feature_names : list of str
-        The columns of ``X``.
-    target : str or None
+    X, y, feature_names, target : ndarray (n_samples, n_features), ndarray or None, list, str
+        float64 features, labels (int64, float64 or str) or None, the columns of ``X``, target.
 
     Raises
     ------
     DataFileError
-        If the file is empty or not UTF-8, the header has an empty or repeated name,
-        ``target`` or a listed feature is not a column (the message lists the columns), a
-        row has the wrong number of fields, a label is empty, or a feature is not a finite
-        number (the message names the line and the column).
+        If the file is empty or not UTF-8, a header name is empty or repeated, ``target`` or a
+        listed feature is not a column, a row has a wrong field count, a label is empty, or a
+        feature is not a finite number.
     """
     name = os.fspath(path)
     with _opened(path, as_csv=True) as reader:
@@ -234,8 +187,7 @@ def read_csv(
 def _columns(
     name: str, header: list[str], target: str | None, features: list[str] | None
 ) -> tuple[list[str], list[int], int | None]:
-    """The feature columns (``features``, or every column but the target), their positions
-    and the target's, after checking that every column has a name of its own."""
+    """The feature columns, their positions and the target's; every column must be named once."""
     for number, column in enumerate(header, start=1):
         if not column:
             raise DataFileError(
@@ -306,17 +258,15 @@ def read_npz(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_features)
-        float64, or float32 when stored as float32 (no copy made to widen it).
-    y : ndarray of shape (n_samples,) or None
-        As stored.
+    X, y : ndarray of shape (n_samples, n_features), ndarray of shape (n_samples,) or None
+        ``X`` as float64, or float32 when stored so (not widened); ``y`` as stored.
 
     Raises
     ------
     DataFileError
-        If the file is not an ``.npz`` archive (a linclf model file is named as such),
-        has no ``X``, holds an array that would need pickle, ``X`` is not a 2-d array of
-        finite numbers, or ``y`` is not 1-d with one label per row of ``X``.
+        If the file is not an ``.npz`` archive (or is a linclf model file), has no ``X``,
+        holds an array that needs pickle, ``X`` is not a 2-d array of finite numbers, or
+        ``y`` is not 1-d with one label per row of ``X``.
     """
     name = os.fspath(path)
     with open(path, "rb") as fh:
@@ -364,22 +314,21 @@ def read_svmlight(path: str | os.PathLike, n_features: int | None = None) -> tup
     Parameters
     ----------
     path : str or os.PathLike
+        The file.
     n_features : int or None
         Number of columns of ``X``; None: the largest index in the file.
 
     Returns
     -------
-    X : scipy.sparse.csr_matrix of shape (n_samples, n_features), float64
-        Sorted indices; the zeros written in the file are kept as stored entries.
-    y : ndarray of shape (n_samples,)
-        int64 when every label is a whole number, else float64.
+    X, y : float64 CSR matrix of shape (n_samples, n_features), ndarray of shape (n_samples,)
+        ``X`` with sorted indices, written zeros kept as stored entries; ``y`` int64 when
+        every label is a whole number, else float64.
 
     Raises
     ------
     DataFileError
-        If a label or value is not a finite number, a pair is not ``INDEX:VALUE``, an
-        index is below 1, repeated within a line or above ``n_features``, or the file
-        holds no sample; the message names the line.
+        If a label or value is not a finite number, a pair is not ``INDEX:VALUE``, an index
+        is below 1, repeated in a line or above ``n_features``, or the file holds no sample.
     """
     import scipy.sparse  # only for this format: `import linclf` stays free of it
 
@@ -441,8 +390,7 @@ def read_labels(path: str | os.PathLike) -> np.ndarray:
     Raises
     ------
     DataFileError
-        If the file holds no label, is not UTF-8, or has a blank line between labels
-        (blank lines at the end are ignored).
+        If the file holds no label, is not UTF-8, or has a blank line before its last label.
     """
     name = os.fspath(path)
     with _opened(path) as fh:
@@ -486,9 +434,9 @@ def read_data(
     Parameters
     ----------
     path : str or os.PathLike
+        The file.
     target : str or None
-        CSV only: the label column (see :func:`read_csv`); npz and svmlight files carry
-        their labels themselves (array ``y``, first field).
+        CSV only: the label column; npz and svmlight files carry their own (``y``, first field).
     fmt : {"csv", "npz", "svmlight"} or None
         None: from the extension (see :func:`format_of`).
     features : list of str or None
@@ -503,8 +451,7 @@ def read_data(
     Raises
     ------
     DataFileError
-        If the format is unknown, ``target`` is given for a format other than CSV, or the
-        format's reader raises it.
+        If the format is unknown, ``target`` is given for a format but CSV, or the reader raises.
     """
     if fmt is None:
         fmt = format_of(path)
