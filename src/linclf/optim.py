@@ -6,46 +6,31 @@ Parameters and gradients are mappings ``name -> ndarray`` with the same keys, e.
 ``{"W": W, "b": b}`` and ``{"W": dW, "b": db}``. An :class:`Optimizer` (:class:`SGD` is
 linclf's) has:
 
-- ``step(params, grads)``: update every parameter *in place* (callers may hold references
-  to the arrays and to views of them), never modifying the gradients. A gradient that is
-  ``None`` means "this parameter is absent" (for example no intercept): the parameter and
-  its optimizer state are left untouched;
-- ``epoch_end()``: called by the training loop once at the end of every epoch;
-- ``scale_learning_rate(factor)``: multiply every later learning rate by ``factor > 0``,
-  on top of any schedule (a decay on a plateau, a halving after a divergence);
-  ``lr_scale`` is the product of the factors so far (1.0 at first);
+- ``step(params, grads)``: update every parameter *in place* (callers may hold views),
+  never the gradients; a ``None`` gradient (no intercept) leaves its parameter untouched;
+- ``epoch_end()``: called by the training loop at the end of every epoch;
+- ``scale_learning_rate(factor)``: multiply every later learning rate by ``factor > 0`` on
+  top of any schedule; ``lr_scale`` is the product of the factors so far (1.0 at first);
 - ``current_learning_rate``: the rate the next step will use;
-- ``clear_velocity()``: zero the momentum, keeping the counters (after a divergent step is
-  rolled back, its exploding velocity must not be applied again);
+- ``clear_velocity()``: zero the momentum, keep the counters (a rolled-back divergent
+  step's exploding velocity must not be applied again);
 - ``state_dict()`` / ``load_state_dict(state)``: the whole state as a flat dict of plain
   scalars and ndarrays (JSON and ``.npz``, no pickle), restored exactly.
 
-Schedules
----------
-Two counters drive SGD's learning rate: ``t``, the number of steps taken so far
-(``t = 0`` during the first step), and ``epoch``, the number of ``epoch_end()`` calls.
-A *schedule* is a callable ``m(t, epoch) -> float`` returning a multiplier of the base
-learning rate η₀: per-step schedules read ``t``, per-epoch schedules read ``epoch``. Every
-schedule is a frozen :class:`Schedule` dataclass whose fields are plain scalars:
-``to_dict()`` gives ``{"name": ..., **fields}`` and :func:`schedule_from_dict` rebuilds it.
+A :class:`Schedule` ``m(t, epoch)`` multiplies the base rate η₀ (``t``: steps taken, 0 during
+the first; ``epoch``: ``epoch_end()`` calls); docs/optimizers.md has them all.
 
 Momentum convention
 -------------------
-PyTorch's convention (``torch.optim.SGD``, dampening 0). With gradient g,
-velocity v (initially 0), momentum μ and learning rate η:
+PyTorch's (``torch.optim.SGD``, dampening 0). With gradient g, velocity v (initially 0),
+momentum μ and learning rate η:
 
 - plain (μ = 0):  w ← w − η g  (no velocity is stored);
 - heavy ball:     v ← μ v + g,  w ← w − η v;
 - Nesterov:       v ← μ v + g,  w ← w − η (g + μ v).
 
-The learning rate multiplies the velocity when it is applied, not when it is
-accumulated (Sutskever et al., 2013 put η inside v); the two conventions differ
-only when η changes between steps, i.e. under a schedule.
-
-References
-----------
-Sutskever, Martens, Dahl and Hinton, "On the importance of initialization and
-momentum in deep learning", ICML 2013.
+η multiplies the velocity when it is applied, not when it is accumulated (Sutskever et al.,
+ICML 2013, put η inside v); the two differ only when η changes between steps (a schedule).
 """
 
 import dataclasses
@@ -100,18 +85,11 @@ def _int(value: object, name: str, **bounds: Any) -> int:
 
 
 _POSITIVE = {"low": 0, "low_inclusive": False}
-_UNIT = {"low": 0, "high": 1}
-_UNIT_EXCEPT_0 = {"low": 0, "high": 1, "low_inclusive": False}
+_UNIT, _UNIT_EXCEPT_0 = {"low": 0, "high": 1}, {"low": 0, "high": 1, "low_inclusive": False}
 
 
 class Schedule:
-    """Base class of learning-rate schedules: a multiplier m(t, epoch) of η₀.
-
-    Subclasses are frozen dataclasses with a class attribute ``name`` (the key
-    used by :func:`make_schedule`) and plain-scalar fields, which ``__post_init__``
-    checks against the class attribute ``checks`` (``field -> (int or float, bounds)``)
-    and stores as Python ints and floats.
-    """
+    """Base of the schedules m(t, epoch): frozen dataclasses, their fields checked by ``checks``."""
 
     name: ClassVar[str]
     checks: ClassVar[dict[str, tuple[type, dict[str, Any]]]] = {}
@@ -128,18 +106,13 @@ class Schedule:
     def to_dict(self) -> dict[str, str | int | float]:
         """Return ``{"name": name, **fields}``, plain scalars only; see `schedule_from_dict`."""
         # A subclass that is not a dataclass has no fields to save.
-        names = [f.name for f in dataclasses.fields(self)] if dataclasses.is_dataclass(self) else []
-        fields = {name: getattr(self, name) for name in names}
-        return {"name": self.name, **fields}
+        fields = dataclasses.fields(self) if dataclasses.is_dataclass(self) else ()
+        return {"name": self.name, **{f.name: getattr(self, f.name) for f in fields}}
 
 
 @dataclasses.dataclass(frozen=True)
 class ConstantSchedule(Schedule):
-    """Constant learning rate.
-
-    Notes
-    -----
-    η_t = η₀, i.e. m(t, e) = 1.
+    """Constant learning rate: m(t, e) = 1.
 
     Examples
     --------
@@ -155,18 +128,7 @@ class ConstantSchedule(Schedule):
 
 @dataclasses.dataclass(frozen=True)
 class StepSchedule(Schedule):
-    """Per-epoch step decay: multiply the learning rate by γ every ``step_size`` epochs.
-
-    Parameters
-    ----------
-    step_size : int, default=10
-        Number of epochs between decays, >= 1.
-    gamma : float, default=0.1
-        Decay factor in (0, 1].
-
-    Notes
-    -----
-    η_e = η₀ · γ^⌊e / step_size⌋, i.e. m(t, e) = γ^⌊e / step_size⌋.
+    """Per-epoch step decay m(t, e) = γ^⌊e / step_size⌋, ``step_size`` >= 1, ``gamma`` in (0, 1].
 
     Examples
     --------
@@ -185,20 +147,7 @@ class StepSchedule(Schedule):
 
 @dataclasses.dataclass(frozen=True)
 class InvScalingSchedule(Schedule):
-    """Per-step inverse-scaling decay, defined at t = 0.
-
-    Parameters
-    ----------
-    t0 : float, default=1.0
-        Time scale of the decay in steps, > 0.
-    power : float, default=0.25
-        Decay exponent, > 0.
-
-    Notes
-    -----
-    η_t = η₀ / (1 + t / t0)^power, so η_0 = η₀. With ``t0 = 1`` this is
-    scikit-learn's ``invscaling`` rule η₀ / t'^power written with the 1-based
-    counter t' = t + 1 (its default exponent ``power_t`` is also 0.25).
+    """Per-step inverse scaling m(t, e) = (1 + t / t0)^−power, ``t0`` > 0 steps, ``power`` > 0.
 
     Examples
     --------
@@ -217,27 +166,14 @@ class InvScalingSchedule(Schedule):
 
 @dataclasses.dataclass(frozen=True)
 class CosineSchedule(Schedule):
-    """Per-epoch cosine annealing from η₀ down to ``min_factor`` · η₀ over ``total_epochs``.
+    """Per-epoch cosine annealing m(t, e) = f + ½ (1 − f) (1 + cos(π min(e, E) / E)).
 
-    Parameters
-    ----------
-    total_epochs : int
-        Number of epochs E of the annealing, >= 1. From epoch E on the
-        learning rate stays at its minimum.
-    min_factor : float, default=0.0
-        Final learning rate as a fraction of η₀, in [0, 1].
-
-    Notes
-    -----
-    With η_min = min_factor · η₀ and e clipped to E,
-    η_e = η_min + ½ (η₀ − η_min) (1 + cos(π e / E)), i.e.
-    m(t, e) = min_factor + ½ (1 − min_factor) (1 + cos(π e / E)).
+    E = ``total_epochs`` >= 1 (then the rate stays at its minimum), f = ``min_factor`` in [0, 1].
 
     Examples
     --------
-    >>> s = CosineSchedule(total_epochs=4, min_factor=0.2)
-    >>> s(t=0, epoch=0), s(t=0, epoch=4), s(t=0, epoch=9)
-    (1.0, 0.2, 0.2)
+    >>> [CosineSchedule(total_epochs=4, min_factor=0.2)(t=0, epoch=e) for e in (0, 4, 9)]
+    [1.0, 0.2, 0.2]
     """
 
     name: ClassVar[str] = "cosine"
@@ -256,9 +192,11 @@ _SCHEDULES: dict[str, type[Schedule]] = {
 }
 
 
-def _unknown_schedule(name: str) -> ValueError:
-    valid = ", ".join(repr(n) for n in sorted(_SCHEDULES))
-    return ValueError(f"unknown schedule {name!r}; valid names are {valid}")
+def _schedule_class(name: object) -> type[Schedule]:
+    if not isinstance(name, str) or name not in _SCHEDULES:
+        valid = ", ".join(repr(n) for n in sorted(_SCHEDULES))
+        raise ValueError(f"unknown schedule {str(name)!r}; valid names are {valid}")
+    return _SCHEDULES[name]
 
 
 def make_schedule(schedule: str | Schedule | None = None, /, **kwargs: float) -> Schedule:
@@ -267,8 +205,7 @@ def make_schedule(schedule: str | Schedule | None = None, /, **kwargs: float) ->
     Parameters
     ----------
     schedule : {"constant", "step", "invscaling", "cosine"}, Schedule or None
-        A schedule name (then ``kwargs`` are its parameters), an already built
-        :class:`Schedule` (returned unchanged), or None for ``"constant"``.
+        A name, a :class:`Schedule` (returned unchanged), or None for ``"constant"``.
     **kwargs
         Parameters of the named schedule, e.g. ``step_size=5, gamma=0.5``.
 
@@ -279,21 +216,17 @@ def make_schedule(schedule: str | Schedule | None = None, /, **kwargs: float) ->
     Raises
     ------
     ValueError
-        If the name is unknown (the message lists the valid names) or a parameter is
-        out of range.
+        If the name is unknown (the message lists the valid ones) or a parameter out of range.
     TypeError
-        If ``schedule`` has another type, ``kwargs`` come with a Schedule instance, or
-        a parameter is unknown, missing or mistyped.
+        If ``schedule`` has another type, ``kwargs`` come with a Schedule, or a parameter is
+        unknown, missing or mistyped.
 
     Examples
     --------
     >>> make_schedule("step", step_size=5, gamma=0.5)
     StepSchedule(step_size=5, gamma=0.5)
-    >>> make_schedule(None)
-    ConstantSchedule()
     """
-    if schedule is None:
-        schedule = "constant"
+    schedule = "constant" if schedule is None else schedule
     if isinstance(schedule, Schedule):
         if kwargs:
             raise TypeError(
@@ -306,22 +239,17 @@ def make_schedule(schedule: str | Schedule | None = None, /, **kwargs: float) ->
             "schedule must be None, a schedule name or a Schedule instance, "
             f"got {schedule!r} of type {type(schedule).__name__}"
         )
-    if schedule not in _SCHEDULES:
-        raise _unknown_schedule(schedule)
-    return _SCHEDULES[schedule](**kwargs)
+    return _schedule_class(schedule)(**kwargs)
 
 
 def schedule_from_dict(data: Mapping[str, object]) -> Schedule:
-    """Rebuild a schedule from the output of :meth:`Schedule.to_dict`.
-
-    Unlike :func:`make_schedule`, every field must be present: the dictionary
-    ``data`` (``{"name": name, **fields}``) is a saved state, not user input with defaults.
+    """Rebuild a schedule from ``data``, :meth:`Schedule.to_dict`'s output, every field given.
 
     Raises
     ------
     ValueError
-        If the name is unknown, a field is missing or unexpected, or a value is out of
-        range (a ``TypeError`` if it has the wrong type).
+        If the name is unknown, a field is missing or unexpected, or a value is out of range
+        (a ``TypeError`` if it has the wrong type).
 
     Examples
     --------
@@ -331,10 +259,7 @@ def schedule_from_dict(data: Mapping[str, object]) -> Schedule:
     """
     if "name" not in data:
         raise ValueError(f"schedule dict needs a 'name' key, got keys {sorted(data)}")
-    name = data["name"]
-    if not isinstance(name, str) or name not in _SCHEDULES:
-        raise _unknown_schedule(str(name))
-    cls = _SCHEDULES[name]
+    cls = _schedule_class(name := data["name"])
     expected = {f.name for f in dataclasses.fields(cls)}
     given = set(data) - {"name"}
     if given != expected:
@@ -345,15 +270,12 @@ def schedule_from_dict(data: Mapping[str, object]) -> Schedule:
     return cls(**{key: data[key] for key in expected})
 
 
-def _validate_hyperparameters(
-    learning_rate: object, momentum: object, nesterov: object
-) -> tuple[float, float, bool]:
+def _check_hyper(learning_rate: Any, momentum: Any, nesterov: Any) -> tuple[float, float, bool]:
     """Validate SGD's hyperparameters together; shared by the constructor and loading."""
     learning_rate = _real(learning_rate, "learning_rate", **_POSITIVE)
     momentum = _real(momentum, "momentum", low=0, high=1, high_inclusive=False)
-    nesterov = check_scalar(
-        bool(nesterov) if isinstance(nesterov, np.bool_) else nesterov, "nesterov", bool
-    )
+    nesterov = bool(nesterov) if isinstance(nesterov, np.bool_) else nesterov
+    check_scalar(nesterov, "nesterov", bool)
     if nesterov and momentum == 0.0:
         raise ValueError(
             f"Nesterov momentum (nesterov=True) requires momentum > 0, got momentum={momentum!r}"
@@ -366,17 +288,11 @@ def _sgd_update(
     grad: np.ndarray,
     velocity: np.ndarray | None,
     workspace: np.ndarray,
-    *,
     learning_rate: float,
     momentum: float,
     nesterov: bool,
 ) -> None:
-    """Apply one SGD update to ``param`` in place; see the module docstring for the rule.
-
-    Arguments are trusted (``SGD.step`` validated them): ``velocity`` is None
-    exactly when ``momentum == 0``; ``workspace`` is scratch space of the
-    parameter's shape and dtype, so no full-size temporary is allocated.
-    """
+    """One update of ``param`` in place, arguments trusted (``velocity`` None iff μ = 0)."""
     if velocity is None:
         np.multiply(grad, learning_rate, out=workspace)  # η g
     else:
@@ -397,13 +313,11 @@ def _check_float_array(label: str, array: object) -> None:
         raise TypeError(f"{label} must be a floating-point ndarray, got {dtype}")
 
 
-def _check_like(
-    label: str, array: np.ndarray, other: str, like: np.ndarray, hint: str = ""
-) -> None:
-    """Raise unless ``array`` (``label``) has the shape and dtype of ``like`` (``other``)."""
+def _check_like(what: str, array: np.ndarray, other: str, like: np.ndarray, hint: str = "") -> None:
+    """Raise unless ``array`` (``what``) has the shape and dtype of ``like`` (``other``)."""
     if (array.shape, array.dtype) != (like.shape, like.dtype):
         raise ValueError(
-            f"{label} has shape {array.shape} and dtype {array.dtype}, but {other} has "
+            f"{what} has shape {array.shape} and dtype {array.dtype}, but {other} has "
             f"shape {like.shape} and dtype {like.dtype}{hint}"
         )
 
@@ -419,11 +333,10 @@ def _check_step(
             "params and grads must be mappings of name to ndarray, got "
             f"{type(params).__name__} and {type(grads).__name__}"
         )
-    if params.keys() != grads.keys():
+    missing, unexpected = sorted(params.keys() - grads.keys()), sorted(grads.keys() - params.keys())
+    if missing or unexpected:
         raise ValueError(
-            "grads must have the same keys as params; missing "
-            f"{sorted(params.keys() - grads.keys())}, "
-            f"unexpected {sorted(grads.keys() - params.keys())}"
+            f"grads must have the same keys as params; missing {missing}, unexpected {unexpected}"
         )
     todo = [(name, param, grads[name]) for name, param in params.items() if grads[name] is not None]
     for name, param, grad in todo:
@@ -438,16 +351,15 @@ def _check_step(
             )
         if name in velocities:
             hint = "; call reset() when the parameters change"
-            _check_like(
-                f"velocity buffer for {name!r}", velocities[name], f"params[{name!r}]", param, hint
-            )
+            label = f"velocity buffer for {name!r}"
+            _check_like(label, velocities[name], f"params[{name!r}]", param, hint)
     return todo
 
 
 class SGD:
     """Stochastic gradient descent with optional (Nesterov) momentum and a schedule.
 
-    An :class:`Optimizer` following the momentum convention of the module docstring.
+    An :class:`Optimizer` (momentum as in the module docstring); buffers are allocated lazily.
 
     Parameters
     ----------
@@ -458,17 +370,12 @@ class SGD:
     nesterov : bool, default=False
         Use Nesterov momentum; requires ``momentum > 0``.
     schedule : str, Schedule or None, default=None
-        Learning-rate schedule, anything :func:`make_schedule` accepts without
-        parameters; None means constant.
+        Anything :func:`make_schedule` accepts without parameters; None means constant.
 
     Attributes
     ----------
-    learning_rate, momentum, nesterov, schedule
-        The validated hyperparameters (read-only, like the counters).
-    t, epoch : int
-        Steps taken, and epochs completed (calls to :meth:`epoch_end`).
-    lr_scale : float
-        Product of the factors given to :meth:`scale_learning_rate` (1.0 at first).
+    t, epoch, lr_scale
+        Steps, :meth:`epoch_end` calls, :meth:`scale_learning_rate` product (read-only).
     current_learning_rate : float
         η = η₀ · schedule(t, epoch) · lr_scale, the rate the next step will use.
 
@@ -479,20 +386,10 @@ class SGD:
     TypeError
         If a hyperparameter has the wrong type (booleans are not numbers).
 
-    Notes
-    -----
-    The step at ``(t, epoch)`` is w ← w − η g (plain), v ← μ v + g, w ← w − η v
-    (momentum) or v ← μ v + g, w ← w − η (g + μ v) (Nesterov), with
-    η = η₀ · m(t, epoch) · lr_scale and m the schedule. Velocity buffers start at zero
-    and are allocated lazily, once per parameter name, with the parameter's shape and
-    dtype; so is one scratch buffer per parameter for the update term, which lets a
-    step run without allocating temporaries.
-
     Examples
     --------
     >>> import numpy as np
-    >>> w = np.array([1.0, -2.0])
-    >>> opt = SGD(0.5, momentum=0.5)
+    >>> w, opt = np.array([1.0, -2.0]), SGD(0.5, momentum=0.5)
     >>> opt.step({"w": w}, {"w": np.array([2.0, 4.0])})
     >>> opt.step({"w": w}, {"w": np.array([-2.0, 0.0])})
     >>> w
@@ -515,9 +412,8 @@ class SGD:
         nesterov: bool = False,
         schedule: str | Schedule | None = None,
     ) -> None:
-        self._learning_rate, self._momentum, self._nesterov = _validate_hyperparameters(
-            learning_rate, momentum, nesterov
-        )
+        hyper = _check_hyper(learning_rate, momentum, nesterov)
+        self._learning_rate, self._momentum, self._nesterov = hyper
         self._schedule = make_schedule(schedule)
         self._velocity: dict[str, np.ndarray] = {}
         self._workspace: dict[str, np.ndarray] = {}
@@ -533,50 +429,31 @@ class SGD:
         self._lr_scale *= _real(factor, "factor", **_POSITIVE)
 
     def __repr__(self) -> str:
-        return (
-            f"SGD(learning_rate={self._learning_rate!r}, momentum={self._momentum!r}, "
-            f"nesterov={self._nesterov!r}, schedule={self._schedule!r})"
-        )
+        hyper = f"learning_rate={self._learning_rate!r}, momentum={self._momentum!r}"
+        return f"SGD({hyper}, nesterov={self._nesterov!r}, schedule={self._schedule!r})"
 
     def step(
         self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray | None]
     ) -> None:
-        """Update every parameter in place with its gradient, then increment ``t``.
-
-        ``params`` are writeable floating-point arrays; ``grads`` has the same keys, each
-        gradient its parameter's shape, or None to skip that parameter (and its velocity).
+        """Update every parameter in place with its gradient (None: skip it), then ``t += 1``.
 
         Raises
         ------
         ValueError
-            If the keys differ, a shape does not match, or a parameter is read-only.
-            Nothing is updated then.
+            If the keys differ, a shape mismatches or a parameter is read-only (nothing updated).
         TypeError
             If a parameter or gradient is not a floating-point ndarray.
         """
         todo = _check_step(params, grads, self._velocity)
-        learning_rate = self.current_learning_rate
+        lr = self.current_learning_rate
         for name, param, grad in todo:
-            workspace = self._workspace.get(name)
-            if workspace is None or (workspace.shape, workspace.dtype) != (
-                param.shape,
-                param.dtype,
-            ):
-                workspace = self._workspace[name] = np.empty_like(param)
-            velocity = None
-            if self._momentum > 0.0:
-                velocity = self._velocity.get(name)
-                if velocity is None:
-                    velocity = self._velocity[name] = np.zeros_like(param)
-            _sgd_update(
-                param,
-                grad,
-                velocity,
-                workspace,
-                learning_rate=learning_rate,
-                momentum=self._momentum,
-                nesterov=self._nesterov,
-            )
+            work = self._workspace.get(name)
+            if work is None or (work.shape, work.dtype) != (param.shape, param.dtype):
+                work = self._workspace[name] = np.empty_like(param)
+            velocity = self._velocity.get(name) if self._momentum > 0.0 else None
+            if velocity is None and self._momentum > 0.0:
+                velocity = self._velocity[name] = np.zeros_like(param)
+            _sgd_update(param, grad, velocity, work, lr, self._momentum, self._nesterov)
         self._t += 1
 
     def epoch_end(self) -> None:
@@ -592,37 +469,26 @@ class SGD:
         """Forget the velocity, set ``t``, ``epoch`` and ``lr_scale`` back; keep the rest."""
         self._velocity.clear()
         self._workspace.clear()
-        self._t = self._epoch = 0
-        self._lr_scale = 1.0
+        self._t, self._epoch, self._lr_scale = 0, 0, 1.0
 
     def state_dict(self) -> dict[str, str | int | float | bool | np.ndarray]:
-        """The full state: ``learning_rate``, ``momentum``, ``nesterov``, ``t``, ``epoch``,
-        ``lr_scale`` (Python scalars), ``schedule.<field>`` for every item of
-        ``schedule.to_dict()`` and ``velocity.<name>`` (copies) for every buffer."""
-        state: dict[str, str | int | float | bool | np.ndarray] = {
-            "learning_rate": self._learning_rate,
-            "momentum": self._momentum,
-            "nesterov": self._nesterov,
-            "t": self._t,
-            "epoch": self._epoch,
-            "lr_scale": self._lr_scale,
-        }
+        """The hyperparameters, ``t``, ``epoch``, ``lr_scale``, ``schedule.<field>`` for each
+        item of ``schedule.to_dict()`` and ``velocity.<name>`` (copies) for each buffer."""
+        names = ("learning_rate", "momentum", "nesterov", "t", "epoch", "lr_scale")
+        state: dict[str, Any] = {name: getattr(self, f"_{name}") for name in names}
         state.update({f"schedule.{k}": v for k, v in self._schedule.to_dict().items()})
         state.update({f"velocity.{k}": v.copy() for k, v in self._velocity.items()})
         return state
 
     def load_state_dict(self, state: Mapping[str, object]) -> None:
-        """Restore a :meth:`state_dict` (also after a save/load round trip, NumPy scalars
-        accepted), validated completely before anything changes; the optimizer then goes
-        on exactly as the one that produced it. Velocity arrays are copied into the
-        existing buffers; buffers absent from the state are dropped.
+        """Restore a :meth:`state_dict` (NumPy scalars accepted), validated before any change;
+        velocity is copied into the existing buffers, absent buffers are dropped.
 
         Raises
         ------
         ValueError
-            If keys are missing or unknown, a value is out of range, velocity is given
-            while ``momentum == 0``, or a velocity array does not match the shape and
-            dtype of the existing buffer.
+            If keys are missing or unknown, a value is out of range, velocity is given while
+            ``momentum == 0``, or a velocity array does not match its buffer's shape and dtype.
         TypeError
             If a value has the wrong type.
         """
@@ -630,12 +496,9 @@ class SGD:
             raise TypeError(f"state must be a mapping, got {type(state).__name__}")
         required = {"learning_rate", "momentum", "nesterov", "t", "epoch", "schedule.name"}
         keys = {key for key in state if isinstance(key, str)}
-        unknown = set(state) - keys
-        unknown |= {
-            key
-            for key in keys - required - {"lr_scale"}  # optional: states saved before it
-            if not key.startswith(("schedule.", "velocity.")) or key == "velocity."
-        }
+        grouped = {k for k in keys if k.startswith(("schedule.", "velocity.")) and k != "velocity."}
+        # lr_scale is optional: states saved before it lack it.
+        unknown = set(state) - required - {"lr_scale"} - grouped
         if unknown:
             raise ValueError(f"state has unknown keys: {', '.join(sorted(map(repr, unknown)))}")
         if required - keys:
@@ -644,23 +507,20 @@ class SGD:
         def group(prefix: str) -> dict[str, Any]:
             return {k[len(prefix) :]: state[k] for k in keys if k.startswith(prefix)}
 
-        hyperparameters = _validate_hyperparameters(
-            state["learning_rate"], state["momentum"], state["nesterov"]
-        )
+        hyper = _check_hyper(state["learning_rate"], state["momentum"], state["nesterov"])
         schedule = schedule_from_dict(group("schedule."))
-        t = _int(state["t"], "t", low=0)
-        epoch = _int(state["epoch"], "epoch", low=0)
+        t, epoch = (_int(state[name], name, low=0) for name in ("t", "epoch"))
         lr_scale = _real(state.get("lr_scale", 1.0), "lr_scale", **_POSITIVE)
         velocities = group("velocity.")
-        if velocities and hyperparameters[1] == 0.0:
+        if velocities and hyper[1] == 0.0:
             raise ValueError(f"state has velocity buffers {sorted(velocities)} but momentum is 0")
         for name, array in velocities.items():
-            _check_float_array(f"state['velocity.{name}']", array)
+            label = f"state['velocity.{name}']"
+            _check_float_array(label, array)
             if name in self._velocity:
-                buffer = self._velocity[name]
-                _check_like(f"state['velocity.{name}']", array, "the velocity buffer", buffer)
+                _check_like(label, array, "the velocity buffer", self._velocity[name])
 
-        self._learning_rate, self._momentum, self._nesterov = hyperparameters
+        self._learning_rate, self._momentum, self._nesterov = hyper
         self._schedule = schedule
         self._t, self._epoch, self._lr_scale = t, epoch, lr_scale
         for name, array in velocities.items():

@@ -1,20 +1,4 @@
-"""The training loop: epochs of shuffled minibatches, history, stopping and divergence.
-
-A :class:`Trainer` composes three things it does not own the math of:
-
-* ``params``: a mapping name → ndarray (``{"W": W, "b": b}``), updated in place;
-* an *objective* with ``loss_grad(params, X, y, sample_weight) -> (loss, grads)``
-  (see :mod:`linclf._engine.core`; its :class:`LinearObjective` is the built-in one);
-* an *optimizer*, any :class:`~linclf.optim.Optimizer` (:class:`~linclf.optim.SGD`).
-
-Each epoch draws a permutation from a ``np.random.Generator`` seeded by ``random_state``,
-gathers minibatches through the batched core, checks every loss is finite, steps the
-optimizer, and records the epoch's mean minibatch objective. Training stops after
-``max_epochs`` epochs, or earlier when the epoch loss has not improved by at least ``tol``
-for ``n_iter_no_change`` consecutive epochs. Given a seed, a fit is fully deterministic.
-The loop's parts live in :mod:`linclf._training`: ``stopping``, ``divergence``,
-``checkpoint``, ``progress`` and ``interrupt`` (Ctrl-C).
-"""
+"""The training loop, :class:`Trainer`; its parts live in :mod:`linclf._training`."""
 
 from __future__ import annotations
 
@@ -28,7 +12,7 @@ import numpy as np
 from ._engine.blas import blas_threads
 from ._engine.core import BatchSource
 from ._training import checkpoint
-from ._training.divergence import Rollback
+from ._training.divergence import Rollback, copy_arrays
 from ._training.interrupt import SigintGuard
 from ._training.progress import Progress
 from ._training.stopping import Plateau
@@ -46,6 +30,7 @@ from .optim import Optimizer
 __all__ = ["Trainer"]
 
 Callback = Callable[["Trainer", Mapping[str, Any]], Any]
+_Params = Mapping[str, np.ndarray | None]
 
 # The Trainer's scalar settings: name -> (check_scalar kind and bounds, values let through).
 _OPEN_UNIT = {"low": 0.0, "high": 1.0, "low_inclusive": False, "high_inclusive": False}
@@ -62,6 +47,8 @@ _SETTINGS: dict[str, tuple[Any, dict[str, Any], tuple[Any, ...]]] = {
     "verbose": (numbers.Integral, {"low": 0}, ()),
 }
 _CHOICES = {"shuffle": (True, False, "batches", "full"), "on_divergence": ("raise", "halve")}
+_INTEGERS = ("batch_size", "max_epochs", "n_iter_no_change", "checkpoint_every", "verbose")
+_FINGERPRINTED = ("batch_size", "shuffle", "early_stopping")  # a resumed fit must match them
 
 
 def _check_settings(settings: Mapping[str, Any]) -> None:
@@ -79,92 +66,66 @@ def _check_settings(settings: Mapping[str, Any]) -> None:
 class Trainer:
     """Minibatch training of any objective with any optimizer, in place on ``params``.
 
+    Each epoch steps the optimizer on minibatches in an order drawn from ``random_state``
+    (a seed gives a deterministic fit); docs/optimizers.md describes the loop.
+
     Parameters
     ----------
     objective : object
-        Has ``loss_grad(params, X, y, sample_weight) -> (loss, grads)``; for validation
-        accuracy also ``scores(params, X) -> S`` of shape (n, C); optionally
-        ``blas_threads(params)`` (see ``n_threads``).
+        ``loss_grad(params, X, y, sample_weight) -> (loss, grads)``, for validation
+        ``scores(params, X) -> S`` (n, C), optionally ``blas_threads(params)``.
     optimizer : Optimizer
-        The protocol of :mod:`linclf.optim`; the Trainer calls ``step(params, grads)``
-        (in place) and ``epoch_end()``; ``lr_scale`` and ``scale_learning_rate`` (for
-        ``lr_decay``); ``clear_velocity``, ``scale_learning_rate`` and
-        ``current_learning_rate`` (for ``on_divergence="halve"``); ``state_dict`` and
-        ``load_state_dict`` (for checkpoints).
+        Any :class:`~linclf.optim.Optimizer`: the Trainer uses the whole protocol.
     batch_size : int, default 256
         Rows per minibatch (the last batch of an epoch may be smaller).
     max_epochs : int, default 100
         Passes over the data at most.
     tol : float or None, default 1e-4
-        Stop when the epoch loss has not decreased by ``tol`` below the best seen for
-        ``n_iter_no_change`` epochs in a row. ``None`` runs exactly ``max_epochs`` epochs.
+        How far below the best an epoch loss must fall; ``None`` runs all ``max_epochs``.
     n_iter_no_change : int, default 5
-        Patience of the ``tol`` rule.
+        Patience: epochs in a row without such an improvement before stopping (or decaying).
     shuffle : {True, "batches", "full", False}, default True
-        ``True`` or ``"batches"``: permute the rows once into the training buffer, then
-        visit the (contiguous) batches in a new random order every epoch; no row is
-        gathered. ``"full"``: a new permutation of all rows every epoch, each batch
-        gathered (the textbook scheme; batches differ between epochs). ``False``: the
-        data order.
+        ``True``/``"batches"``: permute the rows once, visit the batches in a new order each
+        epoch; ``"full"``: a new permutation each epoch; ``False``: the data order.
     copy_X : bool, default True
-        Keep one training copy of X (the permuted, converted buffer). ``False`` never
-        copies X: batches are gathered from the caller's array, with the same results.
+        Keep one permuted training copy of X; ``False`` gathers the batches from X.
     lr_decay : float or None, default None
-        When the ``tol`` rule finds a plateau, multiply the learning rate by ``lr_decay``
-        and go on, instead of stopping; stop once the rate would fall below 1/1000 of
-        where it started. ``0.2`` is scikit-learn's ``learning_rate="adaptive"``.
+        On a plateau, multiply the learning rate by it and go on, down to 1/1000 of its start.
     on_divergence : {"raise", "halve"}, default "raise"
-        What to do on the first non-finite loss or parameter. Either way the parameters
-        are rolled back first. ``"raise"``: to the last state whose loss was finite,
-        then raise :class:`~linclf.DivergenceError` naming the epoch and batch.
-        ``"halve"``: to the parameters of the epoch with the lowest loss so far (the
-        starting point before the first epoch), zero the optimizer's velocity, halve its
-        learning rate and continue with the next batch; after 40 halvings, raise.
-        ``n_halvings_`` counts them. In this mode a batch loss above 1000 times the loss
-        at the start also counts as divergence (overflow follows).
+        On a non-finite loss or parameter, roll back to the last finite state and raise
+        :class:`~linclf.DivergenceError`; ``"halve"``: roll back to the lowest-loss epoch,
+        zero the velocity, halve the learning rate and go on, at most 40 times (a batch loss
+        1000 times the first counts as divergence too, as overflow follows).
     early_stopping : bool, default False
-        Monitor the accuracy on the validation data instead of the training loss: stop
-        when it has not risen by ``tol`` above the best for ``n_iter_no_change`` epochs,
-        and end with the parameters of the best epoch (``best_epoch_``).
+        Apply the ``tol`` rule to the validation accuracy; end with the best epoch's params.
     checkpoint_path : str, os.PathLike or None, default None
-        Write a checkpoint there every ``checkpoint_every`` epochs (and when training
-        converges), in linclf's safe file format (no pickle), atomically, keeping the
-        previous one at ``checkpoint_path + ".prev"``; see ``fit(..., resume=True)``.
+        Where to checkpoint (atomically, no pickle, the previous one at ``+ ".prev"``).
     checkpoint_every : int, default 1
+        Epochs between checkpoints; one is also written on convergence.
     n_threads : "auto", int or None, default "auto"
-        BLAS threads while training (needs threadpoolctl; without it the BLAS is left
-        alone). ``"auto"`` asks the objective (``objective.blas_threads(params)``):
-        :class:`~linclf.LinearObjective` takes 1 thread when its products run in
-        single-threaded small-matrix blocks, where more threads only spin, and all of them
-        otherwise. ``None`` leaves the BLAS as it is.
+        BLAS threads while training (with threadpoolctl); ``"auto"`` asks the objective
+        (:class:`~linclf.LinearObjective`: 1 for its small-matrix blocks, where more threads
+        only spin); ``None`` leaves the BLAS alone.
     random_state : int, np.random.Generator or None
         Seed of the permutations.
     verbose : int, default 0
-        ``1`` shows a progress bar over epochs (tqdm, when installed; otherwise about ten
-        printed lines) with the loss, validation accuracy and samples/s; ``2`` logs one
-        record per epoch to the ``"linclf"`` logger at INFO level.
+        ``1``: a progress bar (tqdm, else about ten lines); ``2``: an INFO record per epoch.
     callbacks : sequence of callables
-        ``callback(trainer, log)`` after every epoch, ``log`` holding ``epoch``, ``loss``,
-        ``val_accuracy`` (or None), ``seconds``; a callback returning ``True`` stops training.
+        ``callback(trainer, log)`` after every epoch (``log``: ``epoch``, ``loss``,
+        ``val_accuracy`` or None, ``seconds``); returning ``True`` stops training.
 
     Attributes
     ----------
     history_ : dict
-        ``"loss"``: one value per epoch (mean minibatch objective, weighted by batch weight);
-        ``"val_accuracy"``: one value per epoch when validation data was given.
-    n_epochs_ : int
-        Epochs run.
-    n_steps_ : int
-        Optimizer steps taken.
-    n_halvings_ : int
-        Learning-rate halvings after a divergence (``on_divergence="halve"``).
-    converged_ : bool
-        Whether the ``tol`` rule (or a callback) stopped training before ``max_epochs``.
+        Per epoch ``"loss"`` (mean minibatch objective, weighted by batch weight) and, with
+        validation data, ``"val_accuracy"``.
+    n_epochs_, n_steps_, n_halvings_ : int
+        Epochs run, optimizer steps, learning-rate halvings after a divergence.
+    converged_, interrupted_ : bool
+        Whether the ``tol`` rule or a callback stopped training before ``max_epochs``;
+        whether Ctrl-C did, after a complete step.
     best_epoch_ : int or None
         With ``early_stopping``, the epoch whose parameters were kept.
-    interrupted_ : bool
-        Whether Ctrl-C (SIGINT) stopped training, after a complete step; the parameters
-        are then those of that step (with ``early_stopping``, of the best epoch).
 
     Examples
     --------
@@ -200,24 +161,12 @@ class Trainer:
         verbose: int = 0,
         callbacks: Sequence[Callback] = (),
     ) -> None:
-        _check_settings(locals())
-        self.objective = objective
-        self.optimizer = optimizer
-        self.batch_size = int(batch_size)
-        self.max_epochs = int(max_epochs)
-        self.tol = tol
-        self.n_iter_no_change = int(n_iter_no_change)
-        self.shuffle = "batches" if shuffle is True else shuffle
-        self.copy_X = copy_X
-        self.n_threads = n_threads
-        self.early_stopping = early_stopping
-        self.lr_decay = lr_decay
-        self.on_divergence = on_divergence
-        self.checkpoint_path = checkpoint_path
-        self.checkpoint_every = int(checkpoint_every)
-        self.random_state = random_state
-        self.verbose = int(verbose)
-        self.callbacks = tuple(callbacks)
+        settings = {name: value for name, value in locals().items() if name != "self"}
+        _check_settings(settings)
+        # Every argument becomes the attribute of its name (the integers as Python ints).
+        settings.update({name: int(settings[name]) for name in _INTEGERS})
+        settings["shuffle"] = "batches" if shuffle is True else shuffle
+        vars(self).update(settings, callbacks=tuple(callbacks))
 
     @property
     def n_halvings_(self) -> int:
@@ -238,23 +187,19 @@ class Trainer:
         Parameters
         ----------
         params : mutable mapping
-            ``"W"`` of shape (C, D) (its dtype is the training dtype) and optionally ``"b"``
-            of shape (C,) or None.
+            ``"W"`` (C, D) in the training dtype, optionally ``"b"`` (C,) or None.
         X : array-like of shape (N, D)
-            Never written to. Batches are served in W's dtype; see ``shuffle`` and
-            ``copy_X`` for when that takes a copy of X.
+            Never written to; batches are served in W's dtype (see ``copy_X``).
         y : array-like of shape (N,)
             Integer class indices in ``[0, C)``.
         sample_weight : array-like of shape (N,) or None
+            Per-row weights of the loss.
         validation_data : tuple (X_val, y_val) or None
             Scored after every epoch into ``history_["val_accuracy"]``.
         resume : bool, default False
-            Continue from the newest intact checkpoint at ``checkpoint_path`` (falling
-            back, with a warning, to the previous one if the latest is corrupt) instead of
-            from ``params``: parameters, optimizer state, epoch, permutation, generator
-            state, history and stopping counters are restored, so the final parameters
-            are bit-identical to an uninterrupted fit. The data and settings must be the
-            same (checked against a fingerprint saved in the checkpoint).
+            Continue from the newest intact checkpoint (the previous one, with a warning, if
+            the latest is corrupt), ending bit-identical to an uninterrupted fit; data and
+            settings must match its fingerprint.
 
         Returns
         -------
@@ -263,8 +208,7 @@ class Trainer:
         Raises
         ------
         DivergenceError
-            On the first non-finite loss or parameter; ``params`` are then rolled back to
-            the last state whose loss was finite.
+            On divergence, ``params`` rolled back (see ``on_divergence``).
         """
         W = params["W"]
         for name, p in params.items():
@@ -293,15 +237,10 @@ class Trainer:
 
         Parameters
         ----------
-        params : mutable mapping
+        params, resume
             As in :meth:`fit`.
-        data : TrainingData
-            The record of :mod:`linclf._validation`: ``X`` has ``params["W"]``'s D columns
-            and values that fit W's dtype; ``y`` holds class indices in ``[0, C)``.
-        validation : TrainingData or None
-            Scored after every epoch into ``history_["val_accuracy"]``.
-        resume : bool, default False
-            As in :meth:`fit`.
+        data, validation : TrainingData, and TrainingData or None
+            ``X`` with W's D columns and values that fit W's dtype, ``y`` in ``[0, C)``.
 
         Returns
         -------
@@ -311,101 +250,73 @@ class Trainer:
             raise ValueError("resume=True needs the Trainer's checkpoint_path")
         if self.early_stopping and validation is None:
             raise ValueError("early_stopping=True needs validation_data=(X_val, y_val)")
-        live = {name: p for name, p in params.items() if p is not None}
-        self._start(live, validation is not None)
-        source, rng, fingerprint = self._batches(params, live, data, validation is not None, resume)
-        threads = self.n_threads
-        if threads == "auto":
-            threads = getattr(self.objective, "blas_threads", lambda _: None)(params)
-
+        self._start(params, validation is not None)
+        source, rng, fingerprint = self._batches(data, validation is not None, resume)
+        auto = getattr(self.objective, "blas_threads", lambda _: None)
+        threads = auto(params) if self.n_threads == "auto" else self.n_threads
         progress = Progress(self.verbose, self.max_epochs, data.n_samples)
         with SigintGuard() as sigint:
             for epoch in range(self.n_epochs_, self.max_epochs):
                 started = time.perf_counter()
-                batches = source.epoch()
                 # Overflow in a diverging step is caught and reported as DivergenceError;
                 # NumPy's warnings would only repeat that once per array operation.
                 with np.errstate(over="ignore", invalid="ignore"), blas_threads(threads):
-                    loss = self._run_epoch(params, batches, epoch, sigint)
-                log = self._end_epoch(params, live, epoch, loss, started, validation, sigint)
+                    loss = self._run_epoch(params, source.epoch(), epoch, sigint)
+                log = self._end_epoch(params, epoch, loss, started, validation)
+                self.interrupted_ = sigint.requested
                 progress.epoch(log, last=self.converged_ or self.interrupted_)
-                if self.checkpoint_path is not None and not sigint.requested:
-                    self._checkpoint(fingerprint, live, source.perm, rng)
+                due = self.n_epochs_ % self.checkpoint_every == 0 or self.converged_
+                if self.checkpoint_path is not None and due and not sigint.requested:
+                    self._checkpoint(fingerprint, source, rng)
                 if self.converged_ or self.interrupted_:
                     break
         progress.close()
         if self._best is not None:
-            for name, p in live.items():
-                np.copyto(p, self._best[name])
+            copy_arrays(self._best, self._live)
         return self
 
-    def _start(self, live: Mapping[str, np.ndarray], validated: bool) -> None:
+    def _start(self, params: _Params, validated: bool) -> None:
         """The attributes and helpers of a fresh fit."""
-        self.history_: dict[str, list[float]] = {"loss": []}
-        if validated:
-            self.history_["val_accuracy"] = []
+        self._live = live = {name: p for name, p in params.items() if p is not None}
+        self.history_ = {"loss": [], "val_accuracy": []} if validated else {"loss": []}
         self.n_epochs_ = self.n_steps_ = 0
         self.converged_ = self.interrupted_ = False
         self.best_epoch_ = None
         self._rollback = Rollback(live, self.optimizer, halve=self.on_divergence == "halve")
-        # Without early stopping the training loss must fall by tol; with it, the
-        # validation accuracy must rise by tol, and the best parameters are kept.
-        self._plateau = Plateau(
-            self.tol,
-            self.n_iter_no_change,
-            higher_is_better=self.early_stopping,
-            decay=self.lr_decay,
-        )
+        # The training loss must fall by tol; with early stopping the validation accuracy rise.
+        rule = {"higher_is_better": self.early_stopping, "decay": self.lr_decay}
+        self._plateau = Plateau(self.tol, self.n_iter_no_change, **rule)
         self._best = {name: p.copy() for name, p in live.items()} if self.early_stopping else None
 
     def _batches(
-        self,
-        params: Mapping[str, np.ndarray | None],
-        live: Mapping[str, np.ndarray],
-        data: TrainingData,
-        validated: bool,
-        resume: bool,
+        self, data: TrainingData, validated: bool, resume: bool
     ) -> tuple[BatchSource, np.random.Generator, dict[str, Any]]:
-        """The fit's batches, their generator and its fingerprint; ``resume`` restores the
-        newest checkpoint into the live state first."""
-        fingerprint = checkpoint.fingerprint(
-            data,
-            live,
-            batch_size=self.batch_size,
-            shuffle=self.shuffle,
-            early_stopping=self.early_stopping,
-            validation=validated,
-        )
+        """The fit's batches, generator and fingerprint (first restoring a checkpoint if asked)."""
+        settings = {name: getattr(self, name) for name in _FINGERPRINTED}
+        fingerprint = checkpoint.fingerprint(data, self._live, **settings, validation=validated)
         resumed = checkpoint.load_checkpoint(self.checkpoint_path, fingerprint) if resume else None
         if resumed is not None:
-            self._restore(resumed, live)
+            copy_arrays(resumed.params, self._live)
+            if self._best is not None:
+                copy_arrays(resumed.best, self._best)
+            self._rollback.load_state_dict(resumed.rollback, resumed.anchor)
+            self._plateau.load_state_dict(resumed.plateau)
+            self.optimizer.load_state_dict(resumed.optimizer)
+            self.n_epochs_ = self.max_epochs if resumed.converged else resumed.epoch
+            self.n_steps_, self.history_ = resumed.n_steps, resumed.history
+            self.best_epoch_ = resumed.best_epoch
         rng = np.random.default_rng(self.random_state)
-        source = BatchSource(
-            data.X,
-            data.y,
-            data.sample_weight,
-            dtype=params["W"].dtype,
-            batch_size=self.batch_size,
-            shuffle=self.shuffle,
-            copy=self.copy_X,
-            rng=rng,
-            perm=None if resumed is None else resumed.perm,
-        )
+        dtype, perm = self._live["W"].dtype, None if resumed is None else resumed.perm
+        loop = dict(batch_size=self.batch_size, shuffle=self.shuffle, copy=self.copy_X, rng=rng)
+        source = BatchSource(data.X, data.y, data.sample_weight, dtype=dtype, perm=perm, **loop)
         if resumed is not None:
             rng.bit_generator.state = resumed.rng
         return source, rng, fingerprint
 
     def _run_epoch(
-        self,
-        params: MutableMapping[str, np.ndarray | None],
-        batches: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
-        epoch: int,
-        sigint: SigintGuard,
+        self, params: _Params, batches: Iterator[tuple], epoch: int, sigint: SigintGuard
     ) -> float:
-        """One pass of optimizer steps; returns the weighted mean minibatch objective.
-
-        Stops early, after a complete step, when Ctrl-C was pressed.
-        """
+        """One pass of steps (up to Ctrl-C); return the weighted mean minibatch objective."""
         rollback = self._rollback
         weighted_loss = total_weight = 0.0
         batch = 0
@@ -429,17 +340,9 @@ class Trainer:
         return weighted_loss / total_weight if total_weight > 0 else 0.0
 
     def _end_epoch(
-        self,
-        params: Mapping[str, np.ndarray | None],
-        live: Mapping[str, np.ndarray],
-        epoch: int,
-        loss: float,
-        started: float,
-        validation: TrainingData | None,
-        sigint: SigintGuard,
+        self, params: _Params, epoch: int, loss: float, t0: float, validation: TrainingData | None
     ) -> dict[str, Any]:
-        """Record the epoch, run the callbacks and the stopping rule (keep the best epoch,
-        decay the learning rate, or stop); return the callbacks' log."""
+        """Record the epoch, run the callbacks and the stopping rule; return the log."""
         self.optimizer.epoch_end()
         self.history_["loss"].append(loss)
         self._rollback.epoch_end(loss)
@@ -449,37 +352,26 @@ class Trainer:
             val_accuracy = float(np.mean(np.argmax(S_val, axis=1) == validation.y))
             self.history_["val_accuracy"].append(val_accuracy)
         self.n_epochs_ = epoch + 1
-        seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - t0
         log = {"epoch": epoch + 1, "loss": loss, "val_accuracy": val_accuracy, "seconds": seconds}
         stop = any(callback(self, log) is True for callback in self.callbacks)
-        step = self._plateau.update(
-            loss if self._best is None else val_accuracy, self.optimizer.lr_scale
-        )
+        value = loss if self._best is None else val_accuracy
+        step = self._plateau.update(value, self.optimizer.lr_scale)
         if self._best is not None and step.improved:
             self.best_epoch_ = epoch + 1
-            for name, p in live.items():
-                np.copyto(self._best[name], p)
+            copy_arrays(self._live, self._best)
         if step.decay is not None:
             self.optimizer.scale_learning_rate(step.decay)
         self.converged_ = stop or step.stop
-        self.interrupted_ = sigint.requested
         return log
 
-    def _checkpoint(
-        self,
-        fingerprint: dict[str, Any],
-        live: Mapping[str, np.ndarray],
-        perm: np.ndarray | None,
-        rng: np.random.Generator,
-    ) -> None:
-        """Write a checkpoint if one is due: every ``checkpoint_every`` epochs, or converged."""
-        if self.n_epochs_ % self.checkpoint_every != 0 and not self.converged_:
-            return
+    def _checkpoint(self, fingerprint: dict, source: BatchSource, rng: np.random.Generator) -> None:
+        """Write a checkpoint of the fit after ``n_epochs_`` epochs."""
         state = checkpoint.TrainingState(
-            params=live,
+            params=self._live,
             anchor=self._rollback.anchor,
             best=self._best,
-            perm=perm,
+            perm=source.perm,
             optimizer=self.optimizer.state_dict(),
             rng=rng.bit_generator.state,
             epoch=self.n_epochs_,
@@ -491,19 +383,6 @@ class Trainer:
             rollback=self._rollback.state_dict(),
         )
         checkpoint.save_checkpoint(self.checkpoint_path, fingerprint, state)
-
-    def _restore(self, state: checkpoint.TrainingState, live: Mapping[str, np.ndarray]) -> None:
-        for name, p in live.items():
-            np.copyto(p, state.params[name])
-            if self._best is not None:
-                np.copyto(self._best[name], state.best[name])
-        self._rollback.load_state_dict(state.rollback, state.anchor)
-        self._plateau.load_state_dict(state.plateau)
-        self.optimizer.load_state_dict(state.optimizer)
-        self.n_epochs_ = self.max_epochs if state.converged else state.epoch
-        self.n_steps_ = state.n_steps
-        self.history_ = state.history
-        self.best_epoch_ = state.best_epoch
 
 
 def _check_data(X: Any, y: Any, sample_weight: Any, W: np.ndarray, name: str) -> TrainingData:

@@ -1,11 +1,7 @@
 """Divergence: a non-finite (or, when halving, exploding) loss rolls the parameters back.
 
-``on_divergence="raise"`` returns to the last state whose loss was finite and raises
-:class:`~linclf.DivergenceError`. ``"halve"`` returns to the *anchor* instead, the
-parameters of the epoch with the lowest loss so far (the starting point before the first
-epoch): the last finite state of a run that is blowing up is finite but huge, and would
-take many steps to come back from. It then zeroes the optimizer's velocity, halves its
-learning rate and goes on; it cannot help when the starting point itself diverges.
+Halving returns to the *anchor*, the lowest-loss epoch's parameters, not to the last finite
+state (that of a run blowing up is finite but huge); a diverging start always raises.
 """
 
 from __future__ import annotations
@@ -19,45 +15,28 @@ import numpy as np
 
 from ..exceptions import DivergenceError
 
-__all__ = ["BLOWUP", "MAX_HALVINGS", "Rollback"]
+__all__ = ["BLOWUP", "MAX_HALVINGS", "Rollback", "copy_arrays"]
 
 logger = logging.getLogger("linclf")
 
 # 2⁻⁴⁰ ≈ 1e-12 of the starting rate: a divergence that survives it is not a rate problem.
 MAX_HALVINGS = 40
-# When halving, a batch loss this many times the loss at the start counts as divergence: a
-# minibatch loss does not legitimately grow a thousandfold while training.
+# Halving: a batch loss this many times the first is divergence (none grows 1000x legitimately).
 BLOWUP = 1e3
 
 
 class Rollback:
-    """The states a fit returns to when it diverges, and the halving or raising after it.
+    """Where the ``live`` parameters return to on a divergence, then halve or raise.
 
-    Parameters
-    ----------
-    live : mapping of str to ndarray
-        The parameters being trained; rolled back in place.
-    optimizer : linclf.optim.Optimizer
-        Uses ``clear_velocity``, ``scale_learning_rate`` and ``current_learning_rate``.
-    halve : bool
-        ``on_divergence == "halve"``.
-
-    Attributes
-    ----------
-    anchor : dict of str to ndarray
-    anchor_loss, start_loss : float
-        The anchor's epoch loss, and the first batch loss of the fit (``inf`` before it).
-    n_halvings : int
+    ``anchor``, ``anchor_loss``: the lowest-loss epoch's parameters (the start at first) and
+    loss; ``start_loss``: the first batch loss (``inf`` before it).
     """
 
     def __init__(self, live: Mapping[str, np.ndarray], optimizer: Any, *, halve: bool) -> None:
-        self.live = live
-        self.optimizer = optimizer
-        self.halve = halve
+        self.live, self.optimizer, self.halve = live, optimizer, halve
         self.backup = {name: np.empty_like(p) for name, p in live.items()}
         self.anchor = {name: p.copy() for name, p in live.items()}
-        self.anchor_loss = self.start_loss = math.inf
-        self.n_halvings = 0
+        self.anchor_loss, self.start_loss, self.n_halvings = math.inf, math.inf, 0
 
     def problem(self, loss: float, *, first: bool) -> str | None:
         """Why the batch ``loss`` is a divergence, or None; ``first``: the fit's first batch."""
@@ -72,8 +51,7 @@ class Rollback:
 
     def keep(self) -> None:
         """Remember the current parameters, whose loss was just found finite."""
-        for name, p in self.live.items():
-            np.copyto(self.backup[name], p)
+        copy_arrays(self.live, self.backup)
 
     def params_finite(self) -> bool:
         return all(np.isfinite(np.sum(p, dtype=np.float64)) for p in self.live.values())
@@ -81,23 +59,18 @@ class Rollback:
     def recover(self, epoch: int, batch: int, what: str, n_steps: int) -> None:
         """Roll back after the 0-based ``epoch``'s ``batch``; then halve and return, or raise."""
         if self.halve and n_steps > 0 and self.n_halvings < MAX_HALVINGS:
-            for name, p in self.live.items():
-                np.copyto(p, self.anchor[name])
+            copy_arrays(self.anchor, self.live)
             self.optimizer.clear_velocity()
             self.optimizer.scale_learning_rate(0.5)
             self.n_halvings += 1
+            rate = self.optimizer.current_learning_rate
             logger.warning(
-                "training diverged at epoch %d, batch %d (%s): rolled back, learning rate "
-                "halved to %.3g",
-                epoch + 1,
-                batch + 1,
-                what,
-                self.optimizer.current_learning_rate,
+                f"training diverged at epoch {epoch + 1}, batch {batch + 1} ({what}): "
+                f"rolled back, learning rate halved to {rate:.3g}"
             )
             return
         if n_steps > 0:
-            for name, p in self.live.items():
-                np.copyto(p, self.backup[name])
+            copy_arrays(self.backup, self.live)
         raise DivergenceError(
             f"Training diverged at epoch {epoch + 1}, batch {batch + 1}: {what}. "
             "The parameters were rolled back to the last finite state. Try a lower "
@@ -108,20 +81,19 @@ class Rollback:
         """When halving, an epoch of lower loss than the anchor's becomes the anchor."""
         if self.halve and loss < self.anchor_loss:
             self.anchor_loss = loss
-            for name, p in self.live.items():
-                np.copyto(self.anchor[name], p)
+            copy_arrays(self.live, self.anchor)
 
     def state_dict(self) -> dict[str, Any]:
         """The scalars of a checkpoint (``anchor`` is saved as arrays beside them)."""
-        return {
-            "anchor_loss": self.anchor_loss,
-            "start_loss": self.start_loss,
-            "n_halvings": self.n_halvings,
-        }
+        return {name: getattr(self, name) for name in ("anchor_loss", "start_loss", "n_halvings")}
 
     def load_state_dict(self, state: Mapping[str, Any], anchor: Mapping[str, np.ndarray]) -> None:
-        self.anchor_loss = float(state["anchor_loss"])
-        self.start_loss = float(state["start_loss"])
+        self.anchor_loss, self.start_loss = float(state["anchor_loss"]), float(state["start_loss"])
         self.n_halvings = int(state["n_halvings"])
-        for name, p in self.anchor.items():
-            np.copyto(p, anchor[name])
+        copy_arrays(anchor, self.anchor)
+
+
+def copy_arrays(source: Mapping[str, np.ndarray], target: Mapping[str, np.ndarray]) -> None:
+    """Copy ``source[name]`` into every array ``target[name]``, in place."""
+    for name, p in target.items():
+        np.copyto(p, source[name])

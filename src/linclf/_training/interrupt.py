@@ -10,11 +10,8 @@ __all__ = ["SigintGuard"]
 
 
 class SigintGuard:
-    """Turn the first Ctrl-C inside the ``with`` block into ``requested = True``.
-
-    Installed only in the main thread and only over Python's default handler (a handler
-    of the caller's own is left alone); a second Ctrl-C raises KeyboardInterrupt at once.
-    """
+    """The first Ctrl-C in the ``with`` block sets ``requested``, a second one raises; only
+    in the main thread and over Python's default handler (not over the caller's own)."""
 
     def __init__(self) -> None:
         self.requested = False
@@ -26,10 +23,8 @@ class SigintGuard:
         self.requested = True
 
     def __enter__(self) -> SigintGuard:
-        if (
-            threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        ):
+        in_main = threading.current_thread() is threading.main_thread()
+        if in_main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 

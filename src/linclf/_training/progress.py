@@ -13,22 +13,18 @@ logger = logging.getLogger("linclf")
 
 
 class Progress:
-    """A tqdm bar (verbose=1, when tqdm is installed) or about ten printed lines (verbose=1
-    without tqdm), or one ``logging`` record per epoch (verbose=2, logger ``"linclf"`` at
-    INFO); verbose=0 shows nothing."""
+    """verbose=1: a tqdm bar (when installed) or about ten printed lines; verbose=2: one
+    ``logging`` record per epoch (logger ``"linclf"``, INFO); verbose=0: nothing."""
 
     def __init__(self, verbose: int, max_epochs: int, n_samples: int) -> None:
-        self.verbose = verbose
-        self.max_epochs = max_epochs
-        self.n_samples = n_samples
+        self.verbose, self.max_epochs, self.n_samples = verbose, max_epochs, n_samples
         self.bar = None
         if verbose == 1:
             try:
                 from tqdm.auto import tqdm
             except ImportError:
-                tqdm = None
-            if tqdm is not None:
-                self.bar = tqdm(total=max_epochs, unit="epoch", desc="training", leave=True)
+                return
+            self.bar = tqdm(total=max_epochs, unit="epoch", desc="training", leave=True)
 
     def epoch(self, log: Mapping[str, Any], *, last: bool) -> None:
         """Show one epoch's ``log`` (``epoch``, ``loss``, ``val_accuracy``, ``seconds``)."""
@@ -46,13 +42,11 @@ class Progress:
             + ("" if val is None else f"  val_accuracy {val:.4f}")
             + f"  ({rate:,.0f} samples/s)"
         )
+        epoch, stride = log["epoch"], max(1, self.max_epochs // 10)
         if self.verbose >= 2:
             logger.info(line)
-        elif self.verbose == 1:
-            stride = max(1, self.max_epochs // 10)
-            epoch = log["epoch"]
-            if epoch == 1 or epoch % stride == 0 or last or epoch == self.max_epochs:
-                print(line, flush=True)
+        elif self.verbose == 1 and (epoch in (1, self.max_epochs) or epoch % stride == 0 or last):
+            print(line, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:

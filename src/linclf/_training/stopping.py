@@ -1,10 +1,4 @@
-"""The stopping rule: ``tol`` / ``n_iter_no_change``, with an optional learning-rate decay.
-
-One object serves the Trainer (epoch losses, or validation accuracies with early stopping)
-and distributed training (round losses). With ``decay`` it is scikit-learn's
-``learning_rate="adaptive"`` rule: on a plateau, multiply the rate by ``decay`` and go on,
-until the rate would fall below ``min_scale`` times where it started.
-"""
+"""The stopping rule ``tol`` / ``n_iter_no_change`` of the Trainer and distributed training."""
 
 from __future__ import annotations
 
@@ -32,26 +26,11 @@ class PlateauStep:
 class Plateau:
     """Stop after ``patience`` epochs in a row that did not beat the best by more than ``tol``.
 
-    Parameters
-    ----------
-    tol : float or None
-        Improvement margin; ``None`` tracks the best but never stops.
-    patience : int
-        Epochs without improvement before a plateau is declared.
-    higher_is_better : bool, default False
-        Maximize the value (an accuracy) instead of minimizing it (a loss).
-    decay : float or None, default None
-        On a plateau, ask for the learning rate to be multiplied by ``decay`` and go on,
-        as long as ``lr_scale * decay >= min_scale``; stop once it would fall below.
-    min_scale : float, default MIN_LR_SCALE
-
-    Attributes
-    ----------
-    best : float
-        The best value so far in minimized form (negated when ``higher_is_better``);
-        ``inf`` before the first epoch.
-    bad_epochs : int
-        Epochs in a row without improvement (reset by a decay).
+    ``tol=None`` never stops; ``higher_is_better`` maximizes (an accuracy). With ``decay``, a
+    plateau asks for the learning rate to be multiplied by ``decay`` and goes on while
+    ``lr_scale * decay >= min_scale`` (scikit-learn's ``learning_rate="adaptive"``).
+    ``best``: the best value so far, negated if ``higher_is_better`` (``inf`` at first);
+    ``bad_epochs``: epochs in a row without improvement (reset by a decay).
 
     Examples
     --------
@@ -71,22 +50,15 @@ class Plateau:
         decay: float | None = None,
         min_scale: float = MIN_LR_SCALE,
     ) -> None:
-        self.tol = tol
-        self.patience = patience
+        self.tol, self.patience, self.decay, self.min_scale = tol, patience, decay, min_scale
         self.sign = -1.0 if higher_is_better else 1.0
-        self.decay = decay
-        self.min_scale = min_scale
-        self.best = math.inf
-        self.bad_epochs = 0
+        self.best, self.bad_epochs = math.inf, 0
 
     def update(self, value: float, lr_scale: float = 1.0) -> PlateauStep:
         """Record one epoch's ``value``; ``lr_scale`` is the learning rate's current factor."""
         v = self.sign * value  # minimized form
         margin = 0.0 if self.tol is None else self.tol
-        if v < self.best - margin:
-            self.bad_epochs = 0
-        else:
-            self.bad_epochs += 1
+        self.bad_epochs = 0 if v < self.best - margin else self.bad_epochs + 1
         improved = v < self.best
         self.best = min(self.best, v)
         plateau = self.tol is not None and self.bad_epochs >= self.patience
@@ -101,5 +73,4 @@ class Plateau:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore the counters of :meth:`state_dict` (``best`` may be the string ``'inf'``)."""
-        self.best = float(state["best"])
-        self.bad_epochs = int(state["bad_epochs"])
+        self.best, self.bad_epochs = float(state["best"]), int(state["bad_epochs"])
