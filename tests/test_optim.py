@@ -615,3 +615,8 @@ def test_scale_learning_rate_multiplies_later_steps_and_survives_state_round_tri
     assert restored.lr_scale == 0.25
     with pytest.raises(ValueError, match="factor must be > 0"):
         opt.scale_learning_rate(0.0)
+
+
+def test_invscaling_multiplier_matches_its_docstring_by_hand():
+    # (1 + 3/1)^-0.5 = 1/2 exactly: the value the class docstring states.
+    assert InvScalingSchedule(t0=1.0, power=0.5)(t=3, epoch=0) == 0.5

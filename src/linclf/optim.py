@@ -149,10 +149,7 @@ class StepSchedule(Schedule):
 class InvScalingSchedule(Schedule):
     """Per-step inverse scaling m(t, e) = (1 + t / t0)^−power, ``t0`` > 0 steps, ``power`` > 0.
 
-    Examples
-    --------
-    >>> InvScalingSchedule(t0=1.0, power=0.5)(t=3, epoch=0)
-    0.5
+    At t = 3 with t0 = 1 and power = 0.5 the multiplier is (1 + 3)^−0.5 = 0.5 (tested).
     """
 
     name: ClassVar[str] = "invscaling"
