@@ -1,9 +1,6 @@
-"""Checks and conversions at the public boundary, and the error messages they produce.
+"""Checks and conversions at the public boundary, once; everything below trusts them.
 
-Everything that enters linclf from a user passes through one of these functions once;
-the math layer and the batched core below them trust their inputs. Messages follow
-scikit-learn's wording where scikit-learn has one, so code written against its messages
-keeps working, and add what scikit-learn leaves out (how many entries, and where).
+Messages keep scikit-learn's wording where it has one and add how many entries, and where.
 """
 
 from __future__ import annotations
@@ -19,9 +16,7 @@ from ._engine.blocks import is_out_of_core, iter_row_blocks
 from .exceptions import DataConversionWarning
 
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
-
-# Rows scanned at a time when locating non-finite entries: bounds the temporary mask.
-_SCAN_ROWS = 8192
+_SCAN_ROWS = 8192  # rows scanned at a time when locating non-finite entries: bounds the mask
 
 
 def is_sparse(X: Any) -> bool:
@@ -35,19 +30,14 @@ class TrainingData:
 
     Attributes
     ----------
-    X : ndarray, scipy.sparse CSR/CSC matrix, or out-of-core array of shape (N, D)
-        Finite, and every value fits the training dtype. Dense X is a float32/float64
-        ndarray; out-of-core X (``numpy.memmap`` or a row-sliceable array-like) is kept
-        as it is, never loaded whole. Never written to.
-    y : ndarray of shape (N,), intp
+    X : float32/float64 ndarray, CSR/CSC matrix, or out-of-core array of shape (N, D)
+        Finite, fits the training dtype, never written to; out-of-core X is never loaded whole.
+    y, n_classes : ndarray of shape (N,), intp, and int
         Class indices in ``[0, n_classes)``.
-    n_classes : int
     sample_weight : ndarray of shape (N,), float64, or None
-        Non-negative per-sample weights (class weights already folded in); None for 1.
-    classes : ndarray of shape (n_classes,) or None
-        The labels the indices stand for, when an estimator encoded them.
-    feature_names : ndarray of shape (D,), object, or None
-        Column names of a DataFrame X.
+        Non-negative per-sample weights (class weights folded in); None for 1.
+    classes, feature_names : ndarray of shape (n_classes,) and (D,), or None
+        The labels the indices stand for; the column names of a DataFrame X.
     """
 
     X: Any
@@ -104,11 +94,10 @@ def _narrowing_limit(dtype: Any, target: Any) -> float | None:
 def assert_all_finite(X: Any, name: str = "X", *, fits_dtype: Any = None) -> None:
     """Raise ``ValueError`` if a floating ``X`` holds NaN or ±inf, saying how many and where.
 
-    A float64 sum is finite exactly when no entry is NaN or inf (unless finite values
-    overflow it, in which case the exact scan below runs and finds nothing), so the common
-    clean case costs one pass and no temporary array. Out-of-core X is read block by
-    block, once; ``fits_dtype`` (narrower than X's) also refuses finite values beyond its
-    range in that same read, naming the first block of rows with one.
+    A float64 sum is finite exactly when no entry is NaN or inf (an overflowing sum only
+    triggers the exact scan, which finds nothing), so the clean case costs one pass and no
+    temporary. Out-of-core X is read once, block by block; ``fits_dtype`` (narrower than
+    X's) also refuses values beyond its range in that read, naming the first such block.
     """
     if np.dtype(X.dtype).kind not in "fc":
         return
@@ -190,50 +179,20 @@ def check_X(
     accept_sparse: bool = False,
     fits_dtype: Any = None,
 ) -> Any:
-    """Validate a feature matrix and convert it to a 2-D floating ndarray (or CSR/CSC matrix).
+    """Validate a feature matrix: ``X`` itself, or a converted 2-D float (or CSR/CSC) copy.
 
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-        NumPy arrays, ``np.matrix``, nested lists, pandas objects and object arrays of
-        numbers; with ``accept_sparse``, scipy.sparse matrices and arrays (CSR and CSC are
-        kept, other formats become CSR; only the stored values are converted and checked,
-        so X is never densified). Out-of-core X (``numpy.memmap`` or a row-sliceable
-        array-like) is checked block by block, in one read, and returned as it is.
-    dtype : float32, float64 or None
-        Target dtype; ``None`` keeps float32/float64 and converts anything else to float64.
-    name, estimator_name : str
-        The argument's and the estimator's names in error messages.
-    order : {"C", None}
-        ``"C"`` returns a C-contiguous array (copying only when needed).
-    check_finite : bool
-        Scan for NaN/inf. A caller may skip it when it scans later, only if a result turns
-        out non-finite (as the loss functions and ``decision_function`` do).
-    fits_dtype : float32, float64 or None
-        The dtype X will be cast to later (a training dtype): refuse values beyond it.
-
-    Returns
-    -------
-    ndarray or sparse matrix of shape (n_samples, n_features)
-        ``X`` itself when it already has the dtype and layout asked for, else a converted
-        copy. linclf never writes to it.
-
-    Raises
-    ------
-    ValueError
-        For NaN/inf, complex, string or non-numeric entries, a wrong number of dimensions,
-        zero samples or zero features.
-    TypeError
-        For sparse input when ``accept_sparse`` is False.
+    Accepts arrays, lists, pandas objects, scipy.sparse with ``accept_sparse`` (CSR/CSC
+    kept, never densified) and out-of-core X (checked in one read, returned as is).
+    ``dtype`` is the target (None: float32/float64 kept, others to float64); ``name`` and
+    ``estimator_name`` go into messages; ``order="C"`` makes it C-contiguous;
+    ``check_finite=False`` skips the NaN/inf scan (for callers that scan only when a
+    result is non-finite); ``fits_dtype`` refuses values beyond a later cast's range.
+    ``ValueError`` for non-finite, complex or non-numeric entries, or a shape other than
+    (n_samples >= 1, n_features >= 1); ``TypeError`` for refused sparse input.
     """
     if is_out_of_core(X):
-        if len(X.shape) != 2:
-            raise ValueError(
-                f"Found array with dim {len(X.shape)}. {_owner(estimator_name)} expected 2 "
-                f"({name} must have shape (n_samples, n_features), got {X.shape})."
-            )
         _check_kind(X.dtype, name)
-        _check_counts(X.shape, estimator_name)
+        _check_shape(X.shape, name, estimator_name, "2")
         if check_finite:
             assert_all_finite(X, name, fits_dtype=fits_dtype)  # one read, never held whole
         elif fits_dtype is not None:
@@ -245,9 +204,7 @@ def check_X(
                 f"{name} is a scipy.sparse matrix, which this function does not accept; "
                 f"pass a dense array ({name}.toarray())"
             )
-        return _check_sparse(
-            X, dtype=dtype, name=name, estimator_name=estimator_name, fits=fits_dtype
-        )
+        return _check_sparse(X, dtype, name, estimator_name, fits_dtype)
     arr = _to_ndarray(X, name)
     if arr.ndim < 2:
         shown = (
@@ -260,15 +217,8 @@ def check_X(
             "Reshape your data either using array.reshape(-1, 1) if your data has a single "
             "feature or array.reshape(1, -1) if it contains a single sample."
         )
-    if arr.ndim > 2:
-        raise ValueError(
-            f"Found array with dim {arr.ndim}. {_owner(estimator_name)} expected <= 2 "
-            f"({name} must have shape (n_samples, n_features), got {arr.shape})."
-        )
-    _check_counts(arr.shape, estimator_name)
-    target = resolve_dtype(dtype) if dtype is not None else None
-    if target is None:
-        target = arr.dtype if arr.dtype in _FLOAT_DTYPES else np.dtype(np.float64)
+    _check_shape(arr.shape, name, estimator_name)
+    target = _target_dtype(dtype, arr.dtype)
     if arr.dtype.kind == "f" and check_finite:
         assert_all_finite(arr, name)
     check_fits_dtype(arr, target, name)
@@ -280,8 +230,7 @@ def check_X(
 def check_fits_dtype(X: np.ndarray, dtype: np.dtype, name: str = "X") -> None:
     """Raise ``ValueError`` if casting finite ``X`` to the floating ``dtype`` would overflow to inf.
 
-    Only a narrowing cast (float64 → float32) can overflow; it costs a min and a max pass
-    and no temporary array (out-of-core X: one read, see :func:`assert_all_finite`).
+    Only a narrowing cast (float64 → float32) can: a min and a max pass, no temporary.
     """
     dtype = np.dtype(dtype)
     limit = _narrowing_limit(X.dtype, dtype)
@@ -290,14 +239,21 @@ def check_fits_dtype(X: np.ndarray, dtype: np.dtype, name: str = "X") -> None:
     if is_out_of_core(X):
         assert_all_finite(X, name, fits_dtype=dtype)
         return
-    too_large = np.abs(X) > limit if max(-float(X.min()), float(X.max())) > limit else None
-    if too_large is not None:
+    if max(-float(X.min()), float(X.max())) > limit:
+        too_large = np.abs(X) > limit
         r, c = np.argwhere(too_large.reshape(X.shape[0], -1))[0]
         raise ValueError(
             f"Input {name} contains infinity or a value too large for {dtype!r} in "
             f"{_entries(int(too_large.sum()))} (first at row {r}, column {c}). "
             f"The largest {dtype} is {limit:.3e}."
         )
+
+
+def _target_dtype(dtype: Any, current: np.dtype) -> np.dtype:
+    """``dtype`` resolved, or (for None) ``current`` if floating, else float64."""
+    if dtype is not None:
+        return resolve_dtype(dtype)
+    return current if current in _FLOAT_DTYPES else np.dtype(np.float64)
 
 
 def _check_kind(dtype: Any, name: str, what: str = "") -> None:
@@ -308,7 +264,15 @@ def _check_kind(dtype: Any, name: str, what: str = "") -> None:
         raise ValueError(f"{name} must contain numbers, got {what}dtype {dtype}")
 
 
-def _check_counts(shape: tuple[int, ...], estimator_name: str | None) -> None:
+def _check_shape(
+    shape: tuple[int, ...], name: str, estimator_name: str | None, expected: str = "<= 2"
+) -> None:
+    """Refuse anything but 2 dimensions with at least 1 sample and 1 feature."""
+    if len(shape) != 2:
+        raise ValueError(
+            f"Found array with dim {len(shape)}. {_owner(estimator_name)} expected {expected} "
+            f"({name} must have shape (n_samples, n_features), got {shape})."
+        )
     for count, what in ((shape[0], "sample"), (shape[1], "feature")):
         if count < 1:
             raise ValueError(
@@ -317,16 +281,15 @@ def _check_counts(shape: tuple[int, ...], estimator_name: str | None) -> None:
             )
 
 
-def _check_sparse(X: Any, *, dtype: Any, name: str, estimator_name: str | None, fits: Any) -> Any:
+def _check_sparse(X: Any, dtype: Any, name: str, estimator_name: str | None, fits: Any) -> Any:
+    """``check_X`` for scipy.sparse X: only the stored values are converted and checked."""
     if X.format not in ("csr", "csc"):
         X = X.tocsr()
-    _check_counts(X.shape, estimator_name)
     _check_kind(X.dtype, name, "a sparse matrix of ")
+    _check_shape(X.shape, name, estimator_name)
     if X.dtype.kind == "f":
         _assert_sparse_finite(X, name)
-    target = resolve_dtype(dtype) if dtype is not None else None
-    if target is None:
-        target = X.dtype if X.dtype in _FLOAT_DTYPES else np.dtype(np.float64)
+    target = _target_dtype(dtype, X.dtype)
     if X.dtype != target:
         check_fits_dtype(X.data.reshape(-1, 1), target, f"{name}.data")
         X = X.astype(target)
@@ -355,9 +318,8 @@ def _assert_sparse_finite(X: Any, name: str) -> None:
 def check_y(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray:
     """Validate a target vector: 1-D, finite, ``n_samples`` (X's rows) long, as an ndarray.
 
-    A column vector (n_samples, 1) is raveled with a ``DataConversionWarning``. Raises
-    ``ValueError`` for ``y=None``, NaN/inf labels, more than one column or a length other
-    than X's, naming the argument as ``name``.
+    A column vector is raveled with a ``DataConversionWarning``; ``ValueError`` (naming
+    ``name``) for None, NaN/inf, complex, more than one column or another length than X's.
     """
     if y is None:
         raise ValueError(f"requires {name} to be passed, but the target {name} is None")
@@ -387,12 +349,9 @@ def check_y(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray:
 
 
 def encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(classes, y_index)``: sorted unique labels and each sample's class index.
+    """``(classes, y_index)``: sorted unique labels and each sample's class index.
 
-    Raises
-    ------
-    ValueError
-        For continuous targets ("Unknown label type: continuous") and for a single class.
+    ``ValueError`` for continuous or unsortable labels, and for a single class.
     """
     if y.dtype.kind == "f" and np.any(y != np.round(y)):
         raise ValueError(
@@ -414,13 +373,8 @@ def encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def index_labels(y: Any, classes: Any, *, name: str = "y") -> np.ndarray:
-    """Each label's position in the sorted ``classes``, as intp.
-
-    Raises
-    ------
-    ValueError
-        Listing the labels of ``y`` that are not in ``classes``.
-    """
+    """Each label's position in the sorted ``classes``, as intp; ``ValueError`` listing the
+    labels of ``y`` that are not in ``classes``."""
     y, classes = np.asarray(y), np.asarray(classes)
     index = np.searchsorted(classes, y)
     last = classes.shape[0] - 1
@@ -436,10 +390,7 @@ def index_labels(y: Any, classes: Any, *, name: str = "y") -> np.ndarray:
 def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None:
     """Validate per-sample weights: finite, non-negative, shape (n_samples,), not all zero.
 
-    Returns
-    -------
-    ndarray of shape (n_samples,), float64, or None
-        ``None`` when ``sample_weight`` is None (every sample weighs 1).
+    Returns float64 weights (a scalar is broadcast), or None when ``sample_weight`` is None.
     """
     if sample_weight is None:
         return None
@@ -490,10 +441,7 @@ def check_scalar(
     low_inclusive: bool = True,
     high_inclusive: bool = True,
 ) -> Any:
-    """Check a hyperparameter's type and range, raising with its name and value.
-
-    Booleans are not accepted as numbers. Returns ``value`` unchanged.
-    """
+    """Check a hyperparameter's type (bools are not numbers) and range; return it unchanged."""
     wants_bool = kind is bool or (isinstance(kind, tuple) and bool in kind)
     if (isinstance(value, bool) and not wants_bool) or not isinstance(value, kind):
         kinds = kind if isinstance(kind, tuple) else (kind,)
@@ -505,9 +453,8 @@ def check_scalar(
         below = low is not None and (value < low or (value == low and not low_inclusive))
         above = high is not None and (value > high or (value == high and not high_inclusive))
         if below or above:
-            raise ValueError(
-                f"{name} must be {_range_words(low, high, low_inclusive, high_inclusive)}, got {value!r}"
-            )
+            words = _range_words(low, high, low_inclusive, high_inclusive)
+            raise ValueError(f"{name} must be {words}, got {value!r}")
     return value
 
 
@@ -526,17 +473,11 @@ def check_random_state(random_state: Any) -> Any:
 
 
 def check_loss_inputs(
-    W: Any,
-    b: Any,
-    X: Any,
-    y: Any,
-    reg: Any,
-    sample_weight: Any,
+    W: Any, b: Any, X: Any, y: Any, reg: Any, sample_weight: Any
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray, float, np.ndarray | None]:
-    """Validate the arguments of the public loss functions (``svm_loss`` and its kin).
+    """Validate the arguments of the public loss functions: ``(W, b, X, y, reg, weights)``.
 
-    Returns ``(W, b, X, y, reg, sample_weight)`` with W, b and X in one floating compute
-    dtype (float32 only when W and X both are), y as intp class indices in [0, C).
+    W, b and X in one floating dtype (float32 only when W and X both are), y as intp in [0, C).
     """
     if is_sparse(W):
         raise TypeError(
@@ -576,13 +517,8 @@ def check_loss_inputs(
 
 
 def check_class_indices(y: Any, n_samples: int, n_classes: int) -> np.ndarray:
-    """Validate y as integer class indices in ``[0, n_classes)``; return it as intp.
-
-    Raises
-    ------
-    ValueError
-        For non-integer values or indices outside the range, naming the first offender.
-    """
+    """Validate y as integer class indices in ``[0, n_classes)`` (``ValueError`` naming the
+    first offender); return it as intp."""
     y_arr = check_y(y, n_samples)
     integral = y_arr.dtype.kind in "iu" or (
         y_arr.dtype.kind == "f" and bool(np.all(y_arr == np.round(y_arr)))

@@ -1,20 +1,8 @@
-"""scikit-learn-style estimators on top of the Trainer and the batched core.
+"""scikit-learn-style estimators: scikit-learn's estimator contract, without importing it.
 
-They follow scikit-learn's estimator contract without importing scikit-learn: keyword-only
-hyperparameters that ``__init__`` only stores, validation in ``fit``, fitted attributes
-ending in ``_``, ``fit`` returning ``self``, and ``get_params`` / ``set_params`` read from
-the ``__init__`` signature, so that ``clone``, ``Pipeline`` and grid searches work.
-scikit-learn is imported only by the methods scikit-learn itself calls
-(``__sklearn_tags__``).
-
-Binary problems follow scikit-learn's shapes. The model is trained with two rows
-``W = [w_0; w_1]`` like any other, and published as one: ``coef_ = w_1 - w_0`` of shape
-(1, D), ``intercept_ = b_1 - b_0``, ``decision_function = s_1 - s_0`` of shape (N,),
-positive for ``classes_[1]``. Both losses depend on the scores only through that
-difference when C = 2 (the hinge becomes ``max(0, Δ - (2y-1) f)``, the softmax becomes the
-logistic loss of ``f``), and the penalty ``λ(|w_0|² + |w_1|²)`` is smallest at
-``w_0 = -w_1``, where it equals ``(λ/2)|w_1 - w_0|²``: the two-row model is the usual
-binary model with half the regularization strength.
+``get_params`` / ``set_params`` read the ``__init__`` signature, so ``clone``, ``Pipeline``
+and grid searches work. Two classes are trained as two rows and published as one,
+``coef_ = w_1 - w_0`` (docs/math.md: the usual binary model, half the regularization).
 """
 
 from __future__ import annotations
@@ -61,18 +49,12 @@ class _ParamsMixin:
         )
 
     def _store(self, values: dict[str, Any]) -> None:
-        """The body of ``__init__``: store each hyperparameter under its name, nothing else."""
+        """The body of ``__init__``: store each hyperparameter under its name."""
         for name in self._param_names():
             setattr(self, name, values[name])
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Hyperparameters as a dict ``name -> value`` (scikit-learn's convention).
-
-        Parameters
-        ----------
-        deep : bool
-            Also return the parameters of nested estimators (as ``name__param``).
-        """
+        """Hyperparameters as ``{name: value}``; ``deep`` adds nested ones as ``name__param``."""
         params = {}
         for name in self._param_names():
             value = getattr(self, name)
@@ -117,13 +99,10 @@ class _ParamsMixin:
 
 
 def set_fitted_state(estimator: Any, model: FittedModel) -> None:
-    """Make ``estimator`` fitted with ``model``: the one writer of fitted state.
+    """Make ``estimator`` fitted with ``model``: the one writer of every fitted attribute.
 
-    ``fit``, ``partial_fit``, ``load``, distributed training and the command line all end
-    here, so that every fitted attribute (``coef_``, ``intercept_``, ``classes_``,
-    ``n_features_in_``, ``feature_names_in_``, ``n_iter_``, ``loss_curve_``, ``reg_``,
-    ``validation_scores_``, ``best_epoch_``) comes from one record, written at once. A
-    model without an optimizer or generator gets fresh ones from the hyperparameters.
+    Used by fit, partial_fit, load, distributed and the CLI; a model without an optimizer
+    or generator gets fresh ones from the hyperparameters.
     """
     if model.optimizer is None or model.rng is None:
         plan = make_plan(estimator)
@@ -152,13 +131,7 @@ def set_fitted_state(estimator: Any, model: FittedModel) -> None:
 
 
 def fitted_state(estimator: Any) -> FittedModel:
-    """The :class:`~linclf._fitting.state.FittedModel` last written by :func:`set_fitted_state`.
-
-    Raises
-    ------
-    NotFittedError
-        When ``estimator`` has not been fitted.
-    """
+    """The ``FittedModel`` last written by :func:`set_fitted_state`; ``NotFittedError`` if none."""
     model = getattr(estimator, "_fitted", None)
     if model is None:
         raise not_fitted_error(
@@ -206,30 +179,23 @@ class _LinearClassifier(_ParamsMixin):
         return TrainingData(X, y_index, n_classes, weights, classes, names)
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
-        """Fit the model by minibatch SGD; see the class docstring for the objective.
+        """Fit the model by minibatch SGD (objective: class docstring); returns ``self``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            NumPy arrays, pandas DataFrames (their column names become
-            ``feature_names_in_``), scipy.sparse matrices (never densified) and
-            out-of-core arrays (``numpy.memmap``: read once to check, then once per epoch).
+            Arrays, DataFrames (column names become ``feature_names_in_``), scipy.sparse
+            (never densified), ``numpy.memmap`` (read once to check, then once per epoch).
         y : array-like of shape (n_samples,)
             Labels of any sortable type (ints, strings); at least two distinct values.
         sample_weight : array-like of shape (n_samples,) or None
             Non-negative per-sample weights, multiplied by ``class_weight``.
 
-        Returns
-        -------
-        self
-
         Raises
         ------
-        ValueError, TypeError
-            For invalid data or hyperparameters, naming them; the estimator is unchanged.
-        DivergenceError
-            When training produced a non-finite loss (learning rate too high, or features
-            of very different scales); the estimator is unchanged.
+        ValueError, TypeError, DivergenceError
+            Invalid data or hyperparameters (named), or a non-finite loss (learning rate too
+            high, badly scaled features); the estimator is then unchanged.
         """
         plan = make_plan(self)
         data = self._training_data(plan, X, y, sample_weight)
@@ -247,14 +213,10 @@ class _LinearClassifier(_ParamsMixin):
         validation = None
         if plan.early_stopping:
             data, validation = split_held_out(data, plan.validation_fraction, rng)
-        old = getattr(self, "_fitted", None)
-        warm = (
-            plan.warm_start
-            and old is not None
-            and np.array_equal(old.classes, data.classes)
-            and old.W.shape == (data.n_classes, data.n_features)
-        )
-        params = _copied_params(old) if warm else plan.zero_params(data.n_classes, data.n_features)
+        old, shape = getattr(self, "_fitted", None), (data.n_classes, data.n_features)
+        warm = plan.warm_start and old is not None and old.W.shape == shape
+        warm = warm and np.array_equal(old.classes, data.classes)
+        params = _copied_params(old) if warm else plan.zero_params(*shape)
         optimizer = plan.make_optimizer()
         reg = plan.reg_for(data.n_samples, data.n_classes)
         solver = plan.make_solver(optimizer, rng)
@@ -279,28 +241,18 @@ class _LinearClassifier(_ParamsMixin):
         return self
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> Any:
-        """One epoch of minibatch SGD over ``(X, y)``, continuing from the current state.
+        """One epoch of minibatch SGD over ``(X, y)``, continuing; returns ``self``.
+
+        Weights, momentum, schedule position and shuffling generator carry over between
+        calls (and from ``fit`` or a loaded file); a call that raises leaves them unchanged.
+        ``class_weight="balanced"`` and ``standardize`` are refused (one chunk is not the data).
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Labels, all of them in ``classes``.
+        X, y, sample_weight
+            As for ``fit``; every label of ``y`` in ``classes``.
         classes : array-like of shape (n_classes,) or None
-            Every label the model will ever see. Required on the first call, optional
-            later (then it must equal ``classes_``).
-        sample_weight : array-like of shape (n_samples,) or None
-
-        Returns
-        -------
-        self
-
-        Notes
-        -----
-        The parameters, the optimizer's momentum and its schedule position, and the
-        shuffling generator carry over from call to call (and from a previous ``fit`` or a
-        loaded file); a call that raises leaves them as they were. ``class_weight=
-        "balanced"`` is refused: one chunk's class counts are not the data's.
+            Every label the model will see: required on the first call, later ``classes_``.
         """
         plan = make_plan(self)
         if plan.standardize:
@@ -379,18 +331,10 @@ class _LinearClassifier(_ParamsMixin):
             )
 
     def save(self, path: Any, *, extra: dict[str, Any] | None = None) -> None:
-        """Write the fitted model to ``path`` in linclf's safe model file (no pickle).
+        """Write the fitted model to ``path`` (str or os.PathLike) atomically, without pickle.
 
-        The format is described in :mod:`linclf._formats.modelfile`; :func:`linclf.load`
-        reads it back without executing any code from it. The write is atomic: a crash
-        leaves the previous file or none, never half of one.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-        extra : dict, optional
-            JSON-serializable data stored beside the model under ``meta["extra"]`` (the
-            command line keeps its target column there); ``load`` ignores it.
+        :func:`linclf.load` reads it back (format: :mod:`linclf._formats.modelfile`); ``extra``
+        is JSON-serializable data stored under ``meta["extra"]``, which ``load`` ignores.
         """
         model = fitted_state(self)
         params = self.get_params(deep=False)
@@ -405,23 +349,14 @@ class _LinearClassifier(_ParamsMixin):
         write_model(path, {**meta, "extra": extra}, arrays)
 
     def decision_function(self, X: Any) -> np.ndarray:
-        r"""Class scores :math:`S = X W^\top + b`.
+        r"""Class scores :math:`S = X W^\top + b`, in bounded-memory row chunks.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X is scanned for NaN/inf only when a score is non-finite: out-of-core X is read once.
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes), or (n_samples,) for two classes
-            Column ``c`` scores class ``classes_[c]``; with two classes, the score of
-            ``classes_[1]`` minus that of ``classes_[0]``. Computed in row chunks, so memory
-            beyond the output stays bounded for any number of rows, in ``coef_``'s dtype.
-
-        Notes
-        -----
-        X is scanned for NaN, infinity and values beyond ``coef_``'s dtype only when a
-        score comes out non-finite (then the entry is named), so out-of-core X is read once.
+            Column ``c`` scores ``classes_[c]``; two classes: ``classes_[1]`` minus ``classes_[0]``.
         """
         model = fitted_state(self)
         X = check_features(X, model, type(self).__name__, check_finite=False)
@@ -472,49 +407,42 @@ class LinearSVM(_LinearClassifier):
     Parameters
     ----------
     reg : float or "auto", default 1e-3
-        L2 strength :math:`\lambda` (the bias is not penalized); ``"auto"`` is
-        :math:`1/(2N)` (:math:`1/N` for two classes), as for :class:`SoftmaxClassifier`.
+        L2 strength :math:`\lambda` (bias not penalized); ``"auto"``: :math:`1/(2N)`, or
+        :math:`1/N` for two classes.
     learning_rate : float, default 0.003
         Base SGD step size :math:`\eta_0`.
     momentum : float, default 0.9
-        Momentum :math:`\mu \in [0, 1)`: :math:`v \leftarrow \mu v + g`,
-        :math:`w \leftarrow w - \eta v`.
+        :math:`\mu \in [0, 1)`: :math:`v \leftarrow \mu v + g`, :math:`w \leftarrow w - \eta v`.
     nesterov : bool, default False
         Nesterov momentum: :math:`w \leftarrow w - \eta (g + \mu v)`.
     schedule : {"adaptive", "constant", "step", "invscaling", "cosine"}, default "adaptive"
-        Learning-rate schedule (formulas in :mod:`linclf.optim`). ``"adaptive"`` keeps
-        the rate constant until the ``tol`` rule finds a plateau, then divides it by 5,
-        up to 4 times, and stops at the next plateau; ``"cosine"`` anneals to 0 over
-        ``max_epochs``.
+        Formulas in :mod:`linclf.optim`; ``"adaptive"`` divides the rate by 5 at each
+        ``tol`` plateau, up to 4 times, then stops; ``"cosine"`` anneals over ``max_epochs``.
     batch_size : int, default 64
         Rows per minibatch.
     max_epochs : int, default 300
         Passes over the data at most.
     tol : float or None, default 1e-4
-        Stop when the epoch loss (or, with ``early_stopping``, the validation accuracy)
-        has not improved by ``tol`` for ``n_iter_no_change`` epochs; ``None`` runs
-        exactly ``max_epochs`` epochs.
+        Stop when the epoch loss (validation accuracy with ``early_stopping``) has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs; None: ``max_epochs`` epochs.
     n_iter_no_change : int, default 5
+        The patience of ``tol``, in epochs.
     early_stopping : bool, default False
-        Hold out ``validation_fraction`` of the training data (stratified), stop on its
-        accuracy, and keep the weights of the best epoch.
+        Hold out a stratified ``validation_fraction``, stop on its accuracy, keep the best epoch.
     validation_fraction : float, default 0.1
+        Fraction held out with ``early_stopping``, in (0, 1).
     fit_intercept : bool, default True
+        Learn the bias :math:`b` (else it is 0).
     standardize : bool, default False
-        Train on standardized features (column mean 0, standard deviation 1; sparse
-        input is only scaled, to stay sparse) and publish ``coef_`` and ``intercept_``
-        for the raw features, so prediction needs no extra step. Costs one more copy of
-        X while fitting. Not available in ``partial_fit``.
+        Train on standardized features (sparse: scaled only) and publish coefficients for
+        the raw ones; one more copy of X while fitting; not in ``partial_fit``.
     class_weight : None, "balanced" or dict, default None
-        Multiplies each sample's weight by its class's: ``"balanced"`` uses
-        ``n_samples / (n_classes * count(class))``.
+        Per-class sample-weight factors; ``"balanced"``: ``n_samples / (n_classes * count)``.
     shuffle : {True, "batches", "full", False}, default True
-        ``True`` (= ``"batches"``): permute the rows once, then visit the contiguous
-        minibatches in a new random order every epoch (fast: no row gathering).
-        ``"full"``: a new permutation of all rows every epoch. ``False``: data order.
+        ``True``/``"batches"``: permute once, then visit the minibatches in a new random
+        order each epoch; ``"full"``: a new permutation each epoch; ``False``: data order.
     copy_X : bool, default True
-        Train from one permuted copy of X in the training dtype. ``False`` never copies
-        X and gathers each batch from it instead: same model, less memory, slower.
+        Train from one permuted copy of X; ``False`` gathers batches from X: less memory, slower.
     warm_start : bool, default False
         ``fit`` starts from the previous solution (same classes and features).
     dtype : {np.float32, np.float64}, default np.float32
@@ -522,37 +450,23 @@ class LinearSVM(_LinearClassifier):
     n_threads : "auto", int or None, default "auto"
         BLAS threads during training (needs threadpoolctl); see :class:`linclf.Trainer`.
     random_state : int, np.random.Generator or None
-        Seed of the shuffling and of the validation split: the same seed gives
-        bit-identical ``coef_``.
+        Seed of shuffling and validation split: the same seed gives bit-identical ``coef_``.
     verbose : int, default 0
-        ``1`` shows a progress bar over epochs (tqdm when installed, else about ten
-        printed lines) with loss, validation accuracy and samples/s; ``2`` logs each
-        epoch to the ``"linclf"`` logger. Ctrl-C during ``fit`` stops after the current
-        step, keeps the weights (the best epoch's, with ``early_stopping``), leaves the
-        model fitted and warns.
+        ``1``: a progress bar over epochs, ``2``: each epoch logged to ``"linclf"``. Ctrl-C
+        stops after the current step, keeps the (best) weights fitted, and warns.
     delta : float, default 1.0
         Margin :math:`\Delta`.
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_classes, n_features), or (1, n_features) for two classes
-        Class templates :math:`W`; for two classes :math:`w_1 - w_0`.
-    intercept_ : ndarray of shape (n_classes,), or (1,) for two classes
-    classes_ : ndarray of shape (n_classes,)
-        Sorted unique labels seen in ``fit`` (or given to ``partial_fit``).
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
-        Column names, when X was a DataFrame with string column names.
-    n_iter_ : int
-        Epochs run (``partial_fit`` counts one per call).
-    loss_curve_ : list of float
-        Mean minibatch objective of each epoch.
-    reg_ : float
-        The L2 strength used (``reg``, or its value for ``reg="auto"``).
-    validation_scores_ : list of float
-        With ``early_stopping``: the held-out accuracy after each epoch.
-    best_epoch_ : int
-        With ``early_stopping``: the epoch whose weights were kept.
+    coef_, intercept_ : ndarray of shape (n_classes, n_features) and (n_classes,)
+        :math:`W` and :math:`b`; one row for two classes, :math:`w_1 - w_0`, :math:`b_1 - b_0`.
+    classes_, n_features_in_, feature_names_in_ : ndarray, int, ndarray of str
+        Sorted labels; feature count; column names of a DataFrame X with string names.
+    n_iter_, loss_curve_, reg_ : int, list of float, float
+        Epochs run (one per ``partial_fit``), mean objective per epoch, the L2 strength used.
+    validation_scores_, best_epoch_ : list of float, int
+        With ``early_stopping``: held-out accuracy per epoch, and the epoch kept.
 
     Examples
     --------
@@ -560,12 +474,9 @@ class LinearSVM(_LinearClassifier):
     >>> from linclf import LinearSVM
     >>> rng = np.random.default_rng(0)
     >>> X = np.vstack([rng.normal(-2, 1, (50, 2)), rng.normal(2, 1, (50, 2))])
-    >>> y = np.array(["neg"] * 50 + ["pos"] * 50)
-    >>> clf = LinearSVM(random_state=0).fit(X, y)
-    >>> clf.predict([[-3.0, -2.0], [2.5, 3.0]]).tolist()
-    ['neg', 'pos']
-    >>> clf.coef_.shape, clf.decision_function(X).shape  # two classes: one row
-    ((1, 2), (100,))
+    >>> clf = LinearSVM(random_state=0).fit(X, ["neg"] * 50 + ["pos"] * 50)
+    >>> clf.predict([[-3.0, -2.0], [2.5, 3.0]]).tolist(), clf.coef_.shape  # two classes: one row
+    (['neg', 'pos'], (1, 2))
     """
 
     loss_name = "hinge"
@@ -614,14 +525,10 @@ class SoftmaxClassifier(_LinearClassifier):
     Parameters
     ----------
     reg : float or "auto", default "auto"
-        L2 strength :math:`\lambda` (the bias is not penalized). ``"auto"`` is the
-        strength of scikit-learn's ``LogisticRegression(C=1)``: :math:`1/(2N)`, or
-        :math:`1/N` for two classes (see the module docstring); ``partial_fit`` takes
-        N from its first chunk. The value used is ``reg_``.
-    learning_rate : float, default 0.05
-        Base SGD step size :math:`\eta_0`.
-    batch_size : int, default 32
-        Rows per minibatch.
+        L2 strength :math:`\lambda`; ``"auto"`` matches ``LogisticRegression(C=1)``:
+        :math:`1/(2N)`, :math:`1/N` for two classes (``partial_fit``: its first chunk's N).
+    learning_rate, batch_size : float, default 0.05, and int, default 32
+        Base SGD step size :math:`\eta_0`; rows per minibatch.
     momentum, nesterov, schedule, max_epochs, tol, n_iter_no_change
         As for :class:`LinearSVM`, with the same defaults; so are ``early_stopping``,
         ``validation_fraction``, ``fit_intercept``, ``standardize``, ``class_weight``,
@@ -675,11 +582,7 @@ class SoftmaxClassifier(_LinearClassifier):
         self._store(locals())
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        r"""Class probabilities, shape (n_samples, n_classes), rows summing to 1.
-
-        :math:`p_{ij} = e^{s_{ij}} / \sum_k e^{s_{ik}}`, computed stably (the row maximum
-        is subtracted first), so scores of any size give no NaN or inf.
-        """
+        """Class probabilities, shape (n_samples, n_classes), by a stable softmax (no NaN/inf)."""
         return softmax(self._all_scores(X))
 
     def predict_log_proba(self, X: Any) -> np.ndarray:

@@ -1,11 +1,7 @@
-"""Load models written by ``save``, without executing anything from the file.
+"""Load models written by ``save`` (format: :mod:`linclf._formats.modelfile`), executing nothing.
 
-The file format, what makes reading it safe, and the version policy are described once,
-in :mod:`linclf._formats.modelfile`. This module turns a file's content back into an
-estimator through the estimators' public seams: the class is looked up by name in
-:data:`ESTIMATORS` (never imported from the file), built from its hyperparameters, checked
-by :func:`~linclf._fitting.plan.make_plan`, and given its fitted state by
-:func:`~linclf.estimator.set_fitted_state`.
+The class is looked up in :data:`ESTIMATORS`, its hyperparameters checked by ``make_plan``,
+its fitted state written by :func:`~linclf.estimator.set_fitted_state`.
 """
 
 from __future__ import annotations
@@ -125,10 +121,9 @@ def _decoded_params(where: str, cls: type, params: dict[str, Any]) -> dict[str, 
 
 
 def read_saved(path: str | os.PathLike) -> tuple[Any, dict[str, Any] | None]:
-    """Read a file written by ``save`` once: ``(estimator, extra)``.
+    """Read a file written by ``save`` once: ``(estimator, extra)``; raises what ``load`` does.
 
-    ``extra`` is what was passed to ``save(path, extra=...)`` (None when nothing was);
-    the estimator is :func:`load`'s. Raises what :func:`load` raises.
+    ``extra`` is what was passed to ``save(path, extra=...)``, or None.
     """
     file = read_model_file(path)
     where = os.fspath(path)
@@ -149,8 +144,7 @@ def read_saved(path: str | os.PathLike) -> tuple[Any, dict[str, Any] | None]:
     _check_meta(where, meta)
     try:
         estimator = cls(**_decoded_params(where, cls, meta["params"]))
-        # Checked as fit would check them: a bad value is reported now, naming the file.
-        plan = make_plan(estimator)
+        plan = make_plan(estimator)  # checked as fit would: a bad value is reported now
         _check_arrays(where, arrays, meta["n_features_in"], plan.dtype)
         model = FittedModel.from_record(
             meta, arrays, optimizer=plan.make_optimizer(), random_state=plan.random_state
@@ -172,51 +166,34 @@ def load(path: str | os.PathLike) -> Any:
     Parameters
     ----------
     path : str or os.PathLike
-        A file written by :meth:`LinearSVM.save <linclf.LinearSVM.save>` or
-        :meth:`SoftmaxClassifier.save <linclf.SoftmaxClassifier.save>`.
+        A file written by the ``save`` method of :class:`~linclf.LinearSVM` or its kin.
 
     Returns
     -------
     LinearSVM or SoftmaxClassifier
-        The fitted estimator, as it was saved: the same hyperparameters, ``classes_``,
-        ``coef_``, ``intercept_`` and feature names (so the same predictions, bit for
-        bit), and the same optimizer and generator state, so that ``partial_fit``
-        continues exactly as the saved model would have.
+        The fitted estimator as saved: hyperparameters, fitted attributes (the same
+        predictions, bit for bit), optimizer and generator state (for ``partial_fit``).
 
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    IsADirectoryError
-        If ``path`` is a folder.
+    FileNotFoundError, IsADirectoryError
+        If ``path`` does not exist, or is a folder.
     ModelFileError
-        (a ``ValueError``) if the file is not a linclf model file, is truncated or
-        corrupted, holds a pickle, comes from a newer format version, names an estimator
-        this linclf does not know, or holds inconsistent metadata or arrays; the message
-        names the file and what is wrong.
-
-    Notes
-    -----
-    The format and the version policy are described in :mod:`linclf._formats.modelfile`.
+        (a ``ValueError``) naming the file and what is wrong: not a linclf model file,
+        truncated, corrupted, a pickle, a newer format, an unknown estimator, or
+        inconsistent metadata or arrays.
 
     Examples
     --------
-    >>> import os, tempfile
-    >>> import numpy as np
-    >>> from linclf import LinearSVM
-    >>> from linclf.persistence import load
+    >>> import os, tempfile, numpy as np
+    >>> from linclf import LinearSVM, load
     >>> rng = np.random.default_rng(0)
     >>> X = np.vstack([rng.normal(-2, 1, (50, 2)), rng.normal(2, 1, (50, 2))])
     >>> clf = LinearSVM(random_state=0).fit(X, ["neg"] * 50 + ["pos"] * 50)
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     path = os.path.join(folder, "model.npz")
-    ...     clf.save(path)
-    ...     loaded = load(path)
-    >>> loaded
-    LinearSVM(random_state=0)
-    >>> bool(np.array_equal(loaded.decision_function(X), clf.decision_function(X)))
-    True
-    >>> loaded.predict([[-3.0, -2.0], [2.5, 3.0]]).tolist()
-    ['neg', 'pos']
+    ...     clf.save(os.path.join(folder, "model.npz"))
+    ...     loaded = load(os.path.join(folder, "model.npz"))
+    >>> loaded, bool(np.array_equal(loaded.decision_function(X), clf.decision_function(X)))
+    (LinearSVM(random_state=0), True)
     """
     return read_saved(path)[0]

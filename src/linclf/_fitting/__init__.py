@@ -1,2 +1,1 @@
-"""What the estimators do around a solver (private): the fit plan, the data preparation,
-the class weights and the fitted-model record."""
+"""Around a solver (private): fit plan, data preparation, class weights, fitted-model record."""

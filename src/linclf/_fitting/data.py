@@ -35,11 +35,8 @@ def _listed(names: list, limit: int = 5) -> str:
 
 
 def check_features(X: Any, model: Any, estimator_name: str, **check: Any) -> Any:
-    """``check_X(X, **check)`` for a fitted ``model``: its feature count and names.
-
-    Raises ``ValueError`` for another number of features or other names; warns when only
-    one side has names (scikit-learn's messages).
-    """
+    """``check_X(X, **check)`` against a fitted ``model``'s feature count and names:
+    ``ValueError`` for others, a warning when only one side has names (scikit-learn's words)."""
     names = feature_names(X)
     X = check_X(X, estimator_name=estimator_name, accept_sparse=True, **check)
     if X.shape[1] != model.n_features_in:

@@ -1,9 +1,5 @@
-"""The fit plan: an estimator's hyperparameters, checked once, and the objects they build.
-
-``fit``, ``partial_fit``, ``load``, distributed training and the command line build their
-objective, optimizer, stopping rule, solver and starting parameters from one
-:class:`FitPlan`, so that each hyperparameter is interpreted in one place.
-"""
+"""The fit plan: an estimator's hyperparameters, checked once, and the objects they build
+(objective, optimizer, stopping rule, solver), so each is interpreted in one place."""
 
 from __future__ import annotations
 
@@ -26,9 +22,8 @@ __all__ = ["FitPlan", "make_plan"]
 
 @dataclass(frozen=True)
 class FitPlan:
-    """An estimator's validated hyperparameters, under their names; ``dtype`` as a dtype,
-    ``loss`` the loss node's name in :data:`linclf.losses.LOSSES` and ``loss_params`` its
-    hyperparameters (``{"delta": 1.0}`` for the hinge)."""
+    """An estimator's validated hyperparameters; ``loss`` names a node of
+    :data:`linclf.losses.LOSSES` and ``loss_params`` holds its own (``{"delta": 1.0}``)."""
 
     loss: str
     dtype: np.dtype
@@ -122,13 +117,7 @@ class FitPlan:
 
 
 def make_plan(estimator: Any) -> FitPlan:
-    """Validate ``estimator``'s hyperparameters and return its :class:`FitPlan`.
-
-    Raises
-    ------
-    TypeError, ValueError
-        For a hyperparameter of the wrong type or out of range, naming it.
-    """
+    """``estimator``'s :class:`FitPlan`; TypeError/ValueError naming a bad hyperparameter."""
     params = estimator.get_params(deep=False)
     loss = type(estimator).loss_name
     loss_params = {name: params.pop(name) for name in LOSSES[loss].params}
@@ -141,15 +130,8 @@ def make_plan(estimator: Any) -> FitPlan:
         check_scalar(getattr(plan, name), name, bool)
     check_random_state(plan.random_state)
     check_scalar(plan.early_stopping, "early_stopping", bool)
-    check_scalar(
-        plan.validation_fraction,
-        "validation_fraction",
-        numbers.Real,
-        low=0.0,
-        high=1.0,
-        low_inclusive=False,
-        high_inclusive=False,
-    )
+    open_unit = {"low": 0.0, "high": 1.0, "low_inclusive": False, "high_inclusive": False}
+    check_scalar(plan.validation_fraction, "validation_fraction", numbers.Real, **open_unit)
     cw = plan.class_weight
     if not (cw is None or cw == "balanced" or isinstance(cw, dict)):
         raise ValueError(f"class_weight must be None, 'balanced' or a dict, got {cw!r}")

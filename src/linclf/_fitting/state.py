@@ -1,9 +1,5 @@
-"""The fitted-model record: what a fitted estimator holds, and its form in a model file.
-
-``linclf.estimator.set_fitted_state`` writes one onto an estimator, ``fitted_state`` reads
-it back; :meth:`FittedModel.to_record` / :meth:`FittedModel.from_record` are its part of
-the format described in :mod:`linclf._formats.modelfile`.
-"""
+"""The fitted-model record (written by ``linclf.estimator.set_fitted_state``) and its
+entries in a model file (format: :mod:`linclf._formats.modelfile`)."""
 
 from __future__ import annotations
 
@@ -16,33 +12,18 @@ from .._formats.modelfile import join_arrays, json_safe, split_arrays
 
 __all__ = ["FittedModel"]
 
-_BIT_GENERATORS = {
-    cls.__name__: cls
-    for cls in (
-        np.random.PCG64,
-        np.random.PCG64DXSM,
-        np.random.Philox,
-        np.random.SFC64,
-        np.random.MT19937,
-    )
-}
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")  # in numpy.random
 
 
 @dataclass(frozen=True)
 class FittedModel:
     """A trained model; the estimator's fitted attributes are those without the ``_``.
 
-    Attributes
-    ----------
-    W, b : ndarray of shape (C, D) and (C,) (b None without an intercept)
-        The trained rows in the training dtype (two for two classes).
-    shift, scale : ndarray of shape (D,), float64, or None
-        The standardization the rows were trained after, ``z = (x - shift) / scale``.
-    optimizer, rng : Optimizer and numpy.random.Generator, or None (fresh ones)
-        The state ``partial_fit`` continues from.
-    coef, intercept : ndarray or None
-        The published coefficients as read from a file, so that a loaded model predicts
-        bit for bit as the saved one did; None: computed by :meth:`coef_intercept`.
+    ``W``, ``b``: the trained rows (two for two classes; b None without an intercept), in the
+    training dtype; ``shift``, ``scale``: the standardization ``z = (x - shift) / scale``
+    or None; ``optimizer``, ``rng``: the state ``partial_fit`` continues from (None: fresh
+    ones); ``coef``, ``intercept``: the published rows as read from a file, so a loaded
+    model predicts bit for bit as saved (None: computed by :meth:`coef_intercept`).
     """
 
     W: np.ndarray
@@ -67,11 +48,8 @@ class FittedModel:
         return replace(self, W=params["W"], b=params["b"], coef=None, intercept=None, **changes)
 
     def coef_intercept(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(coef_, intercept_)``: the rows as published (one row for two classes).
-
-        Two classes publish ``w_1 - w_0`` and ``b_1 - b_0``. With standardization, the
-        model was trained on z = (x - shift) / scale; its scores W z + b equal
-        (W / scale) x + (b - (W / scale) · shift), which is what is published.
+        """``(coef_, intercept_)``: ``w_1 - w_0``, ``b_1 - b_0`` for two classes; trained on
+        z = (x - shift) / scale, W z + b = (W / scale) x + (b - (W / scale) · shift) is published.
         """
         if self.coef is not None:
             return self.coef, self.intercept
@@ -120,11 +98,8 @@ class FittedModel:
         optimizer: Any,
         random_state: Any = None,
     ) -> FittedModel:
-        """The model :meth:`to_record` wrote (its entries checked by the caller).
-
-        ``optimizer`` (a fresh one) gets the saved state; a file without a generator state
-        (older than that entry) gets a generator seeded by ``random_state``.
-        """
+        """The model :meth:`to_record` wrote (entries checked by the caller), into the fresh
+        ``optimizer``; a file without generator state gets one seeded by ``random_state``."""
         classes = arrays["classes"]
         if meta.get("classes_kind") == "O":
             classes = classes.astype(object)
@@ -156,6 +131,6 @@ def _generator_from_state(state: dict[str, Any]) -> np.random.Generator:
     name = state.get("bit_generator") if isinstance(state, dict) else None
     if name not in _BIT_GENERATORS:
         raise ValueError(f"unknown random bit generator {name!r}")
-    bit_generator = _BIT_GENERATORS[name]()
+    bit_generator = getattr(np.random, name)()
     bit_generator.state = state
     return np.random.Generator(bit_generator)

@@ -15,10 +15,9 @@ __all__ = ["class_weight_factors", "sample_weights"]
 def class_weight_factors(class_weight: Any, classes: np.ndarray, counts: Any) -> np.ndarray | None:
     """Each class's weight factor, shape (n_classes,), float64; None for ``class_weight=None``.
 
-    A dict maps labels of the sorted ``classes`` to non-negative weights (1 for those it
-    leaves out); ``"balanced"`` gives class c ``n_samples / (n_classes * counts[c])`` from
-    the per-class sample ``counts`` (read for ``"balanced"`` only; a class without samples
-    counts 1). ``ValueError`` for a label not among ``classes`` or a negative weight.
+    A dict maps labels of ``classes`` to weights >= 0 (1 for the others); ``"balanced"``
+    gives class c ``n_samples / (n_classes * counts[c])`` (an empty class counts 1).
+    ``ValueError`` for a label not among ``classes`` or a negative weight.
     """
     if class_weight is None:
         return None
@@ -41,11 +40,8 @@ def class_weight_factors(class_weight: Any, classes: np.ndarray, counts: Any) ->
 def sample_weights(
     sample_weight: Any, y: np.ndarray, factors: np.ndarray | None
 ) -> np.ndarray | None:
-    """Per-sample weights ``sample_weight × factors[y]``, checked (None when all are 1).
-
-    ``y`` holds class indices. The product is checked like ``sample_weight`` itself (not
-    all zero; rescaled when its sum overflows), so the training record can trust it.
-    """
+    """Per-sample weights ``sample_weight × factors[y]`` (y: class indices), None when all
+    are 1; checked like ``sample_weight`` itself, so the training record can trust it."""
     weights = check_sample_weight(sample_weight, y.shape[0])
     if factors is None:
         return weights

@@ -15,9 +15,8 @@ __all__ = ["SGDSolver"]
 
 
 class SGDSolver:
-    """Epochs of shuffled minibatches: a :class:`~linclf.Trainer` of ``optimizer`` and the
-    Trainer keyword arguments ``settings``. The optimizer's state (and a Generator
-    ``random_state``'s) carries over from one solve to the next."""
+    """A :class:`~linclf.Trainer` of ``optimizer`` and the Trainer keywords ``settings``; the
+    optimizer's state (and a Generator ``random_state``'s) carries over between solves."""
 
     def __init__(self, optimizer: Any, **settings: Any) -> None:
         self.optimizer = optimizer
