@@ -1,10 +1,6 @@
-"""The ``linclf`` command line (``linclf`` or ``python -m linclf``): train, predict, evaluate,
-gradcheck, demo; ``docs/cli.md`` is its guide. ``train`` saves the target column, the feature
-columns and the data format beside the estimator (``extra`` of :meth:`~linclf.LinearSVM.save`),
-so that ``predict`` and ``evaluate`` pick the same columns by name. Exit codes: 0 success; 1
-unusable data or file (one line ``linclf: error: ...`` on stderr); 2 usage errors (argparse);
-130 after a second Ctrl-C (the first stops training after the current step, the model is
-still saved). Unexpected exceptions keep their traceback: they are bugs to report.
+"""The ``linclf`` command line: train, predict, evaluate, gradcheck, demo (guide: docs/cli.md).
+
+Exit codes: 0 success; 1 unusable input (``linclf: error: ...``); 2 usage; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -51,8 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 1 for an unusable input (after one line ``linclf: error: ...`` on
-        stderr), 130 when interrupted; usage errors exit with 2 through ``SystemExit``.
+        0 on success, 1 for an unusable input, 130 when interrupted (usage: ``SystemExit(2)``).
 
     Examples
     --------
@@ -86,8 +81,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 @contextlib.contextmanager
 def _user_errors(path: str, prefix: str = "", errors: Any = (DataFileError, ModelFileError)):
-    """Documented failures of reading or using ``path`` as one-line user errors (``errors``
-    as ``prefix + message``)."""
+    """Documented failures of reading or using ``path`` as one-line user errors."""
     try:
         yield
     except FileNotFoundError:
@@ -270,8 +264,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _encode(classes: np.ndarray, y: np.ndarray, predicted: np.ndarray) -> tuple[list, Any, Any]:
-    """Index the model's classes, then the labels of ``y`` it never saw; on Python values, so
-    labels of different types (the model's strings, a file's numbers) are unequal, not errors."""
+    """Index the model's classes, then unseen labels (Python values: mixed types are unequal)."""
     labels = classes.tolist()
     index = {label: i for i, label in enumerate(labels)}
     for label in sorted(set(y.tolist()) - set(index), key=str):
@@ -316,10 +309,8 @@ def _gradcheck(args: argparse.Namespace) -> int:
 
 def _gradcheck_problem(loss: str, dtype: np.dtype, seed: int, shape: tuple = (40, 12, 5)) -> tuple:
     """Random X, y, W, b; for the hinge, no margin within 0.05 of its kink."""
-    # A centered difference that straddles a kink is wrong by up to half the slope's jump;
-    # the checker sets detected kinks aside, but a small jump can go unnoticed. A step of
-    # h = 1e-3 (float32) moves a margin by at most h·max(1, |x|), well below 0.05 here, so
-    # rows with a margin that close to 0 are redrawn.
+    # A difference straddling a kink is off by half the slope's jump; h = 1e-3 (float32)
+    # moves a margin by at most h·max(1, |x|) << 0.05, so such rows are redrawn.
     n, d, c = shape
     rng = np.random.default_rng(seed)
     W = (0.1 * rng.standard_normal((c, d))).astype(dtype)
@@ -345,8 +336,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _bounded(kind: type, low: float, high: float = np.inf, *, words: tuple = (), nonzero=False):
-    """An argparse ``type``: a finite number with ``low <= value < high`` (and ``!= 0`` if
-    ``nonzero``), or one of ``words`` (case-insensitive; "none" gives None, another word itself)."""
+    """An argparse ``type``: a finite number in ``[low, high)``, or one of ``words``."""
 
     def convert(text: str) -> Any:
         if text.lower() in words:
@@ -378,8 +368,7 @@ class _Formatter(argparse.HelpFormatter):
 
 
 def _arg(spec: str, text: str, **options: Any) -> tuple[list[str], dict[str, Any]]:
-    """One ``add_argument`` call as a table entry: ``spec`` holds the flags, then the metavar
-    in capitals (``"-o --output MODEL"``; a lone ``"DATA"`` is the positional ``data``)."""
+    """One ``add_argument`` call: flags, then a metavar in capitals (``"-o --output MODEL"``)."""
     flags = spec.split()
     if flags[-1].isupper():
         options["metavar"] = flags.pop()
@@ -396,8 +385,7 @@ def _dtype(default: str, text: str) -> tuple:
     return _arg("--dtype", f"{text}. Default: {default}", choices=_FLOATS, default=default)
 
 
-# The estimator's hyperparameters (option, type, help), left out of the namespace unless given
-# (SUPPRESS) so that the estimator's own defaults apply.
+# Hyperparameters (option, type, help), SUPPRESSed unless given: the estimator's defaults apply.
 _AUTO, _NONE = _bounded(float, 0.0, words=("auto",)), _bounded(float, 0.0, words=("none",))
 _HYPERPARAMETERS = [
     ("--reg F", _AUTO, "L2 strength, or 'auto' (1/(2N)). Default: 1e-3 (hinge), auto (softmax)"),
@@ -418,8 +406,7 @@ _TRAINING = [
     _dtype("float32", "training precision"),
     _arg("-v --verbose", "show the progress of the epochs", action="store_true"),
 ]
-# A list is a group of mutually exclusive options, a (title, description, arguments) triple a
-# titled group.
+# A list: mutually exclusive options; a (title, description, arguments) triple: a group.
 _TRAIN = [
     _DATA,
     [
@@ -431,12 +418,8 @@ _TRAIN = [
     _arg("--loss", "hinge: LinearSVM; softmax: SoftmaxClassifier. Default: hinge", **_LOSS),
     ("training", "defaults are those of the estimator (see 'help(linclf.LinearSVM)')", _TRAINING),
 ]
-_PREDICT = [
-    _MODEL,
-    _DATA,
-    _arg("-o --output FILE", "where to write the predictions (default: stdout)"),
-    _FORMAT,
-]
+_OUT = _arg("-o --output FILE", "where to write the predictions (default: stdout)")
+_PREDICT = [_MODEL, _DATA, _OUT, _FORMAT]
 _EVALUATE = [
     _MODEL,
     _DATA,
@@ -507,8 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     Returns
     -------
     argparse.ArgumentParser
-        Parsing sets ``args.run``, the function that runs the chosen command (absent when
-        no command is given: then the demo runs).
+        Parsing sets ``args.run``, the chosen command's function (absent: the demo runs).
 
     Examples
     --------

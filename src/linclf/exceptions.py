@@ -1,10 +1,6 @@
 """Exceptions and warnings raised by linclf.
 
-``NotFittedError`` is a subclass of both :class:`ValueError` and :class:`AttributeError`,
-as scikit-learn's is. When scikit-learn has been imported in the process, the error that
-linclf actually raises is also an instance of ``sklearn.exceptions.NotFittedError``, so
-code written against either class catches it. scikit-learn is never imported by linclf
-just to raise an error: a caller who catches scikit-learn's class has imported it already.
+The ``NotFittedError`` raised is also scikit-learn's when ``sklearn`` is already imported.
 """
 
 from __future__ import annotations
@@ -27,10 +23,7 @@ class NotFittedError(ValueError, AttributeError):
 
 
 class DivergenceError(ValueError, FloatingPointError):
-    """Raised when training produced a non-finite loss or parameter.
-
-    The parameters are rolled back to the last finite state before it is raised.
-    """
+    """Training produced a non-finite loss or parameter (rolled back to the last finite one)."""
 
 
 class ModelFileError(ValueError):
@@ -64,8 +57,7 @@ def not_fitted_error(message: str) -> NotFittedError:
     Returns
     -------
     NotFittedError
-        An instance of :class:`NotFittedError`; also of
-        ``sklearn.exceptions.NotFittedError`` when ``sklearn.exceptions`` is in ``sys.modules``.
+        Also a ``sklearn.exceptions.NotFittedError`` when that module is loaded.
     """
     sk_exceptions = sys.modules.get("sklearn.exceptions")
     if sk_exceptions is None:

@@ -1,41 +1,13 @@
-"""The linclf model file: NumPy arrays plus a JSON document, safe to read, written atomically.
+"""The linclf model file (see docs/reliability.md): NumPy arrays plus a JSON document.
 
-The one description of the format, used by ``save`` / :func:`linclf.persistence.load` and,
-with arrays and metadata of their own, the Trainer's checkpoints
-(:mod:`linclf._training.checkpoint`).
+One format for ``save`` / :func:`linclf.persistence.load` and the Trainer's checkpoints. An
+uncompressed ``.npz`` with one ``.npy`` member per array and a UTF-8 JSON record
+``__linclf__`` (format name and version, writer's version, SHA-256 of every array, ``meta``).
+What a saved estimator stores (arrays, ``meta`` keys) is checked in :mod:`linclf.persistence`.
 
-Container: an ordinary ``.npz`` (``np.load`` opens it), each array an uncompressed ``.npy``
-member under its name, plus the UTF-8 JSON document as a 1-D ``uint8`` array ``__linclf__``:
-format name (``linclf-model``) and version, the writer's linclf version, a SHA-256 of every
-array (dtype, shape and bytes) and ``meta``, the caller's metadata. JSON has no NaN or
-infinity: :func:`json_safe` writes ``'nan'``, ``'inf'``, ``'-inf'``, :func:`json_float` reads
-them; :func:`split_arrays` / :func:`join_arrays` store a state dict's arrays as ``prefix.key``.
-
-A saved estimator: arrays ``coef``, ``intercept`` (as published), ``W``, ``b`` (trained rows;
-``b`` only with an intercept), ``classes`` (strings as unicode, never objects),
-``standardize_shift``, ``standardize_scale`` (with ``standardize``), ``optimizer.velocity.W``
-and ``.b`` (momentum, so ``partial_fit`` continues). ``meta``: ``estimator`` (class name),
-``params`` (``get_params()``; ``dtype`` by name, a Generator ``random_state`` as None,
-``class_weight`` as [label, weight] pairs), ``n_features_in``, ``feature_names_in``,
-``classes_kind`` (dtype kind of ``classes_``), ``n_iter``, ``loss_curve``, ``reg`` (strength
-used), ``optimizer`` (scalar state: step count, epoch, learning-rate scale, schedule),
-``rng`` (the shuffling generator's state: ``partial_fit`` after loading draws what it would
-have drawn), ``extra`` (the caller's, e.g. the command line's columns; ``load`` ignores it).
-
-Reading runs no code from the file and trusts no unchecked size: nothing is unpickled; each
-member's ``.npy`` header is parsed first (a literal), and an object array (an ``.npz``'s only
-way to carry a pickle), a compressed or encrypted member, a duplicated name, or a shape that
-does not account for exactly the member's bytes is refused before any data is read, so no
-array outgrows the file (no zip bomb). ``load`` finds the class by name in a fixed table of
-linclf's estimators (never importing from the file) and checks every array's shape and dtype
-against the metadata. A truncated or corrupted file (zip CRC, then SHA-256) or a non-linclf
-file raises :class:`ModelFileError`; a missing path ``FileNotFoundError``, a folder
-``IsADirectoryError``. A newer format version is refused (upgrade linclf); older ones are
-read, missing hyperparameters taking their defaults.
-
-Writes go to a temporary file in the target's folder (ordinary new-file permissions), flushed
-to disk, renamed over the target (``os.replace``, atomic on POSIX and Windows), and the folder
-synced: a crash leaves the old file or the new one, never half a file, nor a temporary file.
+Reading unpickles nothing and checks every ``.npy`` header and size first (no zip bomb);
+damage (CRC, SHA-256), a foreign file or a newer version raises :class:`ModelFileError`.
+Writes are atomic: temporary file, fsync, ``os.replace``, folder sync.
 """
 
 from __future__ import annotations
@@ -76,22 +48,18 @@ _META_KEY = "__linclf__"
 _SUFFIX = ".npy"
 _CHUNK = 1 << 20  # bytes read per call when filling an array: bounded extra memory
 _ARRAY_KINDS = "biufcUSmM"  # plain numbers, strings and times; never objects or records
-_HEADER_READERS = {
-    (1, 0): np.lib.format.read_array_header_1_0,
-    (2, 0): np.lib.format.read_array_header_2_0,
-}
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0}
+_HEADER_READERS[2, 0] = np.lib.format.read_array_header_2_0
 
-# What can go wrong while parsing a damaged or crafted archive (NotImplementedError, for an
-# unknown zip feature, is a RuntimeError); ModelFileError, a ValueError, is re-raised first.
+# Errors of a damaged or crafted archive (NotImplementedError is a RuntimeError).
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, struct.error)
 _DAMAGE = (*_ZIP_ERRORS, EOFError, OSError, ValueError, OverflowError, RuntimeError)
 _NON_FINITE = ("inf", "-inf", "nan")  # how json_safe spells the floats JSON cannot hold
 
 
 def json_safe(value: Any) -> Any:
-    """A JSON-ready copy of ``value``: dicts, lists and tuples copied recursively (tuples as
-    lists, keys kept), NumPy arrays and scalars as Python ones, non-finite floats as the
-    strings ``'inf'``, ``'-inf'``, ``'nan'``; anything else as is.
+    """A JSON-ready copy of ``value``: tuples as lists, NumPy values as Python ones,
+    non-finite floats as ``'inf'``, ``'-inf'``, ``'nan'``.
 
     Examples
     --------
@@ -110,8 +78,8 @@ def json_safe(value: Any) -> Any:
 
 
 def json_float(value: Any) -> float:
-    """A float :func:`json_safe` wrote: a number or ``'inf'``, ``'-inf'``, ``'nan'`` (another
-    string raises ``ValueError``).
+    """A float :func:`json_safe` wrote; a string other than ``'inf'``, ``'-inf'``, ``'nan'``
+    raises ``ValueError``.
 
     Examples
     --------
@@ -124,8 +92,7 @@ def json_float(value: Any) -> float:
 
 
 def split_arrays(state: Mapping[str, Any], prefix: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(scalars, arrays)``: the NumPy arrays of ``state`` under ``prefix + "." + key``, the
-    other entries under their own key. :func:`join_arrays` is the inverse.
+    """``(scalars, arrays)``, the arrays of ``state`` keyed ``prefix.key``; see :func:`join_arrays`.
 
     Examples
     --------
@@ -224,11 +191,9 @@ def write_model(
 ) -> None:
     """Write ``arrays`` (by name: numbers, strings or times) and ``meta`` to ``path``, atomically.
 
-    ``meta`` must be a JSON-serializable dict without NaN or infinity (see :func:`json_safe`);
-    :func:`read_model_file` returns it as is. Raises ``TypeError`` for an object or other
-    unsupported dtype (only a pickle could store it) or a ``meta`` that is not a JSON-ready
-    dict, ``ValueError`` for an array name empty or ``"__linclf__"``, ``IsADirectoryError``
-    when ``path`` is a folder.
+    ``meta``: a JSON-ready dict (see :func:`json_safe`). Raises ``TypeError`` for an
+    unsupported dtype or ``meta``, ``ValueError`` for an array name empty or ``"__linclf__"``,
+    ``IsADirectoryError`` when ``path`` is a folder.
     """
     if not isinstance(meta, dict):
         raise TypeError(f"model metadata must be a dict, got {type(meta).__name__}")
@@ -381,12 +346,10 @@ def _parse_document(path: str, record: np.ndarray) -> dict[str, Any]:
 
 
 def read_model_file(path: str | os.PathLike) -> ModelFile:
-    """Read a file written by :func:`write_model`: its ``meta``, its ``arrays`` (fresh,
-    writable) and the writer's ``format_version`` and ``linclf_version``.
+    """Read a :func:`write_model` file: ``meta``, fresh ``arrays``, the writer's versions.
 
-    Raises ``FileNotFoundError`` or ``IsADirectoryError`` when ``path`` is missing or a folder,
-    and :class:`ModelFileError` (a ``ValueError``) when the file is not a linclf file, is
-    truncated or corrupted, holds an object array (a pickle), or has a newer format version.
+    Raises ``FileNotFoundError`` / ``IsADirectoryError`` for a missing path or a folder, and
+    :class:`ModelFileError` for a foreign, damaged, pickled or newer-version file.
     """
     path = os.fspath(path)
     if os.path.isdir(path):

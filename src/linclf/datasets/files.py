@@ -1,19 +1,8 @@
-"""Readers for the data files of the command line: CSV, NumPy ``.npz`` and svmlight.
+"""Readers for the command line's data files: CSV, ``.npz``, svmlight (formats: docs/cli.md).
 
-Features come back as float64 (svmlight: a float64 CSR matrix), labels as a 1-d array. A
-missing file raises ``FileNotFoundError``; unusable content raises :class:`DataFileError` (a
-``ValueError``) naming the file and, where it helps, the line and the column. Labels read
-from text (a CSV column, a labels file) are int64 if all are integers, else float64 if all
-are finite floats, else strings: ``0, 1, 2`` are the classes 0, 1, 2, ``setosa`` stays a name.
-
-Formats: **CSV** (``.csv``): a header row naming the columns, then one sample per row (``csv``
-module quoting, UTF-8 with or without a byte-order mark; spaces around names and labels
-stripped, blank lines skipped); the target column is picked by name, every other (or every
-listed) column must be numeric. **npz** (``.npz``): a 2-d numeric array ``X`` and optionally
-a 1-d ``y`` of as many labels, read without pickle. **svmlight / libsvm** (``.svm``,
-``.svmlight``, ``.libsvm``): one sample a line, ``LABEL [qid:Q] INDEX:VALUE ...``, 1-based
-distinct indices in any order, absent ones zero; ``qid`` is ignored, ``#`` starts a comment,
-blank lines are skipped.
+Features come back as float64 (svmlight: CSR), labels 1-d; unusable content raises
+:class:`DataFileError` (a ``ValueError``) naming the file, line and column. Labels from text
+are int64 if all are integers, else float64 if all finite, else strings.
 
 Examples
 --------
@@ -67,10 +56,8 @@ class DataFileError(ValueError):
 
 
 class Dataset(NamedTuple):
-    """What :func:`read_data` read: ``X`` (ndarray of shape (n_samples, n_features), CSR for
-    svmlight), ``y`` (ndarray of shape (n_samples,), None when the file holds no labels),
-    ``feature_names`` and ``target`` (CSV only, else None: the columns of ``X`` in order, the
-    label column) and ``format`` (``"csv"``, ``"npz"`` or ``"svmlight"``)."""
+    """What :func:`read_data` read: ``X``, ``y`` (None without labels), ``feature_names`` and
+    ``target`` (CSV only, else None) and ``format``."""
 
     X: Any
     y: np.ndarray | None
@@ -124,7 +111,7 @@ def _column_list(names: list[str], limit: int = 20) -> str:
 
 
 def read_csv_header(path: str | os.PathLike) -> list[str]:
-    """The column names of a CSV file (its first row, each name stripped of spaces).
+    """The column names of a CSV file (its first row, stripped).
 
     Raises
     ------
@@ -164,9 +151,8 @@ def read_csv(
     Raises
     ------
     DataFileError
-        If the file is empty or not UTF-8, a header name is empty or repeated, ``target`` or a
-        listed feature is not a column, a row has a wrong field count, a label is empty, or a
-        feature is not a finite number.
+        If the file is empty or not UTF-8, a column name is empty, repeated or missing, a row
+        has a wrong field count, a label is empty, or a feature is not finite.
     """
     name = os.fspath(path)
     with _opened(path, as_csv=True) as reader:
@@ -264,9 +250,8 @@ def read_npz(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
     Raises
     ------
     DataFileError
-        If the file is not an ``.npz`` archive (or is a linclf model file), has no ``X``,
-        holds an array that needs pickle, ``X`` is not a 2-d array of finite numbers, or
-        ``y`` is not 1-d with one label per row of ``X``.
+        If the file is no ``.npz`` (or a model file), has no ``X``, needs pickle, ``X`` is not
+        2-d and finite, or ``y`` is not 1-d with one label per row.
     """
     name = os.fspath(path)
     with open(path, "rb") as fh:
@@ -321,14 +306,13 @@ def read_svmlight(path: str | os.PathLike, n_features: int | None = None) -> tup
     Returns
     -------
     X, y : float64 CSR matrix of shape (n_samples, n_features), ndarray of shape (n_samples,)
-        ``X`` with sorted indices, written zeros kept as stored entries; ``y`` int64 when
-        every label is a whole number, else float64.
+        Sorted indices, written zeros stored; ``y`` int64 if all whole numbers, else float64.
 
     Raises
     ------
     DataFileError
-        If a label or value is not a finite number, a pair is not ``INDEX:VALUE``, an index
-        is below 1, repeated in a line or above ``n_features``, or the file holds no sample.
+        If a label or value is not finite, a pair is not ``INDEX:VALUE``, an index is below 1,
+        repeated or above ``n_features``, or the file holds no sample.
     """
     import scipy.sparse  # only for this format: `import linclf` stays free of it
 
@@ -384,8 +368,7 @@ def _svmlight_pairs(
 
 
 def read_labels(path: str | os.PathLike) -> np.ndarray:
-    """Read labels written one per line (spaces around them stripped) into an ndarray of
-    shape (n_samples,): int64, float64 or str, as the module docstring says.
+    """Read labels, one per line, into an int64, float64 or str ndarray of shape (n_samples,).
 
     Raises
     ------
