@@ -255,12 +255,13 @@ class Trainer:
         auto = getattr(self.objective, "blas_threads", lambda _: None)
         threads = auto(params) if self.n_threads == "auto" else self.n_threads
         progress = Progress(self.verbose, self.max_epochs, data.n_samples)
-        with SigintGuard() as sigint:
+        # The BLAS limit is entered once per fit (threadpoolctl: docs/benchmarks.md).
+        with SigintGuard() as sigint, blas_threads(threads):
             for epoch in range(self.n_epochs_, self.max_epochs):
                 started = time.perf_counter()
                 # Overflow in a diverging step is caught and reported as DivergenceError;
                 # NumPy's warnings would only repeat that once per array operation.
-                with np.errstate(over="ignore", invalid="ignore"), blas_threads(threads):
+                with np.errstate(over="ignore", invalid="ignore"):
                     loss = self._run_epoch(params, source.epoch(), epoch, sigint)
                 log = self._end_epoch(params, epoch, loss, started, validation)
                 self.interrupted_ = sigint.requested

@@ -11,6 +11,7 @@ shapes and the BLAS, never on a timing: a fit must be bit-identical for the same
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -46,14 +47,32 @@ def block_rows(n_classes: int, n_features: int) -> int:
     return rows if rows >= _MIN_BLOCK_ROWS else 0
 
 
+# threadpoolctl's controller, built once per set of loaded modules: building one reads the
+# process's memory map (2-10 ms, more than a whole fit on small data), while entering a
+# limit with a built one costs about 15 µs. A new import may load another BLAS, so the
+# cache is keyed on the number of imported modules.
+_controller: list = [None, -1]
+
+
+def _blas_controller() -> object | None:
+    """The cached ``threadpoolctl.ThreadpoolController`` (None without threadpoolctl)."""
+    if _controller[1] != len(sys.modules):
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            return None
+        _controller[:] = [ThreadpoolController(), len(sys.modules)]
+    return _controller[0]
+
+
 @contextlib.contextmanager
 def blas_threads(n_threads: int | None) -> Iterator[None]:
     """Limit the BLAS to ``n_threads`` threads (``None``, or no threadpoolctl: do nothing)."""
-    limits = None
-    if n_threads is not None:
-        with contextlib.suppress(ImportError):
-            from threadpoolctl import threadpool_limits as limits
-    with contextlib.nullcontext() if limits is None else limits(n_threads, user_api="blas"):
+    controller = None if n_threads is None else _blas_controller()
+    if controller is None:
+        yield
+        return
+    with controller.limit(limits=n_threads, user_api="blas"):
         yield
 
 
