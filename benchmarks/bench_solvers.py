@@ -39,11 +39,12 @@ import scipy.optimize  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from linclf import LinearObjective, softmax_loss, svm_loss  # noqa: E402
+from linclf._fitting.data import split_held_out  # noqa: E402
+from linclf._solvers.lbfgs import LBFGSSolver  # noqa: E402
+from linclf._solvers.path import fit_path, reg_grid  # noqa: E402
+from linclf._solvers.smoothed_hinge import SmoothedHingeSolver  # noqa: E402
 from linclf._validation import TrainingData  # noqa: E402
 from solver_prototypes.dual_cd import DualCDSolver  # noqa: E402
-from solver_prototypes.lbfgs import LBFGSSolver  # noqa: E402
-from solver_prototypes.path import fit_path, holdout_split, reg_grid  # noqa: E402
-from solver_prototypes.smoothed_hinge import SmoothedHingeSolver  # noqa: E402
 
 
 def standardized_split(X, y, seed, test=0.2):
@@ -330,10 +331,10 @@ def median_ms(fn, repeats=30):
 
 def fixed_costs(X, y, controller):
     """Rows (what, ms) of one softmax fit's costs on a small dataset."""
-    from linclf._solvers.full_batch import FullBatchObjective
     from sklearn.linear_model import LogisticRegression
 
     from linclf import softmax_cross_entropy
+    from linclf._solvers.full_batch import FullBatchObjective
 
     (N, D), C = X.shape, int(y.max()) + 1
     data, objective = (
@@ -425,7 +426,7 @@ def make_solver(loss, tol=None):
 
 def path_then_refit(loss, data, grid, seed, patience):
     """λ chosen on a stratified 20 % of ``data`` (warm-started path), then a refit on all."""
-    train, valid = holdout_split(data, 0.2, np.random.default_rng(seed))
+    train, valid = split_held_out(data, 0.2, np.random.default_rng(seed))
     C, D = data.n_classes, data.n_features
     params = {"W": np.zeros((C, D), data.X.dtype), "b": np.zeros(C, data.X.dtype)}
     path = fit_path(

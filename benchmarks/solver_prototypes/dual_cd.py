@@ -46,12 +46,11 @@ import numpy as np
 
 from linclf._engine.blas import blas_threads
 from linclf._solvers.base import SolveResult
+from linclf._solvers.full_batch import SOLVER_THREADS, write_params
+from linclf._solvers.lbfgs import validation_accuracy
 from linclf._validation import TrainingData, check_scalar, is_sparse
 from linclf.linear import linear_backward, linear_forward
 from linclf.losses import multiclass_hinge
-
-from .full_batch import SOLVER_THREADS, write_params
-from .lbfgs import validation_accuracy
 
 __all__ = ["DualCDSolver", "ww_block_subproblem"]
 

@@ -23,8 +23,8 @@ from collections.abc import Callable, MutableMapping
 
 import numpy as np
 
-from linclf._validation import TrainingData
-from linclf.linear import linear_backward, linear_forward
+from .._validation import TrainingData
+from ..linear import linear_backward, linear_forward
 
 __all__ = ["SOLVER_THREADS", "FullBatchObjective", "write_params"]
 

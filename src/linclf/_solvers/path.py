@@ -20,11 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from linclf._validation import TrainingData
-
+from .._validation import TrainingData
 from .lbfgs import validation_accuracy
 
-__all__ = ["PathResult", "fit_path", "holdout_split", "reg_grid"]
+__all__ = ["PathResult", "fit_path", "reg_grid"]
 
 
 def reg_grid(high: float = 1.0, low: float = 1e-5, per_decade: int = 2) -> np.ndarray:
@@ -37,30 +36,6 @@ def reg_grid(high: float = 1.0, low: float = 1e-5, per_decade: int = 2) -> np.nd
     """
     n = round(np.log10(high / low) * per_decade) + 1
     return np.logspace(np.log10(high), np.log10(low), n)
-
-
-def holdout_split(
-    data: TrainingData, fraction: float, rng: np.random.Generator
-) -> tuple[TrainingData, TrainingData]:
-    """Split off ``fraction`` of the rows of each class (at least one) as validation data.
-
-    Stratified, so that every class is scored; sparse X stays sparse (rows are taken with
-    ``X[index]``). Sample weights follow their rows.
-    """
-    held = []
-    for c in range(data.n_classes):
-        rows = np.flatnonzero(data.y == c)
-        if rows.size > 1:
-            held.append(rng.permutation(rows)[: max(1, round(fraction * rows.size))])
-    mask = np.zeros(data.n_samples, dtype=bool)
-    if held:
-        mask[np.concatenate(held)] = True
-
-    def take(index: np.ndarray) -> TrainingData:
-        weight = None if data.sample_weight is None else data.sample_weight[index]
-        return TrainingData(data.X[index], data.y[index], data.n_classes, weight, data.classes)
-
-    return take(np.flatnonzero(~mask)), take(np.flatnonzero(mask))
 
 
 @dataclass(frozen=True)

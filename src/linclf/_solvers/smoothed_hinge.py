@@ -59,10 +59,9 @@ from typing import Any
 
 import numpy as np
 
-from linclf._engine.blas import blas_threads
-from linclf._solvers.base import SolveResult
-from linclf._validation import TrainingData, check_scalar
-
+from .._engine.blas import blas_threads
+from .._validation import TrainingData, check_scalar
+from .base import SolveResult
 from .full_batch import SOLVER_THREADS, FullBatchObjective, write_params
 from .lbfgs import minimize_lbfgs, validation_accuracy
 
@@ -217,7 +216,8 @@ def hinge_gap(fun: FullBatchObjective) -> HingeGap:
     rows = np.arange(data.n_samples)
     a = _weights(data.sample_weight, data.n_samples)
     alpha_sum = -float(dS[rows, data.y].sum(dtype=np.float64))  # Σ α_ij = -Σ_i dS_iy
-    inv_a = np.divide(1.0, a, out=np.zeros_like(a), where=a > 0)
+    # α_ij ≤ a_i, so a term α² / a of a subnormal a_i is below it: 0, not an overflow.
+    inv_a = np.divide(1.0, a, out=np.zeros_like(a), where=a > np.finfo(a.dtype).tiny)
     sq = np.einsum("ij,ij->i", dS, dS, dtype=np.float64) - dS[rows, data.y].astype(float) ** 2
     alpha_sq = float(sq @ inv_a)  # Σ α_ij² / a_i
     primal = f_smoothed + mu * (alpha_sum - 0.5 * alpha_sq)  # h - h_μ = μ(r - r²/2)
@@ -357,13 +357,20 @@ class SmoothedHingeSolver:
             )
         delta = float(objective.loss_params.get("delta", 1.0))
         n_classes = params["W"].shape[0]
+        # A warm start (warm_start, the next λ of a path) is near an optimum of the hinge
+        # itself: starting smooth would first move away from it (measured on iris and wine:
+        # 40 and 110 iterations from the last optimum at μ = Δ, 10 and 21 at μ = Δ/1000).
+        warm = any(p is not None and np.any(p) for p in params.values())
         fun = FullBatchObjective(
             smoothed_multiclass_hinge,
             objective.reg,
             data,
             n_classes,
             fit_intercept=params.get("b") is not None,
-            loss_params={"delta": delta, "smoothing": self.smoothing * delta},
+            loss_params={
+                "delta": delta,
+                "smoothing": self.smoothing * delta * (1e-3 if warm else 1),
+            },
         )
         threads = SOLVER_THREADS if self.n_threads == "auto" else self.n_threads
         with blas_threads(threads):
@@ -396,11 +403,11 @@ class SmoothedHingeSolver:
             # its gap, else small by the tight stage tol. Done when the first is within tol/2.
             gap = stage.gap
             smoothing = gap.primal - fun.value
-            if smoothing <= 0.5 * self.tol * gap.primal:
+            if smoothing <= 0.5 * self.tol * stage.scale(gap):
                 stage.done = True
                 break
             fun.loss_params["smoothing"] *= float(
-                np.clip(0.25 * self.tol * gap.primal / max(smoothing, 1e-300), 0.1, 0.5)
+                np.clip(0.25 * self.tol * stage.scale(gap) / max(smoothing, 1e-300), 0.1, 0.5)
             )
         self.gap_, self.smoothing_ = stage.gap, fun.loss_params["smoothing"]
         result = SolveResult(
@@ -427,6 +434,13 @@ class _Stage:
         self.done = False
         self.values: list[float] = []
 
+    def scale(self, gap: HingeGap) -> float:
+        r"""What ``tol`` is relative to: :math:`\min(P, P_0 - D)`, with :math:`P_0 = \Delta(C-1)`
+        the objective at W = 0, b = 0 (under strong regularization :math:`P^\star` is close
+        to :math:`P_0`, and only the distance travelled from it measures accuracy)."""
+        reference = self.fun.loss_params.get("delta", 1.0) * (self.fun.shape[0] - 1)
+        return min(gap.primal, max(reference - gap.dual, 0.0))
+
     def start(self) -> None:
         """A new stage: its own record of :math:`F_\\mu`."""
         self.values = []
@@ -439,20 +453,21 @@ class _Stage:
         self.curve.append(gap.primal)
         if self.scores is not None:
             self.scores.append(validation_accuracy(*fun.unpack(point), self.validation))
-        if gap.gap <= self.tol * gap.primal and _certified(fun, gap, len(self.curve), self.tol):
+        scale = self.scale(gap)
+        if gap.gap <= self.tol * scale and _certified(fun, gap, len(self.curve), self.tol * scale):
             self.done = True
             return True
         self.values.append(value)
         old = self.values[-_WINDOW - 1] if len(self.values) > _WINDOW else np.inf
-        if old - value <= _STAGE_TOL * self.tol * abs(value):
+        if old - value <= _STAGE_TOL * self.tol * scale:
             return True
         return gap.feasible and gap.smoothed_gap <= 0.5 * gap.smoothing_part
 
 
-def _certified(fun: FullBatchObjective, gap: HingeGap, n_iter: int, tol: float) -> bool:
-    """Whether the gap holds with a feasible dual point (checked every 10th iteration)."""
+def _certified(fun: FullBatchObjective, gap: HingeGap, n_iter: int, bound: float) -> bool:
+    """Whether ``P - D <= bound`` with a feasible dual point (checked every 10th iteration)."""
     if gap.feasible:
         return True
     if n_iter % 10 and n_iter > 1:
         return False
-    return gap.primal - feasible_dual(fun) <= tol * gap.primal
+    return gap.primal - feasible_dual(fun) <= bound
