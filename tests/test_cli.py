@@ -146,7 +146,8 @@ def test_train_csv_prints_a_summary_and_stores_the_columns(files, iris_model):
     out = result.stdout
     assert "150 samples, 4 features, 3 classes (setosa, versicolor, virginica)" in out
     assert "target 'species'" in out and "standardized features" in out
-    match = re.search(r"trained in [0-9.]+ s: (\d+) epochs, training accuracy ([0-9.]+)", out)
+    pattern = r"trained in [0-9.]+ s: (\d+) lbfgs iterations, training accuracy ([0-9.]+)"
+    match = re.search(pattern, out)
     assert match and int(match.group(1)) >= 1 and float(match.group(2)) >= 0.9
     # The model file keeps the columns beside the estimator, for predict and evaluate.
     extra = read_model(path)[0]["extra"]
@@ -235,7 +236,7 @@ def test_train_with_labels_file_and_options(files):
     frame.drop(columns="species").to_csv(folder / "features.csv", index=False)
     (folder / "labels.txt").write_text("\n".join(frame["species"]) + "\n", encoding="utf-8")
     model = folder / "options.model"
-    options = ["--loss", "softmax", "--reg", "0.01", "--learning-rate", "0.1"]
+    options = ["--loss", "softmax", "--solver", "sgd", "--reg", "0.01", "--learning-rate", "0.1"]
     options += ["--momentum", "0.5", "--batch-size", "16", "--max-epochs", "7", "--tol", "none"]
     options += ["--seed", "3", "--no-standardize", "--dtype", "float64", "-v"]
     labels = ["--labels", folder / "labels.txt"]
@@ -243,7 +244,7 @@ def test_train_with_labels_file_and_options(files):
     params = load(model).get_params()
     expected = {"reg": 0.01, "learning_rate": 0.1, "momentum": 0.5, "batch_size": 16}
     expected |= {"max_epochs": 7, "tol": None, "random_state": 3, "standardize": False}
-    expected |= {"verbose": 1}
+    expected |= {"verbose": 1, "solver": "sgd"}
     assert {k: params[k] for k in expected} == expected
     assert np.dtype(params["dtype"]) == np.float64
     assert type(load(model)).__name__ == "SoftmaxClassifier"
@@ -401,7 +402,7 @@ def test_ctrl_c_stops_training_and_saves_a_working_model(tmp_path):
     model = tmp_path / "big.model"
     command = [sys.executable, "-m", "linclf", "train", tmp_path / "big.npz", "-o", model]
     proc = subprocess.Popen(
-        [*command, "--max-epochs", "100000", "--tol", "none"],
+        [*command, "--solver", "sgd", "--max-epochs", "100000", "--tol", "none"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -20,16 +20,20 @@ from distributed import Client, LocalCluster
 from distributed.diagnostics.plugin import WorkerPlugin
 from numpy.testing import assert_allclose, assert_array_equal
 
-from linclf import (
-    SGD,
-    ConvergenceWarning,
-    DivergenceError,
-    LinearSVM,
-    SoftmaxClassifier,
-    softmax_loss,
-    svm_loss,
-)
+import linclf
+from linclf import SGD, ConvergenceWarning, DivergenceError, softmax_loss, svm_loss
 from linclf.distributed import fit, round_traffic
+
+
+def LinearSVM(**params):
+    """LinearSVM trained as the distributed rounds train, by SGD, at the former reg=1e-3."""
+    return linclf.LinearSVM(**{"reg": 1e-3, "solver": "sgd", **params})
+
+
+def SoftmaxClassifier(**params):
+    """SoftmaxClassifier by SGD, the distributed rounds' kind of training."""
+    return linclf.SoftmaxClassifier(**{"solver": "sgd", **params})
+
 
 N_TRAIN, N_TEST, D, C, CHUNK = 20_000, 5_000, 20, 4, 2_500  # 8 row chunks
 

@@ -155,7 +155,8 @@ def test_binary_problems_have_scikit_learns_shapes(Estimator):
     # Two classes: coef_ (1, D) = w_1 - w_0, decision_function (N,), positive -> classes_[1].
     X, y = make_blobs(n_classes=2, seed=3)
     labels = np.array(["no", "yes"])[y]
-    clf = Estimator(random_state=0, dtype=np.float64).fit(X, labels)
+    clf = Estimator(solver="sgd", standardize=False, random_state=0, dtype=np.float64)
+    clf.fit(X, labels)
     W = fitted_state(clf).W
     assert clf.coef_.shape == (1, X.shape[1]) and clf.intercept_.shape == (1,)
     np.testing.assert_allclose(clf.coef_[0], W[1] - W[0], rtol=1e-12)
@@ -169,7 +170,9 @@ def test_binary_problems_have_scikit_learns_shapes(Estimator):
 def test_binary_model_difference_equals_the_two_row_scores():
     # The published row reproduces s_1 - s_0 of the trained two-row model exactly.
     X, y = make_blobs(n_classes=2, seed=4)
-    clf = LinearSVM(random_state=1, dtype=np.float64, max_epochs=5, tol=None).fit(X, y)
+    clf = LinearSVM(solver="sgd", standardize=False, random_state=1, dtype=np.float64)
+    clf.set_params(max_epochs=5, tol=None)
+    clf.fit(X, y)
     W, b = fitted_state(clf).W, fitted_state(clf).b
     S = X @ W.T + b
     np.testing.assert_allclose(clf.decision_function(X), S[:, 1] - S[:, 0], rtol=1e-10)
@@ -246,11 +249,12 @@ def test_early_stopping_keeps_the_best_epoch():
 
 def test_warm_start_continues_from_previous_coef():
     X, y = make_blobs()
-    clf = LinearSVM(random_state=0, max_epochs=3, tol=None, warm_start=True).fit(X, y)
+    sgd = dict(solver="sgd", max_epochs=3, tol=None)
+    clf = LinearSVM(random_state=0, warm_start=True, **sgd).fit(X, y)
     first = clf.coef_.copy()
     clf.set_params(learning_rate=1e-12).fit(X, y)  # a negligible step: stays where it was
     np.testing.assert_allclose(clf.coef_, first, atol=1e-6)
-    cold = LinearSVM(random_state=0, max_epochs=3, tol=None, learning_rate=1e-12).fit(X, y)
+    cold = LinearSVM(random_state=0, learning_rate=1e-12, **sgd).fit(X, y)
     assert np.abs(cold.coef_).max() < 1e-6  # from zeros, it would stay near zero
 
 
@@ -281,6 +285,7 @@ def test_sparse_fit_equals_dense_fit(fmt, Estimator):
     y = rng.integers(0, 3, 120)
     sparse = getattr(scipy.sparse, fmt)(dense)
     kwargs = dict(random_state=0, dtype=np.float64, max_epochs=20, tol=None)
+    kwargs |= dict(solver="sgd", standardize=False)  # the same minibatches, bit for bit
     a = Estimator(**kwargs).fit(dense, y)
     b = Estimator(**kwargs).fit(sparse, y)
     np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-9, atol=1e-12)
@@ -368,9 +373,9 @@ def test_standardize_sparse_scales_without_centering():
 
     X, y = load_wine(return_X_y=True)
     std = np.sqrt(np.maximum((X**2).mean(0) - X.mean(0) ** 2, 0))
-    kwargs = dict(random_state=0, dtype=np.float64, max_epochs=20, tol=None)
+    kwargs = dict(random_state=0, dtype=np.float64, max_epochs=20, tol=None, solver="sgd")
     folded = LinearSVM(standardize=True, **kwargs).fit(scipy.sparse.csr_matrix(X), y)
-    plain = LinearSVM(**kwargs).fit(X / std, y)
+    plain = LinearSVM(standardize=False, **kwargs).fit(X / std, y)
     np.testing.assert_allclose(
         folded.decision_function(X), plain.decision_function(X / std), rtol=1e-8, atol=1e-9
     )

@@ -23,8 +23,11 @@ def test_the_plan_holds_the_hyperparameters_with_the_loss_split_off():
     plan = make_plan(LinearSVM(delta=0.5, dtype=np.float64, reg="auto"))
     assert (plan.loss, plan.loss_params, plan.dtype) == ("hinge", {"delta": 0.5}, np.float64)
     assert make_plan(SoftmaxClassifier()).loss_params == {}
-    # reg="auto" is scikit-learn's C=1: 1/N for two classes, 1/(2N) for more.
-    assert (plan.reg_for(50, 2), plan.reg_for(50, 3)) == (1 / 50, 1 / 100)
+    # reg="auto" without a path is a factor times scikit-learn's C=1: 1/N for two classes,
+    # 1/(2N) for more; 10 for the hinge, 1 for the softmax (docs/solvers.md).
+    assert (plan.reg_for(50, 2), plan.reg_for(50, 3)) == (10 / 50, 10 / 100)
+    soft = make_plan(SoftmaxClassifier())
+    assert (soft.reg_for(50, 2), soft.reg_for(50, 3)) == (1 / 50, 1 / 100)
     assert plan.objective(0.25).reg == 0.25
     assert plan.make_plateau().decay == 0.2  # "adaptive" decays on plateaus
     zeros = make_plan(LinearSVM(fit_intercept=False)).zero_params(3, 4)

@@ -27,7 +27,9 @@ CHILD = textwrap.dedent(
         X = np.array(X)
     y = np.load(labels)
     started = time.perf_counter()
-    clf = LinearSVM(max_epochs=2, tol=None, batch_size=256, random_state=0)
+    # The same minibatch SGD in both modes (in memory, "auto" would pick L-BFGS).
+    clf = LinearSVM(solver="sgd", standardize=False, max_epochs=2, tol=None, batch_size=256)
+    clf.set_params(random_state=0)
     clf.fit(X, y)
     def peak_rss_mib():
         # VmHWM: this process's own high-water mark. getrusage's ru_maxrss is reported too,
@@ -125,8 +127,9 @@ def test_memmap_and_in_memory_fits_see_the_same_rows(tmp_path):
     y = (X[:, 0] > 0).astype(int)
     np.save(tmp_path / "x.npy", X)
     mm = np.load(tmp_path / "x.npy", mmap_mode="r")
-    a = LinearSVM(shuffle=False, max_epochs=3, tol=None).fit(mm, y)
-    b = LinearSVM(shuffle=False, max_epochs=3, tol=None).fit(X, y)
+    a = LinearSVM(shuffle=False, max_epochs=3, tol=None).fit(mm, y)  # "auto": SGD, raw
+    b = LinearSVM(shuffle=False, max_epochs=3, tol=None, solver="sgd", standardize=False)
+    b.fit(X, y)
     np.testing.assert_array_equal(a.coef_, b.coef_)
     np.testing.assert_array_equal(a.decision_function(mm), b.decision_function(X))
 

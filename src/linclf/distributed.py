@@ -159,7 +159,8 @@ def fit(
     """
     da, distributed = _import_dask()
     plan = _check_settings(estimator, strategy, solver)
-    max_rounds = plan.max_epochs if max_rounds is None else max_rounds
+    tol, epochs = plan.limits("sgd")  # the minibatch settings: rounds of local epochs
+    max_rounds = epochs if max_rounds is None else max_rounds
     _validation.check_scalar(max_rounds, "max_rounds", numbers.Integral, low=1)
     if client is None:
         try:
@@ -179,10 +180,10 @@ def fit(
     run = _Run(client, chunks, per_round, tuple(callbacks), plan.verbose, seed)
     fit_rounds = run.average if strategy == "average" else getattr(run, solver)
     optimizer, curve, converged = fit_rounds(params, max_rounds)
-    if not converged and plan.tol is not None:
+    if not converged and tol is not None:
         message = (
             f"linclf.distributed.fit stopped at max_rounds={max_rounds} while the loss was "
-            f"still improving by more than tol={plan.tol}; consider raising max_rounds."
+            f"still improving by more than tol={tol}; consider raising max_rounds."
         )
         warnings.warn(message, ConvergenceWarning, stacklevel=2)
     # No generator: set_fitted_state seeds partial_fit's from random_state, as fit does.
@@ -206,7 +207,7 @@ def _check_settings(estimator: Any, strategy: str, solver: str) -> FitPlan:
             f"{type(estimator).__name__}"
         )
     plan = make_plan(estimator)
-    if plan.standardize:
+    if plan.standardize is True:
         raise ValueError(
             "standardize=True is not supported by linclf.distributed: scale the features "
             "beforehand (e.g. with dask_ml.preprocessing.StandardScaler)"

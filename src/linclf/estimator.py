@@ -15,13 +15,22 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ._engine.blas import blas_threads
 from ._engine.core import batched_scores
-from ._fitting.data import check_features, feature_names, split_held_out, standardize
+from ._fitting.data import (
+    check_features,
+    feature_names,
+    rescale,
+    split_held_out,
+    standardize,
+)
 from ._fitting.plan import FitPlan, make_plan
+from ._fitting.select import select_reg
 from ._fitting.state import FittedModel
 from ._fitting.weights import class_weight_factors, sample_weights
 from ._formats.modelfile import json_safe, write_model
 from ._solvers.base import SolveResult
+from ._solvers.full_batch import SOLVER_THREADS
 from ._validation import (
     TrainingData,
     check_sample_weight,
@@ -117,11 +126,14 @@ def set_fitted_state(estimator: Any, model: FittedModel) -> None:
     estimator.n_iter_ = int(model.n_iter)
     estimator.loss_curve_ = list(model.loss_curve)
     estimator.reg_ = float(model.reg)
+    estimator.solver_ = model.solver
     scores = None if model.validation_scores is None else list(model.validation_scores)
     for name, value in (
         ("feature_names_in_", model.feature_names_in),
         ("validation_scores_", scores),
         ("best_epoch_", None if scores is None else model.best_epoch),
+        ("reg_path_", model.reg_path),
+        ("reg_path_scores_", model.reg_path_scores),
     ):
         if value is not None:
             setattr(estimator, name, value)
@@ -179,7 +191,7 @@ class _LinearClassifier(_ParamsMixin):
         return TrainingData(X, y_index, n_classes, weights, classes, names)
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
-        """Fit the model by minibatch SGD (objective: class docstring); returns ``self``.
+        """Fit the model with ``solver`` (objective: class docstring); returns ``self``.
 
         Parameters
         ----------
@@ -199,15 +211,17 @@ class _LinearClassifier(_ParamsMixin):
         """
         plan = make_plan(self)
         data = self._training_data(plan, X, y, sample_weight)
-        if data.kind == "out_of_core" and (plan.standardize or plan.early_stopping):
+        solver = plan.solver_for(data)
+        if data.kind == "out_of_core" and (plan.standardize is True or plan.early_stopping):
             raise ValueError(
                 "standardize and early_stopping need X in memory; with out-of-core X "
                 f"({type(data.X).__name__}), scale the file's features beforehand and pass "
                 "validation data to a Trainer yourself"
             )
         shift = scale = None
-        if plan.standardize:
-            Z, shift, scale = standardize(data.X, plan.dtype)
+        if plan.standardizes(data):
+            center, weights = plan.fit_intercept, data.sample_weight
+            Z, shift, scale = standardize(data.X, plan.dtype, center=center, weights=weights)
             data = replace(data, X=Z)
         rng = np.random.default_rng(plan.random_state)
         validation = None
@@ -216,12 +230,21 @@ class _LinearClassifier(_ParamsMixin):
         old, shape = getattr(self, "_fitted", None), (data.n_classes, data.n_features)
         warm = plan.warm_start and old is not None and old.W.shape == shape
         warm = warm and np.array_equal(old.classes, data.classes)
+        warm = warm and (old.scale is None) == (scale is None)  # the same feature space
         params = _copied_params(old) if warm else plan.zero_params(*shape)
         optimizer = plan.make_optimizer()
-        reg = plan.reg_for(data.n_samples, data.n_classes)
-        solver = plan.make_solver(optimizer, rng)
-        result = solver.solve(plan.objective(reg), params, data, validation=validation)
-        self._warn(result, plan)
+        if solver == "sgd":
+            reg, path = select_reg(plan, solver, data, params, rng)
+            result = plan.make_solver(optimizer, rng).solve(
+                plan.objective(reg), params, data, validation=validation
+            )
+        else:  # one BLAS limit around the path and the refit (threadpoolctl: docs/solvers.md)
+            threads = SOLVER_THREADS if plan.n_threads == "auto" else plan.n_threads
+            with blas_threads(threads):
+                reg, path = select_reg(plan, solver, data, params, rng)
+                full_batch = plan.full_batch_solver(n_threads=None)
+                result = full_batch.solve(plan.objective(reg), params, data)
+        self._warn(result, plan, solver)
         model = FittedModel(
             **params,
             classes=data.classes,
@@ -236,6 +259,9 @@ class _LinearClassifier(_ParamsMixin):
             rng=rng,
             validation_scores=result.validation_scores,
             best_epoch=result.best_epoch,
+            solver=solver,
+            reg_path=None if path is None else path.regs,
+            reg_path_scores=None if path is None else path.scores,
         )
         set_fitted_state(self, model)
         return self
@@ -255,7 +281,12 @@ class _LinearClassifier(_ParamsMixin):
             Every label the model will see: required on the first call, later ``classes_``.
         """
         plan = make_plan(self)
-        if plan.standardize:
+        if plan.solver == "lbfgs":
+            raise ValueError(
+                "partial_fit trains by minibatch SGD: solver='lbfgs' solves on all the data "
+                "at once; set solver='sgd' or 'auto'"
+            )
+        if plan.standardize is True:
             raise ValueError(
                 "standardize=True is not supported by partial_fit: one chunk's column "
                 "statistics are not the data's. Scale the features beforehand."
@@ -264,23 +295,7 @@ class _LinearClassifier(_ParamsMixin):
         model = getattr(self, "_fitted", None)
         first = model is None
         if first:
-            if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit.")
-            names = feature_names(X)
-            X = check_X(X, estimator_name=name, accept_sparse=True, fits_dtype=plan.dtype)
-            known = np.unique(check_y(classes, len(classes), name="classes"))
-            if known.shape[0] < 2:
-                raise ValueError(
-                    "The number of classes has to be greater than one; got 1 class in `classes`"
-                )
-            model = FittedModel(
-                **plan.zero_params(known.shape[0], X.shape[1]),
-                classes=known,
-                n_features_in=X.shape[1],
-                feature_names_in=names,
-                optimizer=plan.make_optimizer(),
-                rng=np.random.default_rng(plan.random_state),
-            )
+            X, model = self._first_chunk(plan, X, classes)
         else:
             if classes is not None and not np.array_equal(np.unique(classes), model.classes):
                 raise ValueError(
@@ -288,6 +303,8 @@ class _LinearClassifier(_ParamsMixin):
                     f"to partial_fit, was: {model.classes.tolist()!r}"
                 )
             X = check_features(X, model, name, fits_dtype=model.W.dtype)
+            if model.scale is not None:  # continue in the fit's standardized space
+                X = rescale(X, model.shift, model.scale, model.W.dtype)
         y_index = index_labels(check_y(y, X.shape[0]), model.classes)
         if plan.class_weight == "balanced":
             raise ValueError(
@@ -306,26 +323,53 @@ class _LinearClassifier(_ParamsMixin):
         result = solver.solve(plan.objective(reg), params, data)
         self._warn(result)
         curve = [*model.loss_curve, result.loss_curve[0]]
-        trained = model.trained(params, optimizer=optimizer, rng=rng, reg=reg, loss_curve=curve)
+        trained = model.trained(
+            params, optimizer=optimizer, rng=rng, reg=reg, loss_curve=curve, solver="sgd"
+        )
         set_fitted_state(self, replace(trained, n_iter=model.n_iter + 1))
         return self
 
-    def _warn(self, result: SolveResult, plan: FitPlan | None = None) -> None:
-        """Warn about an interrupted fit, or (with a plan) one that ran out of epochs."""
+    def _first_chunk(self, plan: FitPlan, X: Any, classes: Any) -> tuple[Any, FittedModel]:
+        """The first ``partial_fit`` call's checked X and its untrained model of ``classes``."""
+        if classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        names = feature_names(X)
+        X = check_X(
+            X, estimator_name=type(self).__name__, accept_sparse=True, fits_dtype=plan.dtype
+        )
+        known = np.unique(check_y(classes, len(classes), name="classes"))
+        if known.shape[0] < 2:
+            raise ValueError(
+                "The number of classes has to be greater than one; got 1 class in `classes`"
+            )
+        model = FittedModel(
+            **plan.zero_params(known.shape[0], X.shape[1]),
+            classes=known,
+            n_features_in=X.shape[1],
+            feature_names_in=names,
+            optimizer=plan.make_optimizer(),
+            rng=np.random.default_rng(plan.random_state),
+        )
+        return X, model
+
+    def _warn(self, result: SolveResult, plan: FitPlan | None = None, solver: str = "sgd") -> None:
+        """Warn about an interrupted fit, or (with a plan) one that ran out of its budget."""
         if result.interrupted:
             kept = "of the best epoch" if result.best_epoch else "reached then"
             warnings.warn(
-                f"{type(self).__name__} training was interrupted (Ctrl-C) in epoch "
-                f"{result.n_iter}, after a complete step: the model keeps the weights {kept} "
-                "and is fitted.",
+                f"{type(self).__name__} training was interrupted (Ctrl-C) in "
+                f"{'epoch' if solver == 'sgd' else 'iteration'} {result.n_iter}, after a "
+                f"complete step: the model keeps the weights {kept} and is fitted.",
                 UserWarning,
                 stacklevel=3,
             )
-        elif plan is not None and plan.tol is not None and not result.converged:
+            return
+        tol, budget = (None, 0) if plan is None else plan.limits(solver)
+        if tol is not None and not result.converged:
+            unit = "epochs" if solver == "sgd" else "iterations"
             warnings.warn(
-                f"{type(self).__name__} stopped at max_epochs={plan.max_epochs} while the "
-                f"loss was still improving by more than tol={plan.tol}; consider raising "
-                "max_epochs.",
+                f"{type(self).__name__} stopped at max_epochs={budget} ({unit} of "
+                f"solver={solver!r}) before meeting tol={tol}; consider raising max_epochs.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -392,7 +436,7 @@ def _copied_params(model: FittedModel) -> dict[str, np.ndarray | None]:
 
 
 class LinearSVM(_LinearClassifier):
-    r"""Multiclass linear SVM (Weston–Watkins hinge), trained by minibatch SGD.
+    r"""Multiclass linear SVM (Weston–Watkins hinge), trained to its optimum or by minibatch SGD.
 
     Minimizes, over :math:`W \in \mathbb{R}^{C \times D}` and :math:`b \in \mathbb{R}^C`,
 
@@ -402,13 +446,20 @@ class LinearSVM(_LinearClassifier):
         \max(0,\; s_{ij} - s_{iy_i} + \Delta) \;+\; \lambda \lVert W \rVert^2,
         \qquad s_i = W x_i + b,
 
-    one true multiclass model (not one-vs-rest), on the batched CPU core.
+    one true multiclass model (not one-vs-rest), on the batched CPU core. The defaults
+    (docs/solvers.md) standardize in-memory X, choose :math:`\lambda`, and solve to the
+    optimum: L-BFGS on a smoothed hinge driven to the hinge, certified by a duality gap.
 
     Parameters
     ----------
-    reg : float or "auto", default 1e-3
-        L2 strength :math:`\lambda` (bias not penalized); ``"auto"``: :math:`1/(2N)`, or
-        :math:`1/N` for two classes.
+    reg : float or "auto", default "auto"
+        L2 strength :math:`\lambda` (bias not penalized). ``"auto"``: chosen on a held-out
+        20 % along a warm-started path from 2,500 rows on (with ``solver="lbfgs"``), else
+        :math:`10/(2N)` (:math:`10/N` for two classes).
+    solver : {"auto", "lbfgs", "sgd"}, default "auto"
+        ``"lbfgs"``: deterministic full-batch solve (X in memory); ``"sgd"``: minibatch
+        SGD (any X; the parameters ``learning_rate`` to ``shuffle`` apply to it only).
+        ``"auto"``: ``"sgd"`` for out-of-core X or ``early_stopping``, else ``"lbfgs"``.
     learning_rate : float, default 0.003
         Base SGD step size :math:`\eta_0`.
     momentum : float, default 0.9
@@ -420,11 +471,13 @@ class LinearSVM(_LinearClassifier):
         ``tol`` plateau, up to 4 times, then stops; ``"cosine"`` anneals over ``max_epochs``.
     batch_size : int, default 64
         Rows per minibatch.
-    max_epochs : int, default 300
-        Passes over the data at most.
-    tol : float or None, default 1e-4
-        Stop when the epoch loss (validation accuracy with ``early_stopping``) has not
-        improved by ``tol`` for ``n_iter_no_change`` epochs; None: ``max_epochs`` epochs.
+    max_epochs : int or "auto", default "auto"
+        SGD epochs, or L-BFGS iterations, at most; ``"auto"``: 300 epochs, 3,000 iterations.
+    tol : float, None or "auto", default "auto"
+        SGD: stop when the epoch loss (validation accuracy with ``early_stopping``) has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs (``"auto"``: 1e-4). L-BFGS:
+        the relative accuracy certified by the duality gap (``"auto"``: 1e-2). None: run
+        ``max_epochs``.
     n_iter_no_change : int, default 5
         The patience of ``tol``, in epochs.
     early_stopping : bool, default False
@@ -433,9 +486,10 @@ class LinearSVM(_LinearClassifier):
         Fraction held out with ``early_stopping``, in (0, 1).
     fit_intercept : bool, default True
         Learn the bias :math:`b` (else it is 0).
-    standardize : bool, default False
-        Train on standardized features (sparse: scaled only) and publish coefficients for
-        the raw ones; one more copy of X while fitting; not in ``partial_fit``.
+    standardize : bool or "auto", default "auto"
+        Train on standardized features (sparse, or no intercept: scaled only) and publish
+        coefficients for the raw ones; one more copy of X while fitting. ``"auto"``: when X
+        is in memory (not in ``partial_fit``).
     class_weight : None, "balanced" or dict, default None
         Per-class sample-weight factors; ``"balanced"``: ``n_samples / (n_classes * count)``.
     shuffle : {True, "batches", "full", False}, default True
@@ -463,8 +517,11 @@ class LinearSVM(_LinearClassifier):
         :math:`W` and :math:`b`; one row for two classes, :math:`w_1 - w_0`, :math:`b_1 - b_0`.
     classes_, n_features_in_, feature_names_in_ : ndarray, int, ndarray of str
         Sorted labels; feature count; column names of a DataFrame X with string names.
-    n_iter_, loss_curve_, reg_ : int, list of float, float
-        Epochs run (one per ``partial_fit``), mean objective per epoch, the L2 strength used.
+    n_iter_, loss_curve_, reg_, solver_ : int, list of float, float, str
+        Epochs or iterations run (one epoch per ``partial_fit``), the objective after each,
+        the L2 strength used, the solver used.
+    reg_path_, reg_path_scores_ : ndarray
+        When ``reg="auto"`` ran a path: the :math:`\lambda` tried and their held-out accuracy.
     validation_scores_, best_epoch_ : list of float, int
         With ``early_stopping``: held-out accuracy per epoch, and the epoch kept.
 
@@ -484,19 +541,20 @@ class LinearSVM(_LinearClassifier):
     def __init__(
         self,
         *,
-        reg: float = 1e-3,
+        reg: float | str = "auto",
+        solver: str = "auto",
         learning_rate: float = 0.003,
         momentum: float = 0.9,
         nesterov: bool = False,
         schedule: str = "adaptive",
         batch_size: int = 64,
-        max_epochs: int = 300,
-        tol: float | None = 1e-4,
+        max_epochs: int | str = "auto",
+        tol: float | str | None = "auto",
         n_iter_no_change: int = 5,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         fit_intercept: bool = True,
-        standardize: bool = False,
+        standardize: bool | str = "auto",
         class_weight: Any = None,
         shuffle: bool | str = True,
         copy_X: bool = True,
@@ -511,7 +569,7 @@ class LinearSVM(_LinearClassifier):
 
 
 class SoftmaxClassifier(_LinearClassifier):
-    r"""Multinomial logistic regression (softmax cross-entropy) by minibatch SGD.
+    r"""Multinomial logistic regression (softmax cross-entropy), by L-BFGS or minibatch SGD.
 
     Minimizes, over :math:`W \in \mathbb{R}^{C \times D}` and :math:`b \in \mathbb{R}^C`,
 
@@ -520,16 +578,22 @@ class SoftmaxClassifier(_LinearClassifier):
         \frac{1}{\sum_i w_i} \sum_i w_i \Bigl(\log \sum_j e^{s_{ij}} - s_{iy_i}\Bigr)
         \;+\; \lambda \lVert W \rVert^2, \qquad s_i = W x_i + b,
 
-    and predicts probabilities :math:`p_{ij} = e^{s_{ij}} / \sum_k e^{s_{ik}}`.
+    and predicts probabilities :math:`p_{ij} = e^{s_{ij}} / \sum_k e^{s_{ik}}`. The
+    defaults standardize in-memory X, choose :math:`\lambda` and run L-BFGS to the optimum.
 
     Parameters
     ----------
     reg : float or "auto", default "auto"
-        L2 strength :math:`\lambda`; ``"auto"`` matches ``LogisticRegression(C=1)``:
-        :math:`1/(2N)`, :math:`1/N` for two classes (``partial_fit``: its first chunk's N).
+        L2 strength :math:`\lambda`; ``"auto"``: chosen on a held-out path from 2,500 rows
+        on (``solver="lbfgs"``), else that of ``LogisticRegression(C=1)``: :math:`1/(2N)`,
+        :math:`1/N` for two classes (``partial_fit``: its first chunk's N).
+    solver, tol, max_epochs
+        As for :class:`LinearSVM`; L-BFGS stops when an iteration lowers the objective
+        :math:`f` by at most ``tol`` times :math:`\min(f, \log C - f)` (``"auto"``:
+        1e-4, 1,000 iterations).
     learning_rate, batch_size : float, default 0.05, and int, default 32
         Base SGD step size :math:`\eta_0`; rows per minibatch.
-    momentum, nesterov, schedule, max_epochs, tol, n_iter_no_change
+    momentum, nesterov, schedule, n_iter_no_change
         As for :class:`LinearSVM`, with the same defaults; so are ``early_stopping``,
         ``validation_fraction``, ``fit_intercept``, ``standardize``, ``class_weight``,
         ``shuffle``, ``copy_X``, ``warm_start``, ``dtype``, ``n_threads``,
@@ -538,7 +602,8 @@ class SoftmaxClassifier(_LinearClassifier):
     Attributes
     ----------
     coef_, intercept_, classes_, n_features_in_, feature_names_in_, n_iter_, loss_curve_
-        As for :class:`LinearSVM`; so are ``reg_``, ``validation_scores_``, ``best_epoch_``.
+        As for :class:`LinearSVM`; so are ``reg_``, ``solver_``, ``reg_path_``,
+        ``reg_path_scores_``, ``validation_scores_`` and ``best_epoch_``.
 
     Examples
     --------
@@ -558,18 +623,19 @@ class SoftmaxClassifier(_LinearClassifier):
         self,
         *,
         reg: float | str = "auto",
+        solver: str = "auto",
         learning_rate: float = 0.05,
         momentum: float = 0.9,
         nesterov: bool = False,
         schedule: str = "adaptive",
         batch_size: int = 32,
-        max_epochs: int = 300,
-        tol: float | None = 1e-4,
+        max_epochs: int | str = "auto",
+        tol: float | str | None = "auto",
         n_iter_no_change: int = 5,
         early_stopping: bool = False,
         validation_fraction: float = 0.1,
         fit_intercept: bool = True,
-        standardize: bool = False,
+        standardize: bool | str = "auto",
         class_weight: Any = None,
         shuffle: bool | str = True,
         copy_X: bool = True,

@@ -65,6 +65,8 @@ def _check_meta(where: str, meta: dict[str, Any]) -> None:
         raise bad("reg", "a non-negative number")
     if not isinstance(meta.get("optimizer"), dict):
         raise bad("optimizer", "a dict of optimizer state")
+    if meta.get("solver", "sgd") not in ("sgd", "lbfgs"):
+        raise bad("solver", "'sgd' or 'lbfgs'")
 
 
 def _check_arrays(where: str, arrays: dict[str, np.ndarray], n_features: int, dtype: Any) -> None:
@@ -90,6 +92,11 @@ def _check_arrays(where: str, arrays: dict[str, np.ndarray], n_features: int, dt
         "standardize_shift": ((n_features,), np.float64),
         "standardize_scale": ((n_features,), np.float64),
     }
+    path = arrays.get("reg_path")
+    if path is not None:
+        expected["reg_path"] = expected["reg_path_scores"] = ((path.shape[0],), np.float64)
+    elif "reg_path_scores" in arrays:
+        raise ModelFileError(f"{where} is incomplete: array 'reg_path' is missing")
     for name, (shape, kind) in expected.items():
         array = arrays.get(name)
         if array is not None and (array.shape, array.dtype) != (shape, kind):

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._validation import TrainingData, check_sample_weight, check_X, is_sparse
 
-__all__ = ["check_features", "feature_names", "split_held_out", "standardize"]
+__all__ = ["check_features", "feature_names", "rescale", "split_held_out", "standardize"]
 
 
 def feature_names(X: Any) -> np.ndarray | None:
@@ -66,33 +66,62 @@ def check_features(X: Any, model: Any, estimator_name: str, **check: Any) -> Any
     return X
 
 
-def standardize(X: Any, dtype: np.dtype) -> tuple[Any, np.ndarray, np.ndarray]:
+def standardize(
+    X: Any, dtype: np.dtype, *, center: bool = True, weights: np.ndarray | None = None
+) -> tuple[Any, np.ndarray, np.ndarray]:
     """``(Z, shift, scale)``: X in standard units, in ``dtype``, and its float64 statistics.
 
     Dense X is centered and scaled, in 16 MiB chunks; sparse X is only scaled (``shift``
-    is 0), so it stays sparse. A constant column keeps scale 1.
+    is 0), so it stays sparse. A (nearly) constant column keeps scale 1. ``center=False`` (a
+    model without intercept, which could not absorb the shift) divides dense columns by
+    their root mean square instead. With sample ``weights`` the statistics are weighted,
+    so integer weights standardize as repeated rows do.
     """
     if is_sparse(X):
         X = X.tocsr().astype(np.float64)
-        mean = np.asarray(X.mean(axis=0)).ravel()
-        var = np.asarray(X.multiply(X).mean(axis=0)).ravel() - mean**2
-        shift = np.zeros_like(mean)
-    else:
-        mean = X.mean(axis=0, dtype=np.float64)
-        var = X.var(axis=0, dtype=np.float64)
+    mean, square = _moments(X, weights)
+    if center and not is_sparse(X):
+        var = square - mean**2 if weights is not None else X.var(axis=0, dtype=np.float64)
         shift = mean
+    else:
+        var = square - mean**2 if is_sparse(X) else square  # RMS without centering
+        shift = np.zeros_like(mean)
     scale = np.sqrt(np.maximum(var, 0.0))
-    scale[scale == 0.0] = 1.0  # a constant column: leave it as it is
+    # A constant column, or one whose spread is too small to divide by in ``dtype`` (the
+    # published coef / scale would overflow): leave it as it is.
+    scale[scale < np.sqrt(np.finfo(dtype).tiny)] = 1.0
+    return rescale(X, shift, scale, dtype), shift, scale
+
+
+def _moments(X: Any, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Column means of X and of X², weighted by ``weights`` (float64)."""
+    if weights is None:
+        if is_sparse(X):
+            return np.asarray(X.mean(axis=0)).ravel(), np.asarray(
+                X.multiply(X).mean(axis=0)
+            ).ravel()
+        mean = X.mean(axis=0, dtype=np.float64)
+        return mean, np.einsum("ij,ij->j", X, X, dtype=np.float64) / max(1, X.shape[0])
+    w = np.asarray(weights, dtype=np.float64)
+    total = max(float(w.sum()), np.finfo(np.float64).tiny)
+    if is_sparse(X):
+        return (X.T @ w) / total, (X.multiply(X).T @ w) / total
+    mean = np.einsum("i,ij->j", w, X, dtype=np.float64) / total
+    return mean, np.einsum("i,ij,ij->j", w, X, X, dtype=np.float64) / total
+
+
+def rescale(X: Any, shift: np.ndarray, scale: np.ndarray, dtype: np.dtype) -> Any:
+    """``(X - shift) / scale`` in ``dtype`` (sparse X: ``X / scale``, still sparse)."""
     if is_sparse(X):
         import scipy.sparse  # loaded already: X is sparse
 
-        return (X @ scipy.sparse.diags_array(1.0 / scale)).astype(dtype), shift, scale
+        return (X @ scipy.sparse.diags_array(1.0 / scale)).astype(dtype)
     out = np.empty(X.shape, dtype=dtype)
     rows = max(1, 2**24 // (8 * X.shape[1]))
     for start in range(0, X.shape[0], rows):
         block = X[start : start + rows]
         out[start : start + rows] = (block - shift) / scale
-    return out, shift, scale
+    return out
 
 
 def split_held_out(

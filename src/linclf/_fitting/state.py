@@ -42,6 +42,9 @@ class FittedModel:
     best_epoch: int | None = None
     coef: np.ndarray | None = None
     intercept: np.ndarray | None = None
+    solver: str = "sgd"
+    reg_path: np.ndarray | None = None
+    reg_path_scores: np.ndarray | None = None
 
     def trained(self, params: dict[str, Any], **changes: Any) -> FittedModel:
         """This model with the rows ``params`` and ``changes`` (published ones recomputed)."""
@@ -74,6 +77,9 @@ class FittedModel:
             arrays["b"] = self.b
         if self.scale is not None:
             arrays["standardize_shift"], arrays["standardize_scale"] = self.shift, self.scale
+        if self.reg_path is not None:
+            arrays["reg_path"] = np.asarray(self.reg_path, dtype=np.float64)
+            arrays["reg_path_scores"] = np.asarray(self.reg_path_scores, dtype=np.float64)
         optimizer, optimizer_arrays = split_arrays(self.optimizer.state_dict(), "optimizer")
         names = self.feature_names_in
         meta = {
@@ -83,6 +89,7 @@ class FittedModel:
             "n_iter": int(self.n_iter),
             "loss_curve": [float(v) for v in self.loss_curve],
             "reg": float(self.reg),
+            "solver": self.solver,
             "optimizer": json_safe(optimizer),
             # The shuffling generator, so that partial_fit after load draws what it would have.
             "rng": json_safe(self.rng.bit_generator.state),
@@ -123,6 +130,9 @@ class FittedModel:
             else _generator_from_state(rng_state),
             coef=arrays["coef"],
             intercept=arrays["intercept"],
+            solver=meta.get("solver", "sgd"),
+            reg_path=arrays.get("reg_path"),
+            reg_path_scores=arrays.get("reg_path_scores"),
         )
 
 
