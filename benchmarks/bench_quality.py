@@ -29,7 +29,8 @@ Run: ``python benchmarks/bench_quality.py [--quick] [--no-cifar] [--only NAME]
 [--blas-threads N] [--write]`` (``--quick``: 2 seeds, the four bundled datasets, no CIFAR;
 ``--blas-threads``: limit the BLAS threads of the whole run, for a busy machine, where
 two-thread BLAS calls on small arrays wait for a free core and scikit-learn's fit times grow
-tenfold or more; ``--write`` records the section ``quality`` of ``docs/benchmarks.md``).
+tenfold or more; ``--write`` records the section ``quality`` of ``docs/benchmarks.md``
+and ``docs/solvers.md``).
 """
 
 from __future__ import annotations
@@ -497,7 +498,7 @@ def run_cifar() -> tuple[list[CifarRow], float | None]:
 def cifar_table(rows: list[CifarRow]) -> str:
     """CIFAR-shaped data: test/train accuracy, seconds, epochs, the checks."""
     loop = rows[0].seconds
-    headers = ["contender", "test %", "train %", "seconds", "epochs", "× loop time"]
+    headers = ["contender", "test %", "train %", "seconds", "epochs or iterations", "× loop time"]
     headers += ["ConvergenceWarnings", "check"]
     table = []
     for r in rows:
@@ -664,9 +665,10 @@ def main(argv: list[str] | None = None) -> None:
     n_seeds = QUICK_SEEDS if args.quick else SEEDS
     body = render(results, cifar, notes, n_seeds, time.perf_counter() - started)
     print("\n" + body, flush=True)
-    if args.write:
-        common.write_section("quality", "\n".join(header) + "\n\n" + body)
-        print(f"\nwritten to {common.DOC}")
+    if args.write:  # the same section in the benchmarks page and the solvers page
+        for path in (common.DOC, common.DOC.parent / "solvers.md"):
+            common.write_section("quality", "\n".join(header) + "\n\n" + body, path)
+            print(f"\nwritten to {path}")
 
 
 if __name__ == "__main__":
