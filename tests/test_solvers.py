@@ -249,15 +249,20 @@ def test_sparse_equals_dense(loss, make_solver, atol):
     X[np.abs(X) < 0.8] = 0.0  # a third of the entries are zero
     dense = TrainingData(X, dense.y, 3)
     sparse = TrainingData(scipy.sparse.csr_matrix(X), dense.y, 3)
-    objective = LinearObjective(loss, reg=0.03)
-    p_dense, p_sparse = fresh(dense, True), fresh(dense, True)
-    make_solver().solve(objective, p_dense, dense)
-    make_solver().solve(objective, p_sparse, sparse)
     # Same arithmetic up to the order of the sums in the two products: both reach the
     # optimum within the solver's accuracy.
-    value = objective_value(loss, p_dense, dense, 0.03)
-    assert objective_value(loss, p_sparse, dense, 0.03) == pytest.approx(value, rel=2e-6)
-    np.testing.assert_allclose(p_sparse["W"], p_dense["W"], atol=atol)
+    assert_same_optimum(loss, make_solver, atol, dense, sparse)
+
+
+def assert_same_optimum(loss, make_solver, atol, data, twin):
+    """Fits on ``data`` and on its ``twin`` (the same objective) agree in value and W."""
+    objective = LinearObjective(loss, reg=0.03)
+    params, twin_params = fresh(data, True), fresh(data, True)
+    make_solver().solve(objective, params, data)
+    make_solver().solve(objective, twin_params, twin)
+    value = objective_value(loss, params, data, 0.03)
+    assert objective_value(loss, twin_params, data, 0.03) == pytest.approx(value, rel=2e-6)
+    np.testing.assert_allclose(twin_params["W"], params["W"], atol=atol)
 
 
 @pytest.mark.parametrize(("loss", "make_solver", "atol"), SOLVERS)
@@ -265,13 +270,7 @@ def test_integer_weights_equal_repeated_rows(loss, make_solver, atol):
     weighted = make_data(weights=True, seed=8)
     repeat = weighted.sample_weight.astype(int)
     repeated = TrainingData(np.repeat(weighted.X, repeat, axis=0), np.repeat(weighted.y, repeat), 3)
-    objective = LinearObjective(loss, reg=0.03)
-    p_weighted, p_repeated = fresh(weighted, True), fresh(weighted, True)
-    make_solver().solve(objective, p_weighted, weighted)
-    make_solver().solve(objective, p_repeated, repeated)
-    value = objective_value(loss, p_repeated, repeated, 0.03)
-    assert objective_value(loss, p_weighted, repeated, 0.03) == pytest.approx(value, rel=2e-6)
-    np.testing.assert_allclose(p_weighted["W"], p_repeated["W"], atol=atol)
+    assert_same_optimum(loss, make_solver, atol, repeated, weighted)
 
 
 @pytest.mark.parametrize(("loss", "make_solver", "atol"), SOLVERS)

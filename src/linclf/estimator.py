@@ -242,7 +242,7 @@ class _LinearClassifier(_ParamsMixin):
             threads = SOLVER_THREADS if plan.n_threads == "auto" else plan.n_threads
             with blas_threads(threads):
                 reg, path = select_reg(plan, solver, data, params, rng)
-                full_batch = plan.full_batch_solver(n_threads=None)
+                full_batch = plan.full_batch_solver(n_threads=None, warm=warm or path is not None)
                 result = full_batch.solve(plan.objective(reg), params, data)
         self._warn(result, plan, solver)
         model = FittedModel(

@@ -26,6 +26,7 @@ PATH_MIN_ROWS = 2_500  # below, a 20 % hold-out is too few rows to tell λ apart
 PATH_MAX_ROWS = 10_000  # the path runs on a random subset of this many rows at most
 PATH_FRACTION = 0.2
 PATH_GRID = (10.0, 1e-5, 2)  # λ from 10 down to 1e-5, 2 per decade
+PATH_LOOSEN = 5.0  # the path's solves stop at this multiple of the refit's tol
 
 
 def _subsample(data: TrainingData, n_rows: int, rng: np.random.Generator) -> TrainingData:
@@ -52,7 +53,7 @@ def select_reg(
         return plan.reg_for(data.n_samples, data.n_classes), None
     train, held_out = split_held_out(_subsample(data, PATH_MAX_ROWS, rng), PATH_FRACTION, rng)
     path = fit_path(
-        plan.full_batch_solver(n_threads=None),
+        plan.full_batch_solver(n_threads=None, loosen=PATH_LOOSEN),
         plan.objective,
         params,
         train,
