@@ -103,8 +103,11 @@ def _cases():
         cases[f"{tag}_standardize"] = lambda tmp, c=cls, p=params: _fit(
             c, dict(p, standardize=True), Xr, yr
         )
-        cases[f"{tag}_weights"] = lambda tmp, c=cls, p=params: _fit(
-            c, dict(p, class_weight="balanced"), X, y, sample_weight=w
+        # reg="auto" counted rows when the reference was recorded (1 / (2 * 600)); it now
+        # counts the weights' sum (scikit-learn's C=1), so the recorded strength is pinned.
+        weighted = {"reg": 1 / (2 * 600)} if params["reg"] == "auto" else {}
+        cases[f"{tag}_weights"] = lambda tmp, c=cls, p=params, r=weighted: _fit(
+            c, dict(p, class_weight="balanced", **r), X, y, sample_weight=w
         )
         cases[f"{tag}_float64_full_nocopy"] = lambda tmp, c=cls, p=params: _fit(
             c, dict(p, dtype=np.float64, shuffle="full", copy_X=False, nesterov=True), X, y

@@ -8,6 +8,7 @@ and threadpoolctl's own report of the BLAS threads.
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -120,8 +121,11 @@ def test_partial_fit_after_a_default_fit_continues_in_its_feature_space(estimato
     clf.partial_fit(X, y)
     twin.partial_fit(Z, y)
     S = twin.decision_function(Z)
-    np.testing.assert_allclose(clf.decision_function(X), S, rtol=1e-6, atol=1e-6 * abs(S).max())
-    assert clf.score(X, y) == twin.score(Z, y)
+    # The two fits are solves of one objective to the solver's tolerance (the hinge's is a
+    # 1e-2 certified gap), from inputs equal up to rounding: they agree to that tolerance.
+    # Raw rows stepped with standardized weights would not (wine: accuracy 1.0 -> 0.51).
+    np.testing.assert_allclose(clf.decision_function(X), S, rtol=0, atol=2e-2 * abs(S).max())
+    assert abs(clf.score(X, y) - twin.score(Z, y)) <= 0.01
 
 
 # --- standardize="auto" -------------------------------------------------------------------
@@ -406,3 +410,21 @@ def test_blas_threads_limits_and_restores():
     assert all(threads == 1 for _, threads in inside)
     assert [path for path, _ in inside] == [path for path, _ in before]
     assert after == before and untouched == before
+
+
+def test_blas_threads_limits_other_blas_libraries_separately():
+    # `others` limits every BLAS not loaded from NumPy's folder (SciPy's own OpenBLAS, which
+    # runs L-BFGS-B's vector updates) and leaves NumPy's as it is when n_threads is None.
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import scipy.optimize  # noqa: F401 (loads SciPy's BLAS, when it has its own)
+
+    numpy_folder = os.path.dirname(np.__file__)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        with blas_threads(None, others=1):
+            inside = _blas_threads(threadpoolctl)
+        after = _blas_threads(threadpoolctl)
+    mine = [threads for path, threads in inside if path.startswith(numpy_folder)]
+    others = [threads for path, threads in inside if not path.startswith(numpy_folder)]
+    assert mine and all(threads == 2 for threads in mine)
+    assert all(threads == 1 for threads in others)
+    assert all(threads == 2 for _, threads in after)

@@ -25,12 +25,13 @@ from ._fitting.data import (
     standardize,
 )
 from ._fitting.plan import FitPlan, make_plan
-from ._fitting.select import select_reg
+from ._fitting.select import select_reg, weight_total
 from ._fitting.state import FittedModel
 from ._fitting.weights import class_weight_factors, sample_weights
 from ._formats.modelfile import json_safe, write_model
 from ._solvers.base import SolveResult
-from ._solvers.full_batch import SOLVER_THREADS
+from ._solvers.full_batch import solver_threads
+from ._solvers.lbfgs import scipy_optimize
 from ._validation import (
     TrainingData,
     check_sample_weight,
@@ -239,8 +240,9 @@ class _LinearClassifier(_ParamsMixin):
                 plan.objective(reg), params, data, validation=validation
             )
         else:  # one BLAS limit around the path and the refit (threadpoolctl: docs/solvers.md)
-            threads = SOLVER_THREADS if plan.n_threads == "auto" else plan.n_threads
-            with blas_threads(threads):
+            threads = solver_threads(data) if plan.n_threads == "auto" else plan.n_threads
+            scipy_optimize()  # loaded first, so that the limit reaches SciPy's BLAS too
+            with blas_threads(threads, others=1):  # SciPy's BLAS: L-BFGS-B's vectors
                 reg, path = select_reg(plan, solver, data, params, rng)
                 full_batch = plan.full_batch_solver(n_threads=None, warm=warm or path is not None)
                 result = full_batch.solve(plan.objective(reg), params, data)
@@ -316,7 +318,7 @@ class _LinearClassifier(_ParamsMixin):
         n_classes = model.classes.shape[0]
         data = TrainingData(X, y_index, n_classes, sample_weights(sample_weight, y_index, factors))
         # The penalty of the first chunk's size: partial_fit never sees all of the data.
-        reg = plan.reg_for(X.shape[0], n_classes) if first else model.reg
+        reg = plan.reg_for(weight_total(data), n_classes) if first else model.reg
         params = _copied_params(model)
         optimizer, rng = copy.deepcopy(model.optimizer), copy.deepcopy(model.rng)
         solver = plan.make_solver(optimizer, rng, max_epochs=1, tol=None, early_stopping=False)

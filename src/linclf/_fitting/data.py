@@ -79,13 +79,10 @@ def standardize(
     """
     if is_sparse(X):
         X = X.tocsr().astype(np.float64)
-    mean, square = _moments(X, weights)
-    if center and not is_sparse(X):
-        var = square - mean**2 if weights is not None else X.var(axis=0, dtype=np.float64)
-        shift = mean
+        mean, square = _sparse_moments(X, weights)
+        shift, var = np.zeros_like(mean), square - mean**2  # scaled, never centered
     else:
-        var = square - mean**2 if is_sparse(X) else square  # RMS without centering
-        shift = np.zeros_like(mean)
+        shift, var = _dense_moments(X, weights, center)
     scale = np.sqrt(np.maximum(var, 0.0))
     # A constant column, or one whose spread is too small to divide by in ``dtype`` (the
     # published coef / scale would overflow): leave it as it is.
@@ -93,21 +90,43 @@ def standardize(
     return rescale(X, shift, scale, dtype), shift, scale
 
 
-def _moments(X: Any, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Column means of X and of X², weighted by ``weights`` (float64)."""
+def _sparse_moments(X: Any, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Column means of sparse X and of X², weighted by ``weights`` (float64)."""
     if weights is None:
-        if is_sparse(X):
-            return np.asarray(X.mean(axis=0)).ravel(), np.asarray(
-                X.multiply(X).mean(axis=0)
-            ).ravel()
-        mean = X.mean(axis=0, dtype=np.float64)
-        return mean, np.einsum("ij,ij->j", X, X, dtype=np.float64) / max(1, X.shape[0])
+        mean = np.asarray(X.mean(axis=0)).ravel()
+        return mean, np.asarray(X.multiply(X).mean(axis=0)).ravel()
     w = np.asarray(weights, dtype=np.float64)
     total = max(float(w.sum()), np.finfo(np.float64).tiny)
-    if is_sparse(X):
-        return (X.T @ w) / total, (X.multiply(X).T @ w) / total
-    mean = np.einsum("i,ij->j", w, X, dtype=np.float64) / total
-    return mean, np.einsum("i,ij,ij->j", w, X, X, dtype=np.float64) / total
+    return (X.T @ w) / total, (X.multiply(X).T @ w) / total
+
+
+def _row_chunks(X: Any) -> range:
+    """Starts of the 16 MiB (in float64) row chunks of X."""
+    return range(0, X.shape[0], max(1, 2**24 // (8 * X.shape[1])))
+
+
+def _dense_moments(
+    X: np.ndarray, weights: np.ndarray | None, center: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(shift, var)`` of dense X's columns in float64: the (weighted) mean and variance,
+    or without ``center`` 0 and the mean square. Two passes over 16 MiB row chunks, the
+    second summing squared deviations from the mean (exact for large offsets); a full
+    float64 copy of X is never made."""
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    total = X.shape[0] if w is None else max(float(w.sum()), np.finfo(np.float64).tiny)
+    step = _row_chunks(X).step
+    shift = np.zeros(X.shape[1])
+    if center:
+        for start in _row_chunks(X):
+            block = np.asarray(X[start : start + step], dtype=np.float64)
+            shift += block.sum(axis=0) if w is None else w[start : start + step] @ block
+        shift /= total
+    var = np.zeros(X.shape[1])
+    for start in _row_chunks(X):
+        block = np.asarray(X[start : start + step], dtype=np.float64) - shift
+        block *= block
+        var += block.sum(axis=0) if w is None else w[start : start + step] @ block
+    return shift, var / total
 
 
 def rescale(X: Any, shift: np.ndarray, scale: np.ndarray, dtype: np.dtype) -> Any:
@@ -117,10 +136,12 @@ def rescale(X: Any, shift: np.ndarray, scale: np.ndarray, dtype: np.dtype) -> An
 
         return (X @ scipy.sparse.diags_array(1.0 / scale)).astype(dtype)
     out = np.empty(X.shape, dtype=dtype)
-    rows = max(1, 2**24 // (8 * X.shape[1]))
-    for start in range(0, X.shape[0], rows):
-        block = X[start : start + rows]
-        out[start : start + rows] = (block - shift) / scale
+    inverse = 1.0 / scale
+    step = _row_chunks(X).step
+    for start in _row_chunks(X):
+        block = np.asarray(X[start : start + step], dtype=np.float64) - shift  # a new array
+        block *= inverse
+        out[start : start + step] = block
     return out
 
 

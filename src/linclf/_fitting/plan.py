@@ -41,7 +41,7 @@ WARM_SMOOTHING = 1e-2  # the hinge's first μ / Δ when starting near the optimu
 AUTO_LIMITS = {
     ("sgd", "hinge"): (1e-4, 300),
     ("sgd", "softmax"): (1e-4, 300),
-    ("lbfgs", "softmax"): (1e-4, 1000),
+    ("lbfgs", "softmax"): (2e-5, 1000),
     ("lbfgs", "hinge"): (1e-2, 3000),
 }
 

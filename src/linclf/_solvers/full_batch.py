@@ -10,11 +10,8 @@ fixed at 0) without an intercept. The bias is not penalized. One evaluation is o
 over X with two matrix products, :math:`S = X W^\top` and :math:`dW = dS^\top X`, computed
 in the dtype of X (float32 data stays float32: no copy of X is made); the loss is
 accumulated in float64 by the loss node and the penalty is formed in float64 from
-:math:`\theta`, so SciPy always sees float64. Sparse X (CSR/CSC) goes through the same
-scores node, which computes ``X @ W.T`` and ``(X.T @ dS).T`` and never densifies X.
-
-A solve runs on :data:`SOLVER_THREADS` BLAS threads unless told otherwise, entered once
-per solve (the comment at its definition gives the measurement behind it).
+:math:`\theta`, so SciPy always sees float64. Sparse X is never densified. A solve runs on
+:func:`solver_threads` BLAS threads unless told otherwise, entered once per solve.
 """
 
 from __future__ import annotations
@@ -26,15 +23,25 @@ import numpy as np
 from .._validation import TrainingData
 from ..linear import linear_backward, linear_forward
 
-__all__ = ["SOLVER_THREADS", "FullBatchObjective", "write_params"]
+__all__ = ["SMALL_X", "SOLVER_THREADS", "FullBatchObjective", "solver_threads", "write_params"]
 
-# BLAS threads of a full-batch solve by default. Measured on the 2-core reference machine
-# while it is shared: L-BFGS on digits (1437 × 64 × 10) is 17x slower per iteration with
-# two threads (both OpenBLAS copies, NumPy's for the products and SciPy's for L-BFGS-B's
-# vector updates, hand small jobs to a thread that is not scheduled), and on CIFAR-shaped
-# data (49,000 × 3072 × 10, float32) an iteration takes 0.25 s on one thread, 0.42 s on
-# two: the two products are bound by reading X, which one core already saturates.
+# BLAS threads of a full-batch solve by default (solver_threads). Measured on the 2-core
+# reference machine: on small X two threads lose, badly under load (L-BFGS on digits,
+# 1437 × 64 × 10: 17x slower per iteration with the other core busy; 54 against 70 µs per
+# pair of products when quiet, less than the L-BFGS-B bookkeeping around them); on
+# CIFAR-shaped X (49,000 × 3072 × 10, float32) the two products take 131 ms on two
+# threads, 214 ms on one when the machine is quiet (0.42 s against 0.25 s per iteration
+# while it was shared). So one thread up to SMALL_X elements, the BLAS's own count above.
 SOLVER_THREADS = 1
+SMALL_X = 2**20
+
+
+def solver_threads(data: TrainingData) -> int | None:
+    """The BLAS threads of a full-batch solve on ``data`` at ``n_threads="auto"``: 1 for X
+    of at most :data:`SMALL_X` stored values, else None (the BLAS's default)."""
+    X = data.X
+    size = X.nnz if hasattr(X, "nnz") else X.shape[0] * X.shape[1]
+    return SOLVER_THREADS if size <= SMALL_X else None
 
 
 def write_params(

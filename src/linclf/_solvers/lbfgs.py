@@ -1,17 +1,10 @@
 r"""Full-batch L-BFGS on the exact smooth objective (softmax cross-entropy + L2).
 
-The solver minimizes the objective of :mod:`linclf._solvers.full_batch`,
-
-.. math::
-
-    f(\theta) = \frac{\sum_i w_i L_i(X_i W^\top + b, y_i)}{\sum_i w_i} + \lambda\lVert W\rVert^2,
-
-with SciPy's L-BFGS-B (no bounds, ``jac=True``), one pass over X per evaluation. Each
-iteration builds the quasi-Newton direction from the last ``memory`` pairs
-:math:`s_k = \theta_{k+1} - \theta_k`, :math:`y_k = g_{k+1} - g_k` (the two-loop recursion,
-Nocedal & Wright, *Numerical Optimization*, 2006, Algorithm 7.4) and takes a step
-:math:`\theta_{k+1} = \theta_k - t_k H_k g_k` whose length :math:`t_k` satisfies the Wolfe
-conditions.
+SciPy's L-BFGS-B (no bounds, ``jac=True``) minimizes the objective of
+:mod:`linclf._solvers.full_batch`, one pass over X per evaluation: the two-loop direction
+from the last ``memory`` pairs (Nocedal & Wright, *Numerical Optimization*, 2006,
+Algorithm 7.4) and a Wolfe line search, :math:`\theta_{k+1} = \theta_k - t_k H_k g_k`
+(docs/solvers.md).
 
 Stopping rule (:func:`minimize_lbfgs`): stop after iteration :math:`k` when
 
@@ -41,9 +34,9 @@ from .._validation import TrainingData, check_scalar
 from ..linear import linear_forward
 from ..losses import softmax_cross_entropy
 from .base import SolveResult
-from .full_batch import SOLVER_THREADS, FullBatchObjective, write_params
+from .full_batch import FullBatchObjective, solver_threads, write_params
 
-__all__ = ["LBFGSSolver", "minimize_lbfgs", "validation_accuracy"]
+__all__ = ["LBFGSSolver", "minimize_lbfgs", "scipy_optimize", "validation_accuracy"]
 
 # Losses smooth enough for L-BFGS on the exact objective, by name (the hinge has kinks: see
 # linclf._solvers.smoothed_hinge).
@@ -52,6 +45,17 @@ SMOOTH_LOSSES = {"softmax": softmax_cross_entropy}
 
 class _Stop(Exception):
     """Raised by a monitor to end the solve at the current iterate."""
+
+
+def scipy_optimize() -> Any:
+    """``scipy.optimize``, imported on first use (``import linclf`` does not load SciPy).
+
+    A caller entering a BLAS thread limit around a solve loads it first, so that the limit
+    also reaches SciPy's own BLAS (threadpoolctl limits the libraries loaded when entered).
+    """
+    import scipy.optimize
+
+    return scipy.optimize
 
 
 def minimize_lbfgs(
@@ -97,7 +101,7 @@ def minimize_lbfgs(
     interrupted : bool
         Ctrl-C ended it (``theta`` is the last accepted iterate).
     """
-    import scipy.optimize  # here, not at import: `import linclf` does not load SciPy
+    optimize = scipy_optimize()
 
     curve: list[float] = []
     state = {"theta": theta, "stop": False}
@@ -116,7 +120,7 @@ def minimize_lbfgs(
 
     options = {"maxiter": max_iter, "maxcor": memory, "ftol": 0.0, "gtol": 0.0, "maxls": 40}
     try:
-        result = scipy.optimize.minimize(
+        result = optimize.minimize(
             fun, theta, jac=True, method="L-BFGS-B", callback=callback, options=options
         )
     except KeyboardInterrupt:
@@ -151,9 +155,10 @@ class LBFGSSolver:
         L-BFGS correction pairs.
     n_threads : int, None or "auto", default "auto"
         BLAS threads for the whole solve, entered once: ``"auto"`` is
-        :data:`~linclf._solvers.full_batch.SOLVER_THREADS` (1, measured fastest on small and
-        CIFAR-shaped data); ``None`` leaves the caller's setting alone (for a caller that
-        entered one limit around many solves, such as a regularization path).
+        :func:`~linclf._solvers.full_batch.solver_threads` (1 on small X, the BLAS's default
+        on large X: measured at its definition), SciPy's BLAS at 1; ``None`` leaves the
+        caller's setting alone (for a caller that entered one limit around many solves,
+        such as a regularization path).
 
     Notes
     -----
@@ -219,8 +224,9 @@ class LBFGSSolver:
                 scores.append(validation_accuracy(*fun.unpack(theta), validation))
             return False
 
-        threads = SOLVER_THREADS if self.n_threads == "auto" else self.n_threads
-        with blas_threads(threads):
+        threads = solver_threads(data) if self.n_threads == "auto" else self.n_threads
+        scipy_optimize()  # loaded before the limit, which then reaches SciPy's BLAS too
+        with blas_threads(threads, others=None if self.n_threads is None else 1):
             theta, curve, converged, interrupted = minimize_lbfgs(
                 fun,
                 fun.pack(params["W"], params.get("b")),

@@ -1,53 +1,19 @@
 r"""The Weston–Watkins hinge optimum by L-BFGS on a smoothed hinge, certified by a duality gap.
 
-The exact objective (primal) is
-
-.. math::
-
-    P(W, b) = \sum_i a_i \sum_{j \ne y_i} \max(0, m_{ij}) + \lambda\lVert W\rVert^2,
-    \qquad m_{ij} = \Delta + s_{ij} - s_{iy_i},\quad a_i = \frac{w_i}{\sum_k w_k}.
-
-It has kinks, so L-BFGS runs on the Huber-smoothed hinge :math:`h_\mu \le \max(0, \cdot)`,
-
-.. math::
-
-    h_\mu(m) = \begin{cases} 0 & m \le 0 \\ m^2 / (2\mu) & 0 < m \le \mu \\
-               m - \mu/2 & m > \mu \end{cases}, \qquad
-    h_\mu'(m) = \operatorname{clip}(m/\mu, 0, 1),
-
-with :math:`\mu` driven towards 0 (continuation, each stage warm-started from the last).
-
-**Certificate.** The dual of :math:`P` (without intercept) is the box-constrained QP
-
-.. math::
-
-    D(\alpha) = \Delta \sum_{i, j \ne y_i} \alpha_{ij} - \frac{\lVert V \rVert^2}{4\lambda},
-    \qquad V = -\sum_i dS_i^\top X_i, \qquad 0 \le \alpha_{ij} \le a_i,
-
-and the smoothed node's gradient :math:`dS_{ij} = a_i h_\mu'(m_{ij})` (:math:`j \ne y_i`)
-*is* a feasible :math:`\alpha`, with :math:`V = -dS^\top X` the product every evaluation
-computes anyway. So each iterate comes with :math:`P \ge P^\star \ge D(t\alpha)` (the
-best :math:`t \in [0, 1]`, in closed form) at the cost of a few passes over the (N, C)
-scores. With an intercept the dual also requires :math:`\sum_i dS_i = 0` (the bias
-gradient); the check then makes :math:`\alpha` feasible by scaling each class-pair flow
-:math:`F_{cd} = \sum_{y_i = c} \alpha_{id}` down to the largest balanced flow below it
-(a tiny linear program, and one more product). The hinge value itself comes from
-:math:`dS` too: :math:`h(m) - h_\mu(m) = \mu (r - r^2/2)` with :math:`r = h_\mu'(m)`.
-
-**Continuation.** The gap splits as :math:`P - D = G_\mu + \sigma_\mu`, the smoothed
-problem's own gap :math:`G_\mu = F_\mu - D_\mu`
-(:math:`D_\mu = D - \tfrac{\mu}{2}\sum \alpha_{ij}^2 / a_i`) plus the part due to
-smoothing, :math:`\sigma_\mu = \mu \sum_{ij} a_i (r_{ij} - r_{ij}^2) \ge 0`. A stage
-runs L-BFGS on :math:`F_\mu` until its last 5 iterations decrease :math:`F_\mu` by less
-than :math:`10^{-3}\varepsilon F_\mu`, or (without intercept) :math:`G_\mu \le
-\sigma_\mu / 2`. Since :math:`F_\mu \le P` everywhere, :math:`P - P^\star \le (P -
-F_\mu) + (F_\mu - F_\mu^\star)`: the solve ends when :math:`P - F_\mu \le \varepsilon P
-/ 2` after a stage, or at once when the certificate :math:`P - D \le \varepsilon P`
-holds (``tol`` is :math:`\varepsilon`); otherwise :math:`\mu \leftarrow \mu \cdot
-\operatorname{clip}(\varepsilon P / (4 (P - F_\mu)), 0.1, 0.5)`. The dual point from
-:math:`dS` lags the primal one, so the certificate alone would stop late (measured: 4x
-the iterations on digits); on the tests' small problems the rule ends within
-:math:`\varepsilon` of SciPy's optimum (``tests/test_solvers.py``).
+The objective :math:`P`, the Huber-smoothed hinge :math:`h_\mu` minimized in stages with
+:math:`\mu` driven towards 0, the dual point read from each gradient
+(:math:`\alpha_{ij} = dS_{ij}`, :math:`V = -dS^\top X`, so :math:`P \ge P^\star \ge
+D(t\alpha)` at every iterate; with an intercept, the class-to-class flows balanced by a
+small linear program) and the stopping rules are written out once, as math, in
+docs/solvers.md ("Full-batch L-BFGS"). In short: with :math:`s = \min(P, P_0 - D)` and
+:math:`P_0 = \Delta (C - 1)`, a stage ends when :math:`F_\mu` stops falling by
+:math:`10^{-3}\varepsilon s` over 5 iterations (or, without intercept, when its own gap
+:math:`G_\mu \le \sigma_\mu / 2`); the solve ends when :math:`P - D \le \varepsilon s`
+with a feasible dual point, or after a stage when :math:`P - F_\mu \le \varepsilon s / 2`;
+else :math:`\mu \leftarrow \mu\,\operatorname{clip}(\varepsilon s / (4 (P - F_\mu)), 0.1,
+0.5)`. The dual point lags the primal one, so the certificate alone would stop late
+(measured: 4x the iterations on digits); ``tests/test_solvers.py`` checks the result
+against the QP optimum.
 """
 
 from __future__ import annotations
@@ -62,8 +28,8 @@ import numpy as np
 from .._engine.blas import blas_threads
 from .._validation import TrainingData, check_scalar
 from .base import SolveResult
-from .full_batch import SOLVER_THREADS, FullBatchObjective, write_params
-from .lbfgs import minimize_lbfgs, validation_accuracy
+from .full_batch import FullBatchObjective, solver_threads, write_params
+from .lbfgs import minimize_lbfgs, scipy_optimize, validation_accuracy
 
 __all__ = [
     "HingeGap",
@@ -240,7 +206,7 @@ def _circulation(flow: np.ndarray) -> np.ndarray:
 
     A linear program in :math:`C(C-1)` variables (SciPy's HiGHS; C is small).
     """
-    import scipy.optimize  # here, not at import: `import linclf` does not load SciPy
+    optimize = scipy_optimize()
 
     n_classes = flow.shape[0]
     off = ~np.eye(n_classes, dtype=bool)
@@ -248,7 +214,7 @@ def _circulation(flow: np.ndarray) -> np.ndarray:
     balance = np.zeros((n_classes, src.size))
     balance[src, np.arange(src.size)] += 1.0  # out of class c
     balance[dst, np.arange(src.size)] -= 1.0  # into class c
-    result = scipy.optimize.linprog(
+    result = optimize.linprog(
         -np.ones(src.size),
         A_eq=balance,
         b_eq=np.zeros(n_classes),
@@ -368,8 +334,9 @@ class SmoothedHingeSolver:
                 "smoothing": self.smoothing * delta,
             },
         )
-        threads = SOLVER_THREADS if self.n_threads == "auto" else self.n_threads
-        with blas_threads(threads):
+        threads = solver_threads(data) if self.n_threads == "auto" else self.n_threads
+        scipy_optimize()  # loaded before the limit, which then reaches SciPy's BLAS too
+        with blas_threads(threads, others=None if self.n_threads is None else 1):
             theta, result = self._continuation(
                 fun, fun.pack(params["W"], params.get("b")), validation
             )
