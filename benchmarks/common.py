@@ -458,8 +458,10 @@ def _markers(name: str) -> tuple[str, str]:
 
 
 def _read_doc(path: Path) -> str:
+    """The text of ``path``; for docs/benchmarks.md without sections, the skeleton (other
+    pages, such as docs/solvers.md, only have their sections replaced)."""
     text = path.read_text() if path.exists() else ""
-    if _markers("header")[0] not in text:
+    if path == DOC and _markers("header")[0] not in text:
         # An older, unsectioned file: start from the skeleton.
         text = _SKELETON.format(targets=_targets_table(_default_target_rows()))
     return text
