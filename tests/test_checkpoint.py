@@ -182,3 +182,52 @@ def test_checkpoints_hold_no_pickle_and_keep_one_previous(tmp_path):
     with np.load(path, allow_pickle=False) as archive:  # would raise on any object array
         assert {"param.W", "param.b", "perm", "optimizer.velocity.W"} <= set(archive.files)
     assert sorted(os.listdir(tmp_path)) == ["ckpt.linclf", "ckpt.linclf.prev"]
+
+
+def test_a_corrupt_latest_checkpoint_never_replaces_the_good_previous_one(tmp_path, monkeypatch):
+    # Before, the next rotation moved the corrupt latest over the good .prev, and a crash
+    # during the write that followed left no intact checkpoint (issue 12, class 2).
+    from linclf._training import checkpoint
+
+    X, y = make_blobs(seed=2, spread=3.0)
+    path = tmp_path / "ckpt.linclf"
+    _trainer(path, 5).fit(_fresh(), X, y)
+    previous = tmp_path / "ckpt.linclf.prev"
+    good = previous.read_bytes()
+    path.write_bytes(path.read_bytes()[:100])  # the latest is corrupt
+
+    def killed_mid_write(*args, **kwargs):
+        raise KeyboardInterrupt  # stands for the process dying inside the write
+
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoint.modelfile, "write_model", killed_mid_write)
+        with pytest.raises(KeyboardInterrupt):
+            checkpoint.write_checkpoint(path, {}, {})
+    assert previous.read_bytes() == good
+    straight = _fresh()
+    _trainer(None, 8, shuffle="batches").fit(straight, X, y)
+    resumed = _fresh()
+    with pytest.warns(UserWarning, match="resuming from the previous one"):
+        _trainer(path, 8).fit(resumed, X, y, resume=True)
+    assert resumed["W"].tobytes() == straight["W"].tobytes()
+
+
+def test_rotation_tolerates_another_writer_moving_the_file_first(tmp_path, monkeypatch):
+    from linclf._training import checkpoint
+
+    X, y = make_blobs()
+    path = tmp_path / "ckpt.linclf"
+    _trainer(path, 2).fit(_fresh(), X, y)
+    real_replace = os.replace
+
+    def moved_by_another_trainer(src, dst):
+        if os.fspath(dst).endswith(".prev"):
+            real_replace(src, dst)  # the other trainer's rotation wins the race...
+            raise FileNotFoundError(2, "No such file or directory", os.fspath(src))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", moved_by_another_trainer)
+    _trainer(path, 4).fit(_fresh(), X, y)  # ...and this one carries on
+    monkeypatch.undo()
+    meta, _ = checkpoint.read_checkpoint(path)
+    assert meta["kind"] == "checkpoint"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import io
 import os
 import sys
 import time
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ._formats.modelfile import write_atomically
 from ._version import __version__
 from .datasets.files import DataFileError, format_of, read_csv_header, read_data, read_labels
 from .estimator import LinearSVM, SoftmaxClassifier
@@ -102,13 +104,28 @@ def _writing(path: str) -> Iterator[None]:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def _check_writable(path: str) -> None:
-    """Fail before the work, not after it, when the output's folder does not exist."""
+def _check_writable(path: str, *inputs: str | None) -> None:
+    """Fail before the work, not after it, when the output's folder does not exist, or when
+    the output is one of the command's ``inputs`` (it would replace the user's file)."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise UserError(f"cannot write {path}: no such directory {folder}")
     if os.path.isdir(path):
         raise UserError(f"cannot write {path}: it is a directory")
+    for source in inputs:
+        if source is not None and _same_file(path, source):
+            raise UserError(
+                f"cannot write {path}: it is the input {source}, which the output would "
+                "replace; choose another output path"
+            )
+
+
+def _same_file(path: str, other: str) -> bool:
+    """Whether two paths name one file (the same inode, or the same resolved path)."""
+    try:
+        return os.path.samefile(path, other)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(path) == os.path.realpath(other)
 
 
 def _format(path: str, fmt: str | None) -> str:
@@ -144,7 +161,7 @@ def _labels(data: Any, path: str, labels_path: str | None, y: Any = None, *, mis
 
 def _train(args: argparse.Namespace) -> int:
     fmt = _format(args.data, args.format)
-    _check_writable(args.output)
+    _check_writable(args.output, args.data, args.labels)
     if fmt == "csv" and args.target is None and args.labels is None:
         raise _needs_labels(f"{args.data} needs labels", args.data)
     labels = None
@@ -220,14 +237,16 @@ def _text(label: Any) -> str:
 def _predict(args: argparse.Namespace) -> int:
     model, extra = _load(args.model)
     if args.output is not None:
-        _check_writable(args.output)
+        _check_writable(args.output, args.model, args.data)
     predicted = _predicted(model, _features(args, model, extra, target=None), args.data)
     rows = [["prediction"], *([_text(v)] for v in predicted)]
     if args.output is None:
         csv.writer(sys.stdout, lineterminator="\n").writerows(rows)
         return 0
-    with _writing(args.output), open(args.output, "w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh, lineterminator="\n").writerows(rows)
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(rows)
+    with _writing(args.output):  # atomic: a full disk leaves the old file as it was
+        write_atomically(args.output, text.getvalue().encode("utf-8"))
     return 0
 
 

@@ -20,9 +20,10 @@ import json
 import math
 import os
 import secrets
+import stat
 import struct
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 import numpy as np
@@ -39,6 +40,7 @@ __all__ = [
     "read_model",
     "read_model_file",
     "split_arrays",
+    "write_atomically",
     "write_model",
 ]
 
@@ -161,11 +163,14 @@ def _checked_arrays(arrays: dict[str, Any]) -> dict[str, np.ndarray]:
     return checked
 
 
+_TEMP_PREFIX = ".linclf-"  # temporaries are .linclf-<pid>-<random>.tmp
+
+
 def _new_temp_file(folder: str) -> tuple[str, IO[bytes]]:
     """Create a fresh file in ``folder``; mode 0o666 lets the umask set its permissions."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(16):
-        name = os.path.join(folder, f".linclf-{secrets.token_hex(8)}.tmp")
+        name = os.path.join(folder, f"{_TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(8)}.tmp")
         try:
             fd = os.open(name, flags, 0o666)
         except FileExistsError:
@@ -174,6 +179,61 @@ def _new_temp_file(folder: str) -> tuple[str, IO[bytes]]:
             raise FileNotFoundError(errno.ENOENT, "No folder to save in", folder) from None
         return name, os.fdopen(fd, "wb")
     raise FileExistsError(errno.EEXIST, "could not create a temporary file", folder)
+
+
+def _remove_stale_temp_files(folder: str) -> None:
+    """Delete the temporaries of writers that were killed: their process no longer runs."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            name = entry.name
+            if not (name.startswith(_TEMP_PREFIX) and name.endswith(".tmp")):
+                continue
+            pid = name[len(_TEMP_PREFIX) :].split("-", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists (one we may not signal exists too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, ValueError):
+        return True
+    return True
+
+
+def write_atomically(path: str | os.PathLike, content: bytes | Callable[[IO[bytes]], None]) -> None:
+    """Write ``content`` (bytes, or a function writing to a binary file) to ``path`` atomically.
+
+    A temporary file beside ``path`` is written, synced and renamed over ``path``, with the
+    permission bits of the file it replaces; on any failure (a full disk, Ctrl-C) it is
+    removed and ``path`` is as it was. Temporaries left by killed writers are removed first.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "Is a folder, cannot write a file over it", path)
+    folder = os.path.dirname(os.path.abspath(path))
+    _remove_stale_temp_files(folder)
+    tmp, fh = _new_temp_file(folder)
+    try:
+        with fh:
+            if callable(content):
+                content(fh)
+            else:
+                fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))  # keep the old file's mode
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _sync_folder(folder)
 
 
 def _sync_folder(folder: str) -> None:
@@ -211,27 +271,18 @@ def write_model(
         raise TypeError(f"model metadata is not JSON-serializable: {exc}") from exc
     payload = {**arrays, _META_KEY: np.frombuffer(encoded, dtype=np.uint8)}
 
-    path = os.fspath(path)
-    if os.path.isdir(path):
+    if os.path.isdir(os.fspath(path)):
         raise IsADirectoryError(errno.EISDIR, "Is a folder, cannot write a model over it", path)
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp, fh = _new_temp_file(folder)
-    try:
-        with fh:
-            # Written member by member (not np.savez, whose keyword arguments would swallow
-            # arrays named "file" or "allow_pickle"), uncompressed, never pickled.
-            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as archive:
-                for name, array in payload.items():
-                    with archive.open(name + _SUFFIX, "w", force_zip64=True) as member:
-                        np.lib.format.write_array(member, array, allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _sync_folder(folder)
+
+    def write(fh: IO[bytes]) -> None:
+        # Written member by member (not np.savez, whose keyword arguments would swallow
+        # arrays named "file" or "allow_pickle"), uncompressed, never pickled.
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as archive:
+            for name, array in payload.items():
+                with archive.open(name + _SUFFIX, "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, array, allow_pickle=False)
+
+    write_atomically(path, write)
 
 
 def _not_a_model_file(path: str, head: bytes, exc: Exception) -> ModelFileError:

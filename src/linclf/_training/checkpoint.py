@@ -2,11 +2,13 @@
 
 Arrays ``param.``, ``anchor.``, ``best.``, ``optimizer.`` and ``perm``; the rest, with the
 :func:`fingerprint` a resumed fit must match, as JSON. The old file moves to ``.prev``
-before the new one is written atomically: after a crash one of the two is complete.
+before the new one is written atomically, if it is intact: after a crash one of the two is
+complete.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections.abc import Mapping
@@ -104,11 +106,26 @@ def previous_path(path: _PathLike) -> str:
 
 
 def write_checkpoint(path: _PathLike, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-    """Write a checkpoint at ``path``, keeping the previous one at ``path.prev``."""
+    """Write a checkpoint at ``path``, keeping the previous one at ``path.prev``.
+
+    Only an intact latest checkpoint moves to ``.prev``: a corrupt one is overwritten, so
+    it never replaces the good previous one (a crash during the write then still leaves
+    that one). Another writer moving the file first is not an error.
+    """
     path = os.fspath(path)
-    if os.path.exists(path):
-        os.replace(path, previous_path(path))
+    if _is_intact_checkpoint(path):
+        with contextlib.suppress(FileNotFoundError):  # another trainer rotated it first
+            os.replace(path, previous_path(path))
     modelfile.write_model(path, {"kind": "checkpoint", **meta}, arrays)
+
+
+def _is_intact_checkpoint(path: str) -> bool:
+    """Whether ``path`` holds a checkpoint that reads back with valid checksums."""
+    try:
+        meta, _ = modelfile.read_model(path)
+    except (OSError, ModelFileError):
+        return False
+    return meta.get("kind") == "checkpoint"
 
 
 def read_checkpoint(path: _PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
