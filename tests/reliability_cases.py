@@ -36,6 +36,7 @@ from linclf import (
     NotFittedError,
     SoftmaxClassifier,
     Trainer,
+    check_gradient,
     linear_objective,
     multiclass_hinge,
     softmax,
@@ -65,6 +66,7 @@ class Gap(NamedTuple):
 
 
 N, D, C = 12, 4, 3  # samples, features, classes
+ONES_120 = np.ones((120, 1))  # a column of weights for make_blobs' 120 rows
 FAST = {"max_epochs": 2, "tol": None, "random_state": 0}  # exactly 2 epochs, no warning
 
 
@@ -961,6 +963,61 @@ BAD_INPUTS = {
         LOSSES,
         loss_arrays_unchanged,
         "W, b, X, y, sample_weight never modified; gradients are new arrays",
+    ),
+    # Mistakes that raised from inside NumPy, or passed silently (issue 12, class 9).
+    "X: ragged nested lists": one(
+        "fit",
+        lambda: LinearSVM().fit([[1.0, 2.0], [3.0]], [0, 1]),
+        ValueError,
+        r"X must be a rectangular array of numbers; its rows have different lengths",
+    ),
+    "y: a sparse matrix": one(
+        "fit",
+        lambda: LinearSVM().fit(make_blobs()[0], scipy.sparse.csr_matrix(np.ones((120, 1)))),
+        TypeError,
+        r"y must be a 1-d array-like, got a sparse csr_matrix of shape \(120, 1\)",
+    ),
+    "sample_weight: a sparse matrix": one(
+        "fit",
+        lambda: LinearSVM().fit(
+            *make_blobs(), sample_weight=scipy.sparse.csr_matrix(np.ones((60, 1)))
+        ),
+        TypeError,
+        r"sample_weight must be a 1-d array-like, got a sparse csr_matrix",
+    ),
+    "class_weight: a tuple key": one(
+        "fit",
+        lambda: LinearSVM(class_weight={(0,): 2.0}).fit(*make_blobs()),
+        ValueError,
+        ESCAPED("class_weight keys must be single labels, got (0,)"),
+    ),
+    "classes: a number": one(
+        "partial_fit",
+        lambda: LinearSVM().partial_fit(*make_blobs(), classes=3),
+        ValueError,
+        r"classes must be a 1-d array-like of every label, got 3",
+    ),
+    "seed: a string": one(
+        "check_gradient",
+        lambda: check_gradient(lambda v: float(v @ v), np.ones(3), 2 * np.ones(3), seed="abc"),
+        TypeError,
+        r"seed must be None, a non-negative int or a numpy.random.Generator, got 'abc'",
+    ),
+    "detect_kinks: a string": one(
+        "check_gradient",
+        lambda: check_gradient(
+            lambda v: float(v @ v), np.ones(3), 2 * np.ones(3), detect_kinks="no"
+        ),
+        TypeError,
+        r"detect_kinks must be a bool, got 'no' of type str",
+    ),
+    "resume: a string": one(
+        "Trainer.fit",
+        lambda: Trainer(LinearObjective("hinge", reg=0.1), SGD(0.01)).fit(
+            {"W": np.zeros((3, 4)), "b": np.zeros(3)}, *make_blobs()[:2], resume="no"
+        ),
+        TypeError,
+        r"resume must be a bool, got 'no' of type str",
     ),
 }
 

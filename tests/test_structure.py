@@ -21,9 +21,9 @@ PACKAGE_DIR = Path(linclf.__file__).resolve().parent
 FILES = sorted(PACKAGE_DIR.rglob("*.py"))
 MAX_FUNCTION_LINES = 60
 # Issue 10's budget of 7,500, raised by issue 11's full-batch solvers and reg path (1,300
-# lines, moved from benchmarks/solver_prototypes) and issue 12's atomic writer (90): a
-# ratchet, lowered when code is cut.
-MAX_PACKAGE_LINES = 8_900
+# lines, moved from benchmarks/solver_prototypes) and issue 12's atomic writer, thread-safe
+# BLAS limits and input checks (170): a ratchet, lowered when code is cut.
+MAX_PACKAGE_LINES = 9_000
 
 NOT_CODE = {
     tokenize.COMMENT,

@@ -147,7 +147,13 @@ def _to_ndarray(X: Any, name: str) -> np.ndarray:
     elif hasattr(X, "to_numpy"):  # pandas objects: keep their column dtypes' common type
         arr = X.to_numpy()
     else:
-        arr = np.asarray(X)
+        try:
+            arr = np.asarray(X)
+        except ValueError as exc:  # NumPy's words for ragged nested lists
+            raise ValueError(
+                f"{name} must be a rectangular array of numbers; its rows have different "
+                f"lengths or shapes (ragged): {exc}"
+            ) from None
     if isinstance(arr, np.matrix):
         arr = arr.view(np.ndarray)
     if arr.dtype.kind in "USV":
@@ -323,6 +329,7 @@ def check_y(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray:
     """
     if y is None:
         raise ValueError(f"requires {name} to be passed, but the target {name} is None")
+    _refuse_sparse(y, name)
     arr = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
     if isinstance(arr, np.matrix):
         arr = arr.view(np.ndarray)
@@ -396,6 +403,7 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
         return None
     if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
         sample_weight = np.full(n_samples, float(sample_weight))
+    _refuse_sparse(sample_weight, "sample_weight")
     w = _to_ndarray(sample_weight, "sample_weight").astype(np.float64, copy=False)
     if w.shape != (n_samples,):
         raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n_samples,)}!")
@@ -431,6 +439,15 @@ def _range_words(low: Any, high: Any, low_inclusive: bool, high_inclusive: bool)
     return f"in {'[' if low_inclusive else '('}{low}, {high}{']' if high_inclusive else ')'}"
 
 
+def _refuse_sparse(value: Any, name: str) -> None:
+    """A sparse matrix where a 1-d array is needed: one clear error, not NumPy's."""
+    if is_sparse(value):
+        raise TypeError(
+            f"{name} must be a 1-d array-like, got a sparse {type(value).__name__} of shape "
+            f"{value.shape}; pass a dense array (e.g. {name}.toarray().ravel())"
+        )
+
+
 def check_scalar(
     value: Any,
     name: str,
@@ -443,6 +460,8 @@ def check_scalar(
 ) -> Any:
     """Check a hyperparameter's type (bools are not numbers) and range; return it unchanged."""
     wants_bool = kind is bool or (isinstance(kind, tuple) and bool in kind)
+    if wants_bool and isinstance(value, np.bool_):  # NumPy's bools are bools, as for sklearn
+        value = bool(value)
     if (isinstance(value, bool) and not wants_bool) or not isinstance(value, kind):
         kinds = kind if isinstance(kind, tuple) else (kind,)
         expected = " or ".join(_KIND_WORDS.get(k, k.__name__) for k in kinds)

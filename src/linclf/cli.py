@@ -405,6 +405,8 @@ def _dtype(default: str, text: str) -> tuple:
     return _arg("--dtype", f"{text}. Default: {default}", choices=_FLOATS, default=default)
 
 
+_SEED = _bounded(int, 0)  # NumPy's generators take non-negative seeds
+
 # Hyperparameters (option, type, help), SUPPRESSed unless given: the estimator's defaults apply.
 _AUTO, _NONE = _bounded(float, 0.0, words=("auto",)), _bounded(float, 0.0, words=("none",))
 _HYPERPARAMETERS = [
@@ -428,7 +430,7 @@ _TRAINING = [
         default=argparse.SUPPRESS,
     ),
     *(_arg(spec, text, type=t, default=argparse.SUPPRESS) for spec, t, text in _HYPERPARAMETERS),
-    _arg("--seed N", "seed of the shuffling. Default: 0", type=int, default=0),
+    _arg("--seed N", "seed of the shuffling. Default: 0", type=_SEED, default=0),
     _arg("--no-standardize", "train on raw features, not standardized ones", action="store_true"),
     _dtype("float32", "training precision"),
     _arg("-v --verbose", "show the progress of the epochs", action="store_true"),
@@ -459,7 +461,7 @@ _EVALUATE = [
 _GRADCHECK = [
     _arg("--loss", "default: hinge", **_LOSS),
     _dtype("float64", "data and parameter precision (float32: looser tolerances)"),
-    _arg("--seed N", "seed of the random data", type=int, default=0),
+    _arg("--seed N", "seed of the random data", type=_SEED, default=0),
 ]
 _TRAIN_EXAMPLES = """examples:
   linclf train iris.csv --target species -o iris.model
@@ -474,7 +476,7 @@ _COMMANDS = {
         "gradient check, training and held-out accuracy on the bundled digits",
         "Run the demo on the 8x8 digits bundled with linclf: split 80/20, check the gradient of "
         "the SVM loss, train a LinearSVM, report the held-out accuracy. 'linclf' alone runs it.",
-        [_arg("--seed N", "seed of the split and training", type=int, default=0)],
+        [_arg("--seed N", "seed of the split and training", type=_SEED, default=0)],
     ),
     "train": (
         _train,

@@ -335,6 +335,11 @@ class _LinearClassifier(_ParamsMixin):
         """The first ``partial_fit`` call's checked X and its untrained model of ``classes``."""
         if classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if np.ndim(classes) != 1:
+            raise ValueError(
+                f"classes must be a 1-d array-like of every label, got {classes!r} "
+                f"(e.g. classes=np.unique(y_all))"
+            )
         names = feature_names(X)
         X = check_X(
             X, estimator_name=type(self).__name__, accept_sparse=True, fits_dtype=plan.dtype
@@ -383,6 +388,8 @@ class _LinearClassifier(_ParamsMixin):
         is JSON-serializable data stored under ``meta["extra"]``, which ``load`` ignores.
         """
         model = fitted_state(self)
+        if extra is not None and not isinstance(extra, dict):
+            raise TypeError(f"extra must be None or a dict, got {type(extra).__name__}")
         params = self.get_params(deep=False)
         params["dtype"] = np.dtype(params["dtype"]).name
         if isinstance(params["random_state"], np.random.Generator):

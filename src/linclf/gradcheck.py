@@ -405,6 +405,20 @@ def _is_kink(f0: float, samples: list[tuple[float, float]], kink_tol: float, noi
     return max(asymmetry, drift) > kink_tol * slope + noise
 
 
+def _validate_flags(seed: Any, detect_kinks: Any) -> None:
+    """TypeError naming ``seed`` or ``detect_kinks`` when it is not what they take."""
+    if not isinstance(detect_kinks, (bool, np.bool_)):
+        raise TypeError(
+            f"detect_kinks must be a bool, got {detect_kinks!r} of type "
+            f"{type(detect_kinks).__name__}"
+        )
+    integer = isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_))
+    if not (seed is None or isinstance(seed, np.random.Generator) or (integer and seed >= 0)):
+        raise TypeError(
+            f"seed must be None, a non-negative int or a numpy.random.Generator, got {seed!r}"
+        )
+
+
 def check_gradient(
     f: Callable[[np.ndarray], ArrayLike],
     x: np.ndarray,
@@ -469,6 +483,7 @@ def check_gradient(
     (True, ((1,),))
     """
     _validate_x(x)
+    _validate_flags(seed, detect_kinks)
     mismatch = f"x has shape {x.shape}; the gradient must have the shape of x"
     analytic_arr = _real_array(analytic, "analytic", x.shape, mismatch)
     defaults = _defaults_for(x.dtype)

@@ -67,6 +67,8 @@ def _check_meta(where: str, meta: dict[str, Any]) -> None:
         raise bad("optimizer", "a dict of optimizer state")
     if meta.get("solver", "sgd") not in ("sgd", "lbfgs"):
         raise bad("solver", "'sgd' or 'lbfgs'")
+    if meta.get("extra") is not None and not isinstance(meta["extra"], dict):
+        raise bad("extra", "None or a dict")
 
 
 def _check_arrays(where: str, arrays: dict[str, np.ndarray], n_features: int, dtype: Any) -> None:

@@ -246,6 +246,10 @@ class Trainer:
         -------
         self : Trainer
         """
+        if not isinstance(resume, (bool, np.bool_)):
+            raise TypeError(
+                f"resume must be a bool, got {resume!r} of type {type(resume).__name__}"
+            )
         if resume and self.checkpoint_path is None:
             raise ValueError("resume=True needs the Trainer's checkpoint_path")
         if self.early_stopping and validation is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,6 +69,13 @@ def _blas_controller() -> object | None:
 
 
 _SAME = object()
+# threadpoolctl's limits are process-wide: entered from several threads at once, each exit
+# restores what its entry saw, so the last one out can restore another thread's limit (4
+# threads predicting left the process at 1 BLAS thread in 4 of 5 runs). So the limit is
+# entered by the outermost region only and restored when the last region leaves; regions
+# that start while one is active run under the limit already in force.
+_REGIONS = threading.Lock()
+_active: list = [0, None]  # regions open, and the ExitStack holding the outermost limit
 
 
 @contextlib.contextmanager
@@ -78,23 +86,42 @@ def blas_threads(n_threads: int | None, *, others: Any = _SAME) -> Iterator[None
     folder, such as SciPy's copy of OpenBLAS, which runs L-BFGS-B's vector updates: its
     idle threads spinning beside NumPy's made the full-batch products on CIFAR-shaped data
     1.7x slower and L-BFGS-B's own step 10x slower with 2 threads each (docs/solvers.md).
+    Thread-safe: while one region is open, nested and concurrent ones keep its limit, and
+    the process's settings come back when the last one closes.
     """
-    controller = None if n_threads is None and others in (None, _SAME) else _blas_controller()
-    if controller is None:
+    if n_threads is None and others in (None, _SAME):
         yield
         return
+    with _REGIONS:
+        if _active[0] == 0:
+            _active[1] = _enter_limits(n_threads, others)
+        _active[0] += 1
+    try:
+        yield
+    finally:
+        with _REGIONS:
+            _active[0] -= 1
+            if _active[0] == 0:
+                stack, _active[1] = _active[1], None
+                stack.close()
+
+
+def _enter_limits(n_threads: int | None, others: Any) -> contextlib.ExitStack:
+    """The limits of :func:`blas_threads`, entered, in a stack whose ``close`` restores them."""
+    stack = contextlib.ExitStack()
+    controller = _blas_controller()
+    if controller is None:
+        return stack
     if others is _SAME:
-        with controller.limit(limits=n_threads, user_api="blas"):
-            yield
-        return
+        stack.enter_context(controller.limit(limits=n_threads, user_api="blas"))
+        return stack
     folder = os.path.dirname(np.__file__)  # NumPy's wheels load their BLAS from numpy.libs
     paths = [lib.filepath for lib in controller.lib_controllers if lib.user_api == "blas"]
     mine = [path for path in paths if path.startswith(folder)]
-    with contextlib.ExitStack() as stack:
-        for selected, limit in ((mine, n_threads), (sorted(set(paths) - set(mine)), others)):
-            if selected and limit is not None:
-                stack.enter_context(controller.select(filepath=selected).limit(limits=limit))
-        yield
+    for selected, limit in ((mine, n_threads), (sorted(set(paths) - set(mine)), others)):
+        if selected and limit is not None:
+            stack.enter_context(controller.select(filepath=selected).limit(limits=limit))
+    return stack
 
 
 def blocked_forward(

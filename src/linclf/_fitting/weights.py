@@ -27,6 +27,9 @@ def class_weight_factors(class_weight: Any, classes: np.ndarray, counts: Any) ->
         return counts.sum() / (n_classes * np.maximum(counts, 1.0))
     factors = np.ones(n_classes)
     for label, weight in class_weight.items():
+        if isinstance(label, (tuple, list, set, dict, np.ndarray)):
+            # `classes == (0,)` would broadcast and match class 0: refuse the key instead.
+            raise ValueError(f"class_weight keys must be single labels, got {label!r}")
         where = np.flatnonzero(classes == label)
         if where.size == 0:
             raise ValueError(
