@@ -1011,6 +1011,21 @@ BAD_INPUTS = {
         TypeError,
         r"detect_kinks must be a bool, got 'no' of type str",
     ),
+    "y: NaN among object labels": one(
+        "fit",
+        lambda: LinearSVM().fit(
+            make_blobs()[0],
+            np.where(np.arange(120) == 3, np.nan, 1.0 * (np.arange(120) % 3)).astype(object),
+        ),
+        ValueError,
+        ESCAPED("y contains missing labels (NaN or None) in 1 entries (first at index 3)"),
+    ),
+    "y: strings for a model of int labels": one(
+        "score",
+        lambda: fitted().score(make_data()[0], make_data()[1].astype(str)),
+        ValueError,
+        r"y holds labels of another type than the model's classes: y has dtype <U\d+",
+    ),
     "resume: a string": one(
         "Trainer.fit",
         lambda: Trainer(LinearObjective("hinge", reg=0.1), SGD(0.01)).fit(

@@ -352,7 +352,37 @@ def check_y(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray:
         raise ValueError(f"Complex data not supported; {name} has dtype {arr.dtype}")
     if arr.dtype.kind == "f":
         assert_all_finite(arr, name)
+    elif arr.dtype.kind == "O":
+        _refuse_missing_labels(arr, name)
     return arr
+
+
+def _refuse_missing_labels(arr: np.ndarray, name: str) -> None:
+    """Object labels holding NaN or None (pandas' missing values) would become a class."""
+    missing = [
+        i for i, v in enumerate(arr) if v is None or (isinstance(v, float | np.floating) and v != v)
+    ]
+    if missing:
+        raise ValueError(
+            f"{name} contains missing labels (NaN or None) in {len(missing)} entries (first at "
+            f"index {missing[0]}); drop those samples or give them a label"
+        )
+
+
+def same_label_kind(y: np.ndarray, classes: np.ndarray, name: str = "y") -> None:
+    """``ValueError`` when ``y``'s labels are strings and ``classes`` numbers, or the reverse:
+    comparing them would count every sample as wrong (scikit-learn refuses them too)."""
+    text = {"U", "S"}
+    kinds = {_label_kind(y), _label_kind(classes)}
+    if len(kinds & text) == 1 and len(kinds) == 2 and "O" not in kinds:
+        raise ValueError(
+            f"{name} holds labels of another type than the model's classes: {name} has dtype "
+            f"{y.dtype}, classes_ {classes.dtype} ({classes[:5].tolist()}...)"
+        )
+
+
+def _label_kind(a: np.ndarray) -> str:
+    return "i" if a.dtype.kind in "iub" else ("f" if a.dtype.kind == "f" else a.dtype.kind)
 
 
 def encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

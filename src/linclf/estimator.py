@@ -39,6 +39,7 @@ from ._validation import (
     check_y,
     encode_labels,
     index_labels,
+    same_label_kind,
 )
 from .exceptions import ConvergenceWarning, not_fitted_error
 from .losses import log_softmax, softmax
@@ -435,6 +436,7 @@ class _LinearClassifier(_ParamsMixin):
         """Mean accuracy of ``predict(X)`` against ``y`` (weighted by ``sample_weight``)."""
         predicted = self.predict(X)
         y = check_y(y, predicted.shape[0])
+        same_label_kind(y, self.classes_)
         sample_weight = check_sample_weight(sample_weight, predicted.shape[0])
         return float(np.average(predicted == y, weights=sample_weight))
 
