@@ -710,3 +710,26 @@ def test_read_model_file_reports_the_header(tmp_path):
     assert model.format_version == FORMAT_VERSION
     assert model.linclf_version == _modelfile.__version__
     assert model.meta["estimator"] == "SoftmaxClassifier"
+
+
+# Labels come back with their types (issue 12, class 5): object ints were read back as
+# strings, bytes as str, and non-ASCII bytes made save crash.
+@pytest.mark.parametrize(
+    "labels, element_type",
+    [
+        (np.array([1, 22] * 15, dtype=object), int),
+        (np.array(["x", "y"] * 15, dtype=object), str),
+        (np.array([b"a\xff", b"b"] * 15), np.bytes_),
+        (np.array([b"no", b"yes"] * 15), np.bytes_),
+    ],
+    ids=["object ints", "object str", "non-ASCII bytes", "bytes"],
+)
+def test_labels_keep_their_type_through_save_and_load(tmp_path, labels, element_type):
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    clf = LinearSVM().fit(X, labels)
+    clf.save(tmp_path / "m.npz")
+    back = load(tmp_path / "m.npz")
+    assert back.classes_.dtype == clf.classes_.dtype
+    assert all(type(v) is element_type for v in back.classes_)
+    assert back.classes_.tolist() == clf.classes_.tolist()
+    assert back.predict(X).tolist() == clf.predict(X).tolist()

@@ -3,6 +3,7 @@ entries in a model file (format: :mod:`linclf._formats.modelfile`)."""
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -70,9 +71,8 @@ class FittedModel:
     def to_record(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The model's entries of a model file: ``(metadata, arrays)``."""
         coef, intercept = self.coef_intercept()
-        arrays = {"coef": coef, "intercept": intercept, "W": self.W, "classes": self.classes}
-        if self.classes.dtype.kind in "OUS":
-            arrays["classes"] = self.classes.astype(str)  # never an object array
+        arrays = {"coef": coef, "intercept": intercept, "W": self.W}
+        arrays["classes"] = _storable_labels(self.classes)  # never an object array
         if self.b is not None:
             arrays["b"] = self.b
         if self.scale is not None:
@@ -107,9 +107,7 @@ class FittedModel:
     ) -> FittedModel:
         """The model :meth:`to_record` wrote (entries checked by the caller), into the fresh
         ``optimizer``; a file without generator state gets one seeded by ``random_state``."""
-        classes = arrays["classes"]
-        if meta.get("classes_kind") == "O":
-            classes = classes.astype(object)
+        classes = _loaded_labels(arrays["classes"], meta.get("classes_kind"))
         names = meta.get("feature_names_in")
         optimizer.load_state_dict(join_arrays(meta["optimizer"], arrays, "optimizer"))
         rng_state = meta.get("rng")
@@ -134,6 +132,30 @@ class FittedModel:
             reg_path=arrays.get("reg_path"),
             reg_path_scores=arrays.get("reg_path_scores"),
         )
+
+
+def _storable_labels(classes: np.ndarray) -> np.ndarray:
+    """``classes`` as an array a model file holds, from which :func:`_loaded_labels` rebuilds
+    them with their types: bytes as latin-1 text (every byte one character), object labels
+    as int64 when all are ints, else as text."""
+    kind = classes.dtype.kind
+    if kind == "S":
+        return np.char.decode(classes, "latin-1")
+    if kind != "O":
+        return classes
+    values = classes.tolist()
+    if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values):
+        return np.asarray(values, dtype=np.int64)
+    return classes.astype(str)
+
+
+def _loaded_labels(stored: np.ndarray, kind: str | None) -> np.ndarray:
+    """The labels :func:`_storable_labels` stored for an array of dtype kind ``kind``."""
+    if kind == "S":
+        return np.char.encode(stored, "latin-1")
+    if kind == "O":
+        return np.array(stored.tolist(), dtype=object)  # Python ints or str, as fitted
+    return stored
 
 
 def _generator_from_state(state: dict[str, Any]) -> np.random.Generator:
