@@ -67,6 +67,7 @@ class Gap(NamedTuple):
 
 N, D, C = 12, 4, 3  # samples, features, classes
 ONES_120 = np.ones((120, 1))  # a column of weights for make_blobs' 120 rows
+BIG = np.finfo(np.float64).max  # finite, and its products with weights near 1 overflow
 FAST = {"max_epochs": 2, "tol": None, "random_state": 0}  # exactly 2 epochs, no warning
 
 
@@ -1025,6 +1026,14 @@ BAD_INPUTS = {
         lambda: fitted().score(make_data()[0], make_data()[1].astype(str)),
         ValueError,
         r"y holds labels of another type than the model's classes: y has dtype <U\d+",
+    ),
+    "X: finite rows whose scores overflow": one(
+        "SoftmaxClassifier.predict_proba",
+        lambda: fitted(SoftmaxClassifier, np.float64).predict_proba(
+            np.full((2, D), BIG) * [-1, 1, 1, 1]
+        ),
+        ValueError,
+        r"X is finite, but the scores X coef_.T \+ intercept_ of 2 rows overflow float64",
     ),
     "resume: a string": one(
         "Trainer.fit",

@@ -428,3 +428,17 @@ def test_blas_threads_limits_other_blas_libraries_separately():
     assert mine and all(threads == 2 for threads in mine)
     assert all(threads == 1 for threads in others)
     assert all(threads == 2 for _, threads in after)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_features_near_1e160_standardize_without_overflow(estimator):
+    # Their variance overflows float64 (issue 12, class 7: an all-zero model at chance).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    y = (X[:, 0] + 0.3 * X[:, 1] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        huge = estimator(dtype=np.float64).fit(X * 1e160, y)
+    plain = estimator(dtype=np.float64).fit(X, y)
+    np.testing.assert_allclose(huge.coef_ * 1e160, plain.coef_, rtol=1e-6)
+    assert huge.score(X * 1e160, y) == plain.score(X, y) >= 0.9

@@ -418,7 +418,13 @@ class _LinearClassifier(_ParamsMixin):
             S = batched_scores(X, self.coef_, self.intercept_)
             finite = np.isfinite(np.sum(S, dtype=np.float64))
         if not finite:
-            check_X(X, accept_sparse=True, fits_dtype=self.coef_.dtype)
+            check_X(X, accept_sparse=True, fits_dtype=self.coef_.dtype)  # names a bad entry
+            rows = int(np.count_nonzero(~np.isfinite(S).all(axis=1)))
+            raise ValueError(
+                f"X is finite, but the scores X coef_.T + intercept_ of {rows} rows overflow "
+                f"{self.coef_.dtype} (first at row {int(np.argmin(np.isfinite(S).all(axis=1)))}"
+                "): those features are far outside the range the model was trained on"
+            )
         return S.ravel() if self.coef_.shape[0] == 1 else S
 
     def _all_scores(self, X: Any) -> np.ndarray:

@@ -80,10 +80,10 @@ def standardize(
     if is_sparse(X):
         X = X.tocsr().astype(np.float64)
         mean, square = _sparse_moments(X, weights)
-        shift, var = np.zeros_like(mean), square - mean**2  # scaled, never centered
+        shift = np.zeros_like(mean)  # scaled, never centered
+        scale = np.sqrt(np.maximum(square - mean**2, 0.0))
     else:
-        shift, var = _dense_moments(X, weights, center)
-    scale = np.sqrt(np.maximum(var, 0.0))
+        shift, scale = _dense_moments(X, weights, center)
     # A constant column, or one whose spread is too small to divide by in ``dtype`` (the
     # published coef / scale would overflow): leave it as it is.
     scale[scale < np.sqrt(np.finfo(dtype).tiny)] = 1.0
@@ -108,10 +108,11 @@ def _row_chunks(X: Any) -> range:
 def _dense_moments(
     X: np.ndarray, weights: np.ndarray | None, center: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(shift, var)`` of dense X's columns in float64: the (weighted) mean and variance,
-    or without ``center`` 0 and the mean square. Two passes over 16 MiB row chunks, the
-    second summing squared deviations from the mean (exact for large offsets); a full
-    float64 copy of X is never made."""
+    """``(shift, scale)`` of dense X's columns in float64: the (weighted) mean and standard
+    deviation, or without ``center`` 0 and the root mean square. Two passes over 16 MiB
+    row chunks, the second summing squared deviations from the mean (exact for large
+    offsets); a full float64 copy of X is never made, and spreads whose squares overflow
+    (features near 1e160) are measured on deviations divided by their largest one."""
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
     total = X.shape[0] if w is None else max(float(w.sum()), np.finfo(np.float64).tiny)
     step = _row_chunks(X).step
@@ -121,12 +122,41 @@ def _dense_moments(
             block = np.asarray(X[start : start + step], dtype=np.float64)
             shift += block.sum(axis=0) if w is None else w[start : start + step] @ block
         shift /= total
+    if not np.all(np.isfinite(shift)):
+        raise ValueError(
+            "X has features too large to standardize: their sum overflows float64 (values "
+            f"up to {np.max(np.abs(X)):.3g}); rescale them, or pass standardize=False"
+        )
     var = np.zeros(X.shape[1])
+    with np.errstate(over="ignore"):  # squares beyond float64: handled below
+        for start in _row_chunks(X):
+            block = np.asarray(X[start : start + step], dtype=np.float64) - shift
+            block *= block
+            var += block.sum(axis=0) if w is None else w[start : start + step] @ block
+    scale = np.sqrt(np.maximum(var / total, 0.0))
+    huge = ~np.isfinite(scale)
+    if huge.any():  # features around 1e160: their variance overflows, their spread does not
+        scale[huge] = _scaled_spread(X[:, huge], shift[huge], w, total)
+    return shift, scale
+
+
+def _scaled_spread(
+    X: np.ndarray, shift: np.ndarray, w: np.ndarray | None, total: float
+) -> np.ndarray:
+    """The (weighted) root mean square of ``X - shift`` per column, computed on deviations
+    divided by their largest magnitude, so that no square overflows (two passes)."""
+    step = _row_chunks(X).step
+    largest = np.zeros(X.shape[1])
     for start in _row_chunks(X):
-        block = np.asarray(X[start : start + step], dtype=np.float64) - shift
+        block = np.abs(np.asarray(X[start : start + step], dtype=np.float64) - shift)
+        np.maximum(largest, block.max(axis=0), out=largest)
+    largest[largest == 0.0] = 1.0
+    acc = np.zeros(X.shape[1])
+    for start in _row_chunks(X):
+        block = (np.asarray(X[start : start + step], dtype=np.float64) - shift) / largest
         block *= block
-        var += block.sum(axis=0) if w is None else w[start : start + step] @ block
-    return shift, var / total
+        acc += block.sum(axis=0) if w is None else w[start : start + step] @ block
+    return largest * np.sqrt(acc / total)
 
 
 def rescale(X: Any, shift: np.ndarray, scale: np.ndarray, dtype: np.dtype) -> Any:
