@@ -242,8 +242,9 @@ class _LinearClassifier(_ParamsMixin):
             )
         else:  # one BLAS limit around the path and the refit (threadpoolctl: docs/solvers.md)
             threads = solver_threads(data) if plan.n_threads == "auto" else plan.n_threads
+            others = None if plan.n_threads is None else 1  # SciPy's BLAS: L-BFGS-B's vectors
             scipy_optimize()  # loaded first, so that the limit reaches SciPy's BLAS too
-            with blas_threads(threads, others=1):  # SciPy's BLAS: L-BFGS-B's vectors
+            with blas_threads(threads, others=others):
                 reg, path = select_reg(plan, solver, data, params, rng)
                 full_batch = plan.full_batch_solver(n_threads=None, warm=warm or path is not None)
                 result = full_batch.solve(plan.objective(reg), params, data)
