@@ -50,8 +50,14 @@ class RowBlockReader:
             and isinstance(X.base, mmap.mmap)  # the mapping itself, not a view of it
             and X.filename is not None
             and X.flags.c_contiguous
+            # A copy-on-write mapping ("c") may hold changes its file does not: read those
+            # through the mapping, as any row-sliceable array.
+            and getattr(X, "mode", None) in ("r", "r+", "w+")
         ):
-            self._file = open(X.filename, "rb")
+            try:
+                self._file = open(X.filename, "rb")
+            except OSError:  # the file was deleted or moved after mapping: read the mapping
+                return
             self._offset = int(X.offset)
             self._raw = np.empty(0, dtype=self.dtype)
 
