@@ -388,3 +388,23 @@ def test_math_in_docstrings_is_not_mangled_by_escapes():
     for method in (LinearSVM.decision_function, SoftmaxClassifier.predict_proba):
         assert "\t" not in method.__doc__
     assert r"S = X W^\top + b" in LinearSVM.decision_function.__doc__
+
+
+def test_set_params_between_partial_fit_calls_takes_effect_and_progress_carries_over():
+    # It was silently ignored: the second call stepped with the first call's optimizer
+    # (issue 12, class 4). Now the hyperparameters are the current ones, the velocity and
+    # step count the previous call's.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    changed = LinearSVM(random_state=0).partial_fit(X, y, classes=[0, 1])
+    steps = fitted_state(changed).optimizer.state_dict()["t"]
+    changed.set_params(learning_rate=0.5).partial_fit(X, y)
+    state = fitted_state(changed).optimizer.state_dict()
+    assert state["learning_rate"] == 0.5 and state["t"] == 2 * steps
+    same = LinearSVM(random_state=0).partial_fit(X, y, classes=[0, 1]).partial_fit(X, y)
+    assert np.abs(changed.coef_ - same.coef_).max() > 0.1  # the larger step was taken
+    with pytest.raises(ValueError, match="learning_rate must be > 0"):
+        changed.set_params(learning_rate=-1.0).partial_fit(X, y)
+    stopped = changed.set_params(learning_rate=0.5, momentum=0.0).partial_fit(X, y)
+    assert fitted_state(stopped).optimizer.state_dict()["momentum"] == 0.0

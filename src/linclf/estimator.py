@@ -322,7 +322,7 @@ class _LinearClassifier(_ParamsMixin):
         # The penalty of the first chunk's size: partial_fit never sees all of the data.
         reg = plan.reg_for(weight_total(data), n_classes) if first else model.reg
         params = _copied_params(model)
-        optimizer, rng = copy.deepcopy(model.optimizer), copy.deepcopy(model.rng)
+        optimizer, rng = _continued(plan, model.optimizer), copy.deepcopy(model.rng)
         solver = plan.make_solver(optimizer, rng, max_epochs=1, tol=None, early_stopping=False)
         result = solver.solve(plan.objective(reg), params, data)
         self._warn(result)
@@ -446,6 +446,23 @@ class _LinearClassifier(_ParamsMixin):
         same_label_kind(y, self.classes_)
         sample_weight = check_sample_weight(sample_weight, predicted.shape[0])
         return float(np.average(predicted == y, weights=sample_weight))
+
+
+def _continued(plan: FitPlan, previous: Any) -> Any:
+    """A fresh optimizer of the current hyperparameters (``set_params`` between
+    ``partial_fit`` calls takes effect) carrying ``previous``'s progress: velocity, step and
+    epoch counts, rate scale."""
+    optimizer = plan.make_optimizer()
+    fresh, state = optimizer.state_dict(), previous.state_dict()
+    hyper = {k: v for k, v in fresh.items() if k in _HYPER or k.startswith("schedule.")}
+    kept = {k: v for k, v in state.items() if not (k in _HYPER or k.startswith("schedule."))}
+    if fresh["momentum"] == 0.0:  # no momentum: no velocity to carry
+        kept = {k: v for k, v in kept.items() if not k.startswith("velocity.")}
+    optimizer.load_state_dict({**kept, **hyper})
+    return optimizer
+
+
+_HYPER = ("learning_rate", "momentum", "nesterov")
 
 
 def _copied_params(model: FittedModel) -> dict[str, np.ndarray | None]:
