@@ -231,3 +231,59 @@ def test_rotation_tolerates_another_writer_moving_the_file_first(tmp_path, monke
     monkeypatch.undo()
     meta, _ = checkpoint.read_checkpoint(path)
     assert meta["kind"] == "checkpoint"
+
+
+def _other_run(change):
+    """A Trainer and fit arguments like _trainer's, with one thing ``change``d."""
+    X, y = make_blobs()
+    objective, optimizer, seed = LinearObjective("hinge", reg=1e-3), SGD(0.05, momentum=0.9), 3
+    if change == "the data (same shape)":
+        X = X[::-1].copy()
+    elif change == "the weights":
+        return _trainer, (X, y), {"sample_weight": np.linspace(0.5, 2.0, len(y))}
+    elif change == "the loss":
+        objective = LinearObjective("softmax", reg=1e-3)
+    elif change == "reg":
+        objective = LinearObjective("hinge", reg=1e-2)
+    elif change == "the learning rate":
+        optimizer = SGD(0.01, momentum=0.9)
+    elif change == "the seed":
+        seed = 4
+
+    def make(path, max_epochs, **kwargs):
+        settings = dict(batch_size=16, max_epochs=max_epochs, tol=None, random_state=seed)
+        return Trainer(objective, optimizer, checkpoint_path=path, **settings, **kwargs)
+
+    return make, (X, y), {}
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["the data (same shape)", "the weights", "the loss", "reg", "the learning rate", "the seed"],
+)
+def test_resume_refuses_a_checkpoint_of_another_fit(tmp_path, change):
+    # The fingerprint held shapes only: all of these resumed silently (issue 12, class 3).
+    X, y = make_blobs()
+    path = tmp_path / "ckpt.linclf"
+    _trainer(path, 2).fit(_fresh(), X, y)
+    make, data, fit_kwargs = _other_run(change)
+    with pytest.raises(ValueError, match="written for other data or settings"):
+        make(path, 4).fit(_fresh(), *data, resume=True, **fit_kwargs)
+
+
+@pytest.mark.parametrize("crafted", ["perm", "param.W"])
+def test_a_checksum_valid_but_inconsistent_checkpoint_is_refused(tmp_path, crafted):
+    from linclf._formats.modelfile import read_model, write_model
+
+    X, y = make_blobs()
+    path = tmp_path / "ckpt.linclf"
+    _trainer(path, 2, shuffle="batches").fit(_fresh(), X, y)
+    meta, arrays = read_model(path)
+    if crafted == "perm":
+        arrays["perm"] = np.arange(10)  # a permutation of 10 rows for 120
+    else:
+        arrays["param.W"] = np.zeros((3, 5))  # W of another shape
+    write_model(path, meta, arrays)  # fresh checksums
+    (tmp_path / "ckpt.linclf.prev").unlink()
+    with pytest.raises(ModelFileError, match=f"inconsistent: .*{crafted.split('.')[-1]}"):
+        _trainer(path, 4, shuffle="batches").fit(_fresh(), X, y, resume=True)

@@ -63,6 +63,15 @@ def _check_settings(settings: Mapping[str, Any]) -> None:
     check_random_state(settings["random_state"])
 
 
+def _described(objective: Any) -> dict[str, Any]:
+    """The objective as a resume fingerprints it: loss name, L2 strength, loss parameters."""
+    return {
+        "loss": getattr(objective, "loss", type(objective).__name__),
+        "reg": getattr(objective, "reg", None),
+        "loss_params": dict(getattr(objective, "loss_params", {})),
+    }
+
+
 class Trainer:
     """Minibatch training of any objective with any optimizer, in place on ``params``.
 
@@ -298,6 +307,9 @@ class Trainer:
     ) -> tuple[BatchSource, np.random.Generator, dict[str, Any]]:
         """The fit's batches, generator and fingerprint (first restoring a checkpoint if asked)."""
         settings = {name: getattr(self, name) for name in _FINGERPRINTED}
+        settings.update(objective=_described(self.objective), optimizer=self._hyper())
+        seed = self.random_state
+        settings["seed"] = seed if seed is None or isinstance(seed, int) else type(seed).__name__
         fingerprint = checkpoint.fingerprint(data, self._live, **settings, validation=validated)
         resumed = checkpoint.load_checkpoint(self.checkpoint_path, fingerprint) if resume else None
         if resumed is not None:
@@ -317,6 +329,12 @@ class Trainer:
         if resumed is not None:
             rng.bit_generator.state = resumed.rng
         return source, rng, fingerprint
+
+    def _hyper(self) -> dict[str, Any]:
+        """The optimizer's hyperparameters (not its progress): a resume must not change them."""
+        state = self.optimizer.state_dict()
+        named = ("learning_rate", "momentum", "nesterov")
+        return {k: v for k, v in state.items() if k in named or k.startswith("schedule.")}
 
     def _run_epoch(
         self, params: _Params, batches: Iterator[tuple], epoch: int, sigint: SigintGuard

@@ -9,6 +9,7 @@ complete.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import warnings
 from collections.abc import Mapping
@@ -58,9 +59,30 @@ class TrainingState:
 
 
 def fingerprint(data: TrainingData, params: Mapping[str, np.ndarray], **settings: Any) -> dict:
-    """What a checkpoint must match to be resumed: the data's, parameters' and loop's shapes."""
+    """What a checkpoint must match to be resumed: the data's, parameters' and loop's shapes,
+    the ``settings`` (objective, optimizer, seed, loop) and :func:`data_digest`."""
     shapes = {name: [list(p.shape), p.dtype.name] for name, p in params.items()}
-    return dict(n_samples=data.n_samples, n_features=data.n_features, params=shapes, **settings)
+    return dict(
+        n_samples=data.n_samples,
+        n_features=data.n_features,
+        params=shapes,
+        data=data_digest(data),
+        **settings,
+    )
+
+
+def data_digest(data: TrainingData, n_rows: int = 64) -> str:
+    """A BLAKE2 digest of ``y``, the sample weights and ``n_rows`` evenly spaced rows of X:
+    other data of the same shape is told apart without another pass over X."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(np.ascontiguousarray(data.y).tobytes())
+    if data.sample_weight is not None:
+        digest.update(np.ascontiguousarray(data.sample_weight, dtype=np.float64).tobytes())
+    rows = np.unique(np.linspace(0, data.n_samples - 1, n_rows).astype(np.intp))
+    sample = data.X[rows]
+    sample = sample.toarray() if hasattr(sample, "toarray") else np.asarray(sample)
+    digest.update(np.ascontiguousarray(sample, dtype=np.float64).tobytes())
+    return digest.hexdigest()
 
 
 def save_checkpoint(path: _PathLike, fingerprint: dict[str, Any], state: TrainingState) -> None:
@@ -84,8 +106,10 @@ def load_checkpoint(path: _PathLike, fingerprint: dict[str, Any]) -> TrainingSta
         raise ValueError(
             f"the checkpoint at {path} was written for other data or settings "
             f"({meta.get('fingerprint')}) than this fit ({fingerprint}); "
-            "resume with the same data, parameters' shapes, batch_size and shuffle"
+            "resume with the same data (rows, labels, weights), objective, optimizer "
+            "hyperparameters, random_state, parameters' shapes, batch_size and shuffle"
         )
+    _check_consistent(path, fingerprint, arrays)
     scalars = {name: meta[name] for name in _SCALARS}
     scalars["plateau"] = {**meta["plateau"], "best": json_float(meta["plateau"]["best"])}
     losses = {name: json_float(meta[name]) for name in ("anchor_loss", "start_loss")}
@@ -98,6 +122,28 @@ def load_checkpoint(path: _PathLike, fingerprint: dict[str, Any]) -> TrainingSta
         rollback={**losses, "n_halvings": meta["n_halvings"]},
         **scalars,
     )
+
+
+def _check_consistent(path: _PathLike, fingerprint: dict, arrays: dict[str, np.ndarray]) -> None:
+    """ModelFileError for checksum-valid arrays that contradict the fit: parameters, best
+    parameters or velocity of other shapes than the fit's, a permutation of other rows."""
+    for name, (shape, _) in fingerprint["params"].items():
+        for group in ("param", "anchor", "best", "optimizer.velocity"):
+            array = arrays.get(f"{group}.{name}")
+            if array is not None and list(array.shape) != list(shape):
+                raise ModelFileError(
+                    f"the checkpoint at {path} is inconsistent: {group}.{name} has shape "
+                    f"{array.shape}, the fit's {name} {tuple(shape)}"
+                )
+    perm = arrays.get("perm")
+    n = fingerprint["n_samples"]
+    if perm is not None and not (
+        perm.shape == (n,) and np.array_equal(np.sort(perm), np.arange(n))
+    ):
+        raise ModelFileError(
+            f"the checkpoint at {path} is inconsistent: its row order 'perm' (shape "
+            f"{perm.shape}) is not a permutation of the fit's {n} rows"
+        )
 
 
 def previous_path(path: _PathLike) -> str:
