@@ -310,7 +310,10 @@ class Trainer:
         settings.update(objective=_described(self.objective), optimizer=self._hyper())
         seed = self.random_state
         settings["seed"] = seed if seed is None or isinstance(seed, int) else type(seed).__name__
-        fingerprint = checkpoint.fingerprint(data, self._live, **settings, validation=validated)
+        fingerprint = checkpoint.fingerprint(  # the data digest reads 64 rows: only to save
+            data, self._live, digest=self.checkpoint_path is not None, **settings
+        )
+        fingerprint["validation"] = validated
         resumed = checkpoint.load_checkpoint(self.checkpoint_path, fingerprint) if resume else None
         if resumed is not None:
             copy_arrays(resumed.params, self._live)

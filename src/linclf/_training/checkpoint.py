@@ -58,15 +58,18 @@ class TrainingState:
     rollback: dict[str, Any]
 
 
-def fingerprint(data: TrainingData, params: Mapping[str, np.ndarray], **settings: Any) -> dict:
+def fingerprint(
+    data: TrainingData, params: Mapping[str, np.ndarray], *, digest: bool = True, **settings: Any
+) -> dict:
     """What a checkpoint must match to be resumed: the data's, parameters' and loop's shapes,
-    the ``settings`` (objective, optimizer, seed, loop) and :func:`data_digest`."""
+    the ``settings`` (objective, optimizer, seed, loop) and, with ``digest`` (a fit that
+    checkpoints), :func:`data_digest`."""
     shapes = {name: [list(p.shape), p.dtype.name] for name, p in params.items()}
     return dict(
         n_samples=data.n_samples,
         n_features=data.n_features,
         params=shapes,
-        data=data_digest(data),
+        data=data_digest(data) if digest else None,
         **settings,
     )
 
