@@ -266,13 +266,18 @@ def test_predict_and_evaluate_open_the_model_file_once(tmp_path, monkeypatch, ca
     model = tmp_path / "m.model"
     extra = {"target": None, "feature_names": None, "format": "npz"}
     LinearSVM(max_epochs=2, tol=None).fit(X, y).save(model, extra=extra)
-    opened, real_open = [], builtins.open
+    opened, real_open, real_os_open = [], builtins.open, os.open
 
     def counting_open(file, *args, **kwargs):
         opened.append(os.fspath(file) if isinstance(file, str | os.PathLike) else file)
         return real_open(file, *args, **kwargs)
 
+    def counting_os_open(file, *args, **kwargs):  # the readers open regular files by fd
+        opened.append(os.fspath(file))
+        return real_os_open(file, *args, **kwargs)
+
     monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(os, "open", counting_os_open)
     assert cli.main([command, str(model), str(tmp_path / "d.npz")]) == 0
     assert opened.count(str(model)) == 1, opened
     assert ("prediction\n" if command == "predict" else "accuracy: ") in capsys.readouterr().out

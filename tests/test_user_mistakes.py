@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -46,3 +47,21 @@ def test_a_negative_seed_is_a_usage_error(command):
     assert result.returncode == 2
     assert "argument --seed: must be at least 0, got -1" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_non_regular_file_is_refused_at_once_by_every_reader(tmp_path, kind):
+    # linclf.load("/dev/zero") ate memory until killed; a FIFO blocked forever (issue 12,
+    # class 1). Every reader opens without blocking and refuses what is not a regular file.
+    from linclf.datasets.files import DataFileError, read_data
+
+    if kind == "fifo":
+        path = tmp_path / "pipe"
+        os.mkfifo(path)  # no writer: a blocking open would never return
+    else:
+        path = "/dev/zero"
+    with pytest.raises(ModelFileError, match="must be a regular file"):
+        load(path)
+    for fmt in ("csv", "npz", "svmlight"):
+        with pytest.raises(DataFileError, match="must be a regular file"):
+            read_data(path, "label" if fmt == "csv" else None, fmt)

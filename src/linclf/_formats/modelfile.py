@@ -37,6 +37,7 @@ __all__ = [
     "join_arrays",
     "json_float",
     "json_safe",
+    "open_regular",
     "read_model",
     "read_model_file",
     "split_arrays",
@@ -236,6 +237,28 @@ def write_atomically(path: str | os.PathLike, content: bytes | Callable[[IO[byte
     _sync_folder(folder)
 
 
+def open_regular(path: str | os.PathLike, what: str) -> IO[bytes]:
+    """Open ``path`` for reading in binary mode if it is a regular file; ``OSError`` naming
+    ``what`` is expected otherwise (a FIFO would block forever, ``/dev/zero`` never ends).
+
+    The file is opened without blocking (a FIFO with no writer does not hang the open),
+    then checked with ``fstat``, then switched back to blocking reads.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise OSError(errno.EINVAL, f"{what} must be a regular file; it is {kind}", path)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _sync_folder(folder: str) -> None:
     """Make the rename durable (POSIX); folders cannot be opened for syncing on Windows."""
     with contextlib.suppress(OSError):
@@ -406,9 +429,13 @@ def read_model_file(path: str | os.PathLike) -> ModelFile:
     if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, "Is a folder, not a linclf model file", path)
     try:
-        fh = open(path, "rb")
+        fh = open_regular(path, "a linclf model file")
     except FileNotFoundError:
         raise FileNotFoundError(errno.ENOENT, "No linclf model file at", path) from None
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+        raise ModelFileError(f"{path}: {exc.strerror}") from None
     with fh:
         file_size = os.fstat(fh.fileno()).st_size
         head = fh.read(8)

@@ -26,11 +26,15 @@ from __future__ import annotations
 import collections
 import contextlib
 import csv
+import errno
+import io
 import os
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from .._formats.modelfile import open_regular
 
 __all__ = [
     "FORMATS",
@@ -66,11 +70,23 @@ class Dataset(NamedTuple):
     format: str
 
 
+def _open_data(path: str | os.PathLike) -> Any:
+    """``path`` opened in binary mode if it is a regular file, else one DataFileError (a FIFO
+    would block the reader forever, a device such as /dev/zero never end)."""
+    try:
+        return open_regular(path, "a data file")
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+        raise DataFileError(f"{os.fspath(path)}: {exc.strerror}") from None
+
+
 @contextlib.contextmanager
 def _opened(path: str | os.PathLike, *, as_csv: bool = False) -> Iterator[Any]:
     """The lines of a UTF-8 text file (or a csv reader of them), its errors as DataFileError."""
     # utf-8-sig drops a spreadsheet's byte-order mark; csv needs newline="" for quoted breaks.
-    with open(path, encoding="utf-8-sig", newline="") as fh:
+    raw = _open_data(path)
+    with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as fh:
         lines = csv.reader(fh) if as_csv else fh
         try:
             yield lines
@@ -254,7 +270,7 @@ def read_npz(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
         2-d and finite, or ``y`` is not 1-d with one label per row.
     """
     name = os.fspath(path)
-    with open(path, "rb") as fh:
+    with _open_data(path) as fh:
         try:
             archive = np.load(fh, allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:
