@@ -215,35 +215,35 @@ def test_predict_on_a_bad_memmap_still_names_the_problem(tmp_path, value, match)
         clf.predict(np.load(tmp_path / "bad.npy", mmap_mode="r"))
 
 
+def _mapped(tmp_path, n, d, mode, seed):
+    """(path, a memmap of a fresh float32 (n, d) file opened with ``mode``, its labels)."""
+    X = np.random.default_rng(seed).normal(size=(n, d)).astype(np.float32)
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    return path, np.load(path, mmap_mode=mode), (X[:, 0] > 0).astype(int)
+
+
+def _same_fit_as_in_memory(mm, y, **params):
+    """The memmap fit (SGD at "auto") equals the in-memory SGD fit of the same values."""
+    a = LinearSVM(shuffle=False, tol=None, **params).fit(mm, y)
+    b = LinearSVM(solver="sgd", standardize=False, shuffle=False, tol=None, **params)
+    np.testing.assert_array_equal(a.coef_, b.fit(np.array(mm), y).coef_)
+
+
 def test_a_copy_on_write_memmap_is_read_with_its_changes_in_memory(tmp_path):
     # mmap_mode="c" keeps changes in memory only; reading the file by name missed them
     # (issue 12, class 6): a NaN written in memory went unnoticed, and training used the
     # file's values.
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(200, 5)).astype(np.float32)
-    y = (X[:, 0] > 0).astype(int)
-    path = tmp_path / "X.npy"
-    np.save(path, X)
-    mm = np.load(path, mmap_mode="c")
+    _, mm, y = _mapped(tmp_path, 200, 5, "c", seed=0)
     mm[:, 1] *= 3.0  # changed in memory, not in the file
+    _same_fit_as_in_memory(mm, y, max_epochs=3)
     params = dict(shuffle=False, max_epochs=3, tol=None)
-    a = LinearSVM(**params).fit(mm, y)
-    b = LinearSVM(solver="sgd", standardize=False, **params).fit(np.asarray(mm), y)
-    np.testing.assert_array_equal(a.coef_, b.coef_)
     mm[17, 4] = np.nan
     with pytest.raises(ValueError, match=r"NaN in 1 entry \(first at row 17, column 4\)"):
         LinearSVM(**params).fit(mm, y)
 
 
 def test_a_memmap_whose_file_was_deleted_still_trains(tmp_path):
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(100, 4)).astype(np.float32)
-    y = (X[:, 0] > 0).astype(int)
-    path = tmp_path / "X.npy"
-    np.save(path, X)
-    mm = np.load(path, mmap_mode="r")
+    path, mm, y = _mapped(tmp_path, 100, 4, "r", seed=1)
     path.unlink()  # the mapping stays valid; the file name does not
-    params = dict(shuffle=False, max_epochs=2, tol=None)
-    a = LinearSVM(**params).fit(mm, y)
-    b = LinearSVM(solver="sgd", standardize=False, **params).fit(X, y)
-    np.testing.assert_array_equal(a.coef_, b.coef_)
+    _same_fit_as_in_memory(mm, y, max_epochs=2)
