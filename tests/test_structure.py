@@ -22,8 +22,10 @@ FILES = sorted(PACKAGE_DIR.rglob("*.py"))
 MAX_FUNCTION_LINES = 60
 # Issue 10's budget of 7,500, raised by issue 11's full-batch solvers and reg path (1,300
 # lines, moved from benchmarks/solver_prototypes) and issue 12's atomic writer, thread-safe
-# BLAS limits, input, label and resume checks (310): a ratchet, lowered when code is cut.
-MAX_PACKAGE_LINES = 9_200
+# BLAS limits, input, label and resume checks (310), and the read budgets of every untrusted
+# file with the vectorized CSV and svmlight parsers that keep a 10 MB file under 2 CPU
+# seconds, one module per format (780): a ratchet, lowered when code is cut.
+MAX_PACKAGE_LINES = 9_930
 
 NOT_CODE = {
     tokenize.COMMENT,

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._formats.modelfile import write_atomically
+from ._formats.untrusted import describe_bytes, read_budget
 from ._version import __version__
 from .datasets.files import DataFileError, format_of, read_csv_header, read_data, read_labels
 from .estimator import LinearSVM, SoftmaxClassifier
@@ -180,6 +181,7 @@ def _train(args: argparse.Namespace) -> int:
         **{name: getattr(args, name) for name in names if name in args},
     )
     classes = np.unique(y)
+    _check_model_size(args.data, data.X.shape[1], len(classes), args.max_bytes)
     shown = ", ".join(str(v) for v in classes[:8].tolist()) + (", ..." if len(classes) > 8 else "")
     target = f"; target {data.target!r}" if data.target else ""
     (n, d), k = data.X.shape, len(classes)
@@ -204,6 +206,18 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_model_size(path: str, n_features: int, n_classes: int, max_bytes: int | None) -> None:
+    """Refuse a model whose float64 weights alone would break the data file's read budget."""
+    size = 8 * n_features * max(n_classes, 2)
+    budget = read_budget(os.stat(path).st_size, max_bytes)
+    if size > budget:
+        raise UserError(
+            f"{path}: a model of {max(n_classes, 2)} classes × {n_features} features takes "
+            f"{describe_bytes(size)}, beyond the {describe_bytes(budget)} this file may cost; "
+            "if that is intended, raise the budget with --max-bytes"
+        )
+
+
 def _load(path: str) -> tuple[Any, dict[str, Any]]:
     """The estimator in ``path`` and what ``train`` stored beside it (``{}`` if nothing)."""
     with _user_errors(path):
@@ -221,6 +235,7 @@ def _features(args: argparse.Namespace, model: Any, extra: dict, target: str | N
             fmt,
             features=extra.get("feature_names") if fmt == "csv" else None,
             n_features=model.n_features_in_ if fmt == "svmlight" else None,
+            max_bytes=args.max_bytes,
         )
 
 
@@ -398,6 +413,11 @@ def _arg(spec: str, text: str, **options: Any) -> tuple[list[str], dict[str, Any
 _DATA = _arg("DATA", "data file: .csv (header row), .npz (arrays X, y), .svm/.svmlight/.libsvm")
 _MODEL = _arg("MODEL", "model file written by 'linclf train'")
 _FORMAT = _arg("--format", "format of DATA if not told by its extension", choices=_FORMATS)
+_MAX_BYTES = _arg(
+    "--max-bytes N",
+    "bytes an .npz or svmlight DATA may take in memory. Default: max(64 MiB, 16 × its size)",
+    type=_bounded(int, 1),
+)
 _LOSS = {"choices": sorted(ESTIMATORS), "default": "hinge"}
 
 
@@ -444,11 +464,13 @@ _TRAIN = [
     ],
     _arg("-o --output MODEL", "model file to write", required=True),
     _FORMAT,
+    _arg("--n-features N", "svmlight DATA: its number of columns", type=_bounded(int, 1)),
+    _MAX_BYTES,
     _arg("--loss", "hinge: LinearSVM; softmax: SoftmaxClassifier. Default: hinge", **_LOSS),
     ("training", "defaults are those of the estimator (see 'help(linclf.LinearSVM)')", _TRAINING),
 ]
 _OUT = _arg("-o --output FILE", "where to write the predictions (default: stdout)")
-_PREDICT = [_MODEL, _DATA, _OUT, _FORMAT]
+_PREDICT = [_MODEL, _DATA, _OUT, _FORMAT, _MAX_BYTES]
 _EVALUATE = [
     _MODEL,
     _DATA,
@@ -457,6 +479,7 @@ _EVALUATE = [
         _arg("--labels FILE", "labels, one per line, for DATA"),
     ],
     _FORMAT,
+    _MAX_BYTES,
 ]
 _GRADCHECK = [
     _arg("--loss", "default: hinge", **_LOSS),

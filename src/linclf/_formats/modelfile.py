@@ -30,6 +30,14 @@ import numpy as np
 
 from .._version import __version__
 from ..exceptions import ModelFileError
+from .untrusted import (
+    ArchiveError,
+    Member,
+    archive_members,
+    open_regular,
+    read_budget,
+    read_member,
+)
 
 __all__ = [
     "FORMAT_VERSION",
@@ -37,7 +45,6 @@ __all__ = [
     "join_arrays",
     "json_float",
     "json_safe",
-    "open_regular",
     "read_model",
     "read_model_file",
     "split_arrays",
@@ -49,10 +56,7 @@ FORMAT_NAME = "linclf-model"
 FORMAT_VERSION = 1
 _META_KEY = "__linclf__"
 _SUFFIX = ".npy"
-_CHUNK = 1 << 20  # bytes read per call when filling an array: bounded extra memory
-_ARRAY_KINDS = "biufcUSmM"  # plain numbers, strings and times; never objects or records
-_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0}
-_HEADER_READERS[2, 0] = np.lib.format.read_array_header_2_0
+_ARRAY_KINDS = "biufcUSmM"  # what write_model stores: numbers, strings, times
 
 # Errors of a damaged or crafted archive (NotImplementedError is a RuntimeError).
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, struct.error)
@@ -237,28 +241,6 @@ def write_atomically(path: str | os.PathLike, content: bytes | Callable[[IO[byte
     _sync_folder(folder)
 
 
-def open_regular(path: str | os.PathLike, what: str) -> IO[bytes]:
-    """Open ``path`` for reading in binary mode if it is a regular file; ``OSError`` naming
-    ``what`` is expected otherwise (a FIFO would block forever, ``/dev/zero`` never ends).
-
-    The file is opened without blocking (a FIFO with no writer does not hang the open),
-    then checked with ``fstat``, then switched back to blocking reads.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-            raise OSError(errno.EINVAL, f"{what} must be a regular file; it is {kind}", path)
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
 def _sync_folder(folder: str) -> None:
     """Make the rename durable (POSIX); folders cannot be opened for syncing on Windows."""
     with contextlib.suppress(OSError):
@@ -316,76 +298,6 @@ def _not_a_model_file(path: str, head: bytes, exc: Exception) -> ModelFileError:
     return _not_ours(path, "it is empty" if not head else "it is not an .npz archive")
 
 
-def _members(path: str, archive: zipfile.ZipFile, file_size: int) -> dict[str, zipfile.ZipInfo]:
-    """Array name -> zip entry, after checking each entry can only be a plain stored array."""
-    members: dict[str, zipfile.ZipInfo] = {}
-    for info in archive.infolist():
-        if not info.filename.endswith(_SUFFIX) or info.is_dir():
-            raise _not_ours(path, f"it holds {info.filename!r}, which is not a NumPy array")
-        name = info.filename[: -len(_SUFFIX)]
-        if name in members:
-            raise _damaged(path, f"array {name!r} is stored twice", "corrupted")
-        if info.flag_bits & 0x1:
-            raise _not_ours(path, f"{name!r} is encrypted")
-        if info.compress_type != zipfile.ZIP_STORED:
-            stored = "linclf model files store their arrays uncompressed"
-            raise _not_ours(path, f"array {name!r} is compressed, and {stored}")
-        if info.file_size != info.compress_size or info.compress_size > file_size:
-            raise _damaged(
-                path, f"array {name!r} claims {info.file_size} bytes in a file of {file_size}"
-            )
-        members[name] = info
-    return members
-
-
-@dataclasses.dataclass(frozen=True)
-class _Header:
-    dtype: np.dtype
-    shape: tuple[int, ...]
-    fortran_order: bool
-    data_offset: int
-
-
-def _read_header(path: str, name: str, member: IO[bytes], size: int) -> _Header:
-    """Parse a member's .npy header (a Python literal, never code) and check its size."""
-    version = np.lib.format.read_magic(member)
-    if version not in _HEADER_READERS:
-        raise _not_ours(path, f"array {name!r} uses .npy format {version}")
-    shape, fortran_order, dtype = _HEADER_READERS[version](member)
-    if dtype.hasobject:
-        raise ModelFileError(
-            f"{path} holds an array that needs pickle to load ({name!r}); linclf model "
-            "files never do, and pickles are not loaded because they can run code"
-        )
-    if dtype.kind not in _ARRAY_KINDS or dtype.fields is not None or dtype.itemsize == 0:
-        only = "linclf model files hold numbers, strings or times only"
-        raise _not_ours(path, f"array {name!r} has dtype {dtype}, and {only}")
-    data_offset = member.tell()
-    needed = math.prod(shape) * dtype.itemsize
-    if any(n < 0 for n in shape) or needed != size - data_offset:
-        raise _damaged(
-            path,
-            f"array {name!r} of shape {shape} and dtype {dtype} needs {needed} bytes, the "
-            f"file stores {size - data_offset}",
-        )
-    return _Header(dtype, tuple(shape), bool(fortran_order), data_offset)
-
-
-def _read_data(path: str, name: str, member: IO[bytes], header: _Header) -> np.ndarray:
-    """Read the array data into a fresh writable array; reaching the end checks the CRC."""
-    flat = np.empty(math.prod(header.shape), dtype=header.dtype)
-    view = memoryview(flat.view(np.uint8))
-    filled = 0
-    while filled < view.nbytes:
-        count = member.readinto(view[filled : filled + _CHUNK])
-        if not count:
-            raise _damaged(path, f"array {name!r} ends early", "truncated")
-        filled += count
-    if member.read(1):
-        raise _damaged(path, f"array {name!r} has trailing bytes", "corrupted")
-    return flat.reshape(header.shape, order="F" if header.fortran_order else "C")
-
-
 def _parse_document(path: str, record: np.ndarray) -> dict[str, Any]:
     if record.dtype != np.uint8 or record.ndim != 1:
         found = f"(dtype {record.dtype}, shape {record.shape})"
@@ -422,8 +334,9 @@ def _parse_document(path: str, record: np.ndarray) -> dict[str, Any]:
 def read_model_file(path: str | os.PathLike) -> ModelFile:
     """Read a :func:`write_model` file: ``meta``, fresh ``arrays``, the writer's versions.
 
-    Raises ``FileNotFoundError`` / ``IsADirectoryError`` for a missing path or a folder, and
-    :class:`ModelFileError` for a foreign, damaged, pickled or newer-version file.
+    The cost is bounded by the file's size (:mod:`linclf._formats.untrusted`). Raises
+    ``FileNotFoundError`` / ``IsADirectoryError`` for a missing path or a folder, and
+    :class:`ModelFileError` for a foreign, damaged, pickled, oversized or newer-version file.
     """
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -439,35 +352,42 @@ def read_model_file(path: str | os.PathLike) -> ModelFile:
     with fh:
         file_size = os.fstat(fh.fileno()).st_size
         head = fh.read(8)
-        fh.seek(0)
         try:
-            archive = zipfile.ZipFile(fh)
+            archive, members = archive_members(
+                fh, file_size, budget=read_budget(file_size), compressed=False
+            )
+        except ArchiveError as exc:
+            raise _archive_error(path, exc) from None
         except _DAMAGE as exc:
             raise _not_a_model_file(path, head, exc) from exc
         with archive:
             try:
-                return _read_archive(path, archive, file_size)
+                return _read_archive(path, archive, members)
             except ModelFileError:
                 raise
+            except ArchiveError as exc:
+                raise _archive_error(path, exc) from None
             except _DAMAGE as exc:
                 raise _damaged(path, str(exc)) from exc
 
 
-def _read_archive(path: str, archive: zipfile.ZipFile, file_size: int) -> ModelFile:
-    members = _members(path, archive, file_size)
-    headers = {}
-    for name, info in members.items():  # every header first: a pickle is refused unread
-        with archive.open(info) as member:
-            headers[name] = _read_header(path, name, member, info.file_size)
+def _archive_error(path: str, exc: ArchiveError) -> ModelFileError:
+    if exc.kind == "foreign":
+        return _not_ours(path, exc.reason)
+    if exc.kind == "pickle":
+        return ModelFileError(
+            f"{path} holds an array that needs pickle to load ({exc.reason}); linclf model "
+            "files never do"
+        )
+    if exc.kind == "budget":
+        return ModelFileError(f"{path} is refused: {exc.reason}")
+    return _damaged(path, exc.reason)
+
+
+def _read_archive(path: str, archive: zipfile.ZipFile, members: dict[str, Member]) -> ModelFile:
     if _META_KEY not in members:
         raise _not_ours(path, f"no {_META_KEY} record")
-
-    def read(name: str) -> np.ndarray:
-        with archive.open(members[name]) as member:
-            member.read(headers[name].data_offset)
-            return _read_data(path, name, member, headers[name])
-
-    document = _parse_document(path, read(_META_KEY))
+    document = _parse_document(path, read_member(archive, members[_META_KEY]))
     checksums = document["checksums"]
     names = sorted(set(members) - {_META_KEY})
     if set(checksums) != set(names):
@@ -476,7 +396,7 @@ def _read_archive(path: str, archive: zipfile.ZipFile, file_size: int) -> ModelF
         )
     arrays = {}
     for name in names:
-        arrays[name] = read(name)
+        arrays[name] = read_member(archive, members[name])
         if _digest(arrays[name]) != checksums[name]:
             raise _damaged(path, f"array {name!r} fails its checksum", "corrupted")
     version = document.get("linclf_version")
