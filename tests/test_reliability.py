@@ -46,16 +46,17 @@ def test_every_case_says_what_it_asserts():
     assert len(CASES) == sum(len(cases) for cases in SECTIONS.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a known gap (GAPS in tests/reliability_cases.py): once fixed, move it to a "
-    "section and run tools/reliability_table.py",
-)
-@pytest.mark.parametrize("key", GAPS)
-def test_known_gap_is_still_open(key):
-    # Asserts the behaviour the gap should have; it fails today. xfail(strict=True) turns a
-    # fix into a failure here, so that the row (and the page) cannot outlive the gap.
-    GAPS[key].check()
+def test_known_gaps_are_still_open():
+    # Each gap's check asserts the behaviour the gap should have and must fail today: a fix
+    # fails here, so that the row (and the page) cannot outlive the gap. None are open now.
+    for key, gap in GAPS.items():
+        with pytest.raises(Exception):  # noqa: B017 (any failure of the check)
+            gap.check()
+        assert key in reliability_page_text(), key
+
+
+def reliability_page_text() -> str:
+    return PAGE.read_text(encoding="utf-8")
 
 
 # The bad inputs the issue that introduced the page asked for, each with the cases that

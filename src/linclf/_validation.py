@@ -38,6 +38,8 @@ class TrainingData:
         Non-negative per-sample weights (class weights folded in); None for 1.
     classes, feature_names : ndarray of shape (n_classes,) and (D,), or None
         The labels the indices stand for; the column names of a DataFrame X.
+    column_rms : ndarray of shape (D,), float64, or None
+        Root mean square of each column of out-of-core X, from the check's one read.
     """
 
     X: Any
@@ -46,6 +48,7 @@ class TrainingData:
     sample_weight: np.ndarray | None = None
     classes: np.ndarray | None = None
     feature_names: np.ndarray | None = None
+    column_rms: np.ndarray | None = None
 
     @property
     def n_samples(self) -> int:
@@ -91,13 +94,16 @@ def _narrowing_limit(dtype: Any, target: Any) -> float | None:
     return float(np.finfo(target).max)
 
 
-def assert_all_finite(X: Any, name: str = "X", *, fits_dtype: Any = None) -> None:
+def assert_all_finite(
+    X: Any, name: str = "X", *, fits_dtype: Any = None, squares: np.ndarray | None = None
+) -> None:
     """Raise ``ValueError`` if a floating ``X`` holds NaN or ±inf, saying how many and where.
 
     A float64 sum is finite exactly when no entry is NaN or inf (an overflowing sum only
     triggers the exact scan, which finds nothing), so the clean case costs one pass and no
     temporary. Out-of-core X is read once, block by block; ``fits_dtype`` (narrower than
-    X's) also refuses values beyond its range in that read, naming the first such block.
+    X's) also refuses values beyond its range in that read, naming the first such block,
+    and ``squares`` (float64, one per column of 2-D X) gets each column's sum of squares.
     """
     if np.dtype(X.dtype).kind not in "fc":
         return
@@ -105,6 +111,9 @@ def assert_all_finite(X: Any, name: str = "X", *, fits_dtype: Any = None) -> Non
     blocks = iter_row_blocks(X) if is_out_of_core(X) else [(0, X)]
     count, first, beyond = {np.isnan: 0, np.isinf: 0}, {}, None
     for offset, data in blocks:
+        if squares is not None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                squares += np.einsum("ij,ij->j", data, data, dtype=np.float64)
         if limit is not None and beyond is None and data.size:
             top = max(-float(data.min()), float(data.max()))  # NaN compares False: skipped
             beyond = (offset, top) if top > limit else None
@@ -184,6 +193,7 @@ def check_X(
     check_finite: bool = True,
     accept_sparse: bool = False,
     fits_dtype: Any = None,
+    column_squares: np.ndarray | None = None,
 ) -> Any:
     """Validate a feature matrix: ``X`` itself, or a converted 2-D float (or CSR/CSC) copy.
 
@@ -192,15 +202,16 @@ def check_X(
     ``dtype`` is the target (None: float32/float64 kept, others to float64); ``name`` and
     ``estimator_name`` go into messages; ``order="C"`` makes it C-contiguous;
     ``check_finite=False`` skips the NaN/inf scan (for callers that scan only when a
-    result is non-finite); ``fits_dtype`` refuses values beyond a later cast's range.
+    result is non-finite); ``fits_dtype`` refuses values beyond a later cast's range;
+    ``column_squares`` gets the columns' sums of squares of out-of-core X in the same read.
     ``ValueError`` for non-finite, complex or non-numeric entries, or a shape other than
     (n_samples >= 1, n_features >= 1); ``TypeError`` for refused sparse input.
     """
     if is_out_of_core(X):
         _check_kind(X.dtype, name)
         _check_shape(X.shape, name, estimator_name, "2")
-        if check_finite:
-            assert_all_finite(X, name, fits_dtype=fits_dtype)  # one read, never held whole
+        if check_finite:  # one read, never held whole
+            assert_all_finite(X, name, fits_dtype=fits_dtype, squares=column_squares)
         elif fits_dtype is not None:
             check_fits_dtype(X, fits_dtype, name)
         return X

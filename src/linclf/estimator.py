@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._engine.blas import blas_threads
+from ._engine.blocks import is_out_of_core
 from ._engine.core import batched_scores
 from ._fitting.data import (
     check_features,
@@ -23,6 +24,7 @@ from ._fitting.data import (
     rescale,
     split_held_out,
     standardize,
+    warn_if_badly_scaled,
 )
 from ._fitting.plan import FitPlan, make_plan
 from ._fitting.select import select_reg, weight_total
@@ -175,8 +177,14 @@ class _LinearClassifier(_ParamsMixin):
     def _training_data(self, plan: FitPlan, X: Any, y: Any, sample_weight: Any) -> TrainingData:
         """X, y and the weights of ``fit``, checked once into the record the solver trusts."""
         names = feature_names(X)
+        shape = getattr(X, "shape", ())
+        squares = np.zeros(shape[1]) if is_out_of_core(X) and len(shape) == 2 else None
         X = check_X(
-            X, estimator_name=type(self).__name__, accept_sparse=True, fits_dtype=plan.dtype
+            X,
+            estimator_name=type(self).__name__,
+            accept_sparse=True,
+            fits_dtype=plan.dtype,
+            column_squares=squares,  # for the scale check of raw X, in the check's read
         )
         classes, y_index = encode_labels(check_y(y, X.shape[0]))
         n_classes = classes.shape[0]
@@ -190,7 +198,8 @@ class _LinearClassifier(_ParamsMixin):
                     "sample_weight leaves only 1 class with positive weight; a classifier "
                     "needs at least 2 classes"
                 )
-        return TrainingData(X, y_index, n_classes, weights, classes, names)
+        rms = None if squares is None else np.sqrt(squares / X.shape[0])
+        return TrainingData(X, y_index, n_classes, weights, classes, names, rms)
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
         """Fit the model with ``solver`` (objective: class docstring); returns ``self``.
@@ -225,6 +234,8 @@ class _LinearClassifier(_ParamsMixin):
             center, weights = plan.fit_intercept, data.sample_weight
             Z, shift, scale = standardize(data.X, plan.dtype, center=center, weights=weights)
             data = replace(data, X=Z)
+        else:
+            warn_if_badly_scaled(data.X, data.column_rms)
         rng = np.random.default_rng(plan.random_state)
         validation = None
         if plan.early_stopping:

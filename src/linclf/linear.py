@@ -35,6 +35,7 @@ def linear_forward(
     >>> linear_forward(X, W, np.array([0.0, 0.5, -1.0]))
     array([[1. , 2.5, 2. ]])
     """
+    _check_shapes(X, W, b, out, "S")
     if is_sparse(X):
         # scipy's sparse × dense kernel returns a new dense array; it never densifies X.
         S = X @ W.T if out is None else _copy_into(out, X @ W.T)  # X Wᵀ
@@ -74,6 +75,7 @@ def linear_backward(
     >>> linear_backward(dS, X, W, np.zeros(3), need_dX=True)[1:]
     (array([ 1., -1.,  0.]), array([[ 1., -1.]]))
     """
+    _check_shapes(X, W, b, out, "W", dS=dS)
     if is_sparse(X):
         # (Xᵀ dS)ᵀ: the transposed sparse matrix times a dense (N, C) block, never densified.
         dW = np.ascontiguousarray((X.T @ dS).T) if out is None else _copy_into(out, (X.T @ dS).T)
@@ -85,6 +87,31 @@ def linear_backward(
         db = dS.sum(axis=0, dtype=np.float64).astype(dS.dtype, copy=False)
     dX = np.matmul(dS, W) if need_dX else None  # dS W
     return dW, db, dX
+
+
+def _is_2d(a: object) -> bool:
+    return getattr(a, "ndim", None) == 2
+
+
+def _check_shapes(
+    X: object, W: object, b: object, out: object, result: str, dS: object = None
+) -> None:
+    """O(1) checks that the shapes fit, ``ValueError`` naming the argument: numpy would
+    otherwise raise from inside matmul, or broadcast a b or dS of the wrong length;
+    ``result``: what ``out`` holds, ``"S"`` (N, C) or ``"W"`` (C, D)."""
+    if not _is_2d(X) or not _is_2d(W):
+        found = f"X {getattr(X, 'shape', type(X).__name__)}, W {getattr(W, 'shape', None)}"
+        raise ValueError(f"X must have shape (N, D) and W (C, D), got {found}")
+    (n, d), (c, d_w) = X.shape, W.shape
+    if d != d_w:
+        raise ValueError(f"X has {d} features but W has shape {W.shape}: expected W ({c}, {d})")
+    if b is not None and getattr(b, "shape", None) != (c,):
+        raise ValueError(f"b must have shape ({c},), one bias per row of W, got {np.shape(b)}")
+    if dS is not None and getattr(dS, "shape", None) != (n, c):
+        raise ValueError(f"dS must have shape ({n}, {c}) of the scores, got {np.shape(dS)}")
+    out_shape = (n, c) if result == "S" else (c, d)
+    if out is not None and getattr(out, "shape", None) != out_shape:
+        raise ValueError(f"out must have shape {out_shape}, got {np.shape(out)}")
 
 
 def _copy_into(out: np.ndarray, value: np.ndarray) -> np.ndarray:

@@ -75,7 +75,23 @@ def multiclass_hinge(
     >>> loss, dS = multiclass_hinge(np.array([[3.2, 5.1, -1.7]]), np.array([0]))  # CS231n
     >>> round(loss, 6), dS
     (2.9, array([[-1.,  1.,  0.]]))
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the argument: S not a finite float (N, C) array, y not integer indices in
+        ``[0, C)`` of length N, ``sample_weight`` or ``out`` of another shape, a negative
+        ``delta``. (The node :meth:`LossNode.loss_grad` checks all but S's finiteness.)
     """
+    check_scalar(delta, "delta", numbers.Real, low=0.0)
+    y, sample_weight = _checked(S, y, sample_weight, out, finite=True)
+    return _hinge(S, y, delta=delta, sample_weight=sample_weight, out=out)
+
+
+def _hinge(
+    S: np.ndarray, y: np.ndarray, *, delta: float, sample_weight: Any, out: Any
+) -> tuple[float, np.ndarray]:
+    """:func:`multiclass_hinge` on checked input."""
     n_samples = S.shape[0]
     rows = np.arange(n_samples)
     total, a = _normalized_weights(sample_weight, n_samples)
@@ -126,7 +142,20 @@ def softmax_cross_entropy(
     >>> loss, dS = softmax_cross_entropy(np.log(np.array([[1.0, 3.0, 4.0]])), np.array([2]))
     >>> round(loss, 6), dS.round(6)  # p = (1, 3, 4) / 8: -log(4/8) = log 2; p - (0, 0, 1)
     (0.693147, array([[ 0.125,  0.375, -0.5  ]]))
+
+    Raises
+    ------
+    TypeError, ValueError
+        As in :func:`multiclass_hinge`.
     """
+    y, sample_weight = _checked(S, y, sample_weight, out, finite=True)
+    return _cross_entropy(S, y, sample_weight=sample_weight, out=out)
+
+
+def _cross_entropy(
+    S: np.ndarray, y: np.ndarray, *, sample_weight: Any, out: Any
+) -> tuple[float, np.ndarray]:
+    """:func:`softmax_cross_entropy` on checked input."""
     n_samples = S.shape[0]
     rows = np.arange(n_samples)
     total, a = _normalized_weights(sample_weight, n_samples)
@@ -157,6 +186,62 @@ def softmax_cross_entropy(
     return loss, M
 
 
+def _checked(
+    S: Any, y: Any, sample_weight: Any, out: Any, *, finite: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The checks of the loss nodes, with ``TypeError`` / ``ValueError`` naming the
+    argument: O(N) for y and the weights, and (``finite``) one float64 sum over S."""
+    if not isinstance(S, np.ndarray) or S.dtype.kind != "f":
+        kind = f"dtype {S.dtype}" if isinstance(S, np.ndarray) else type(S).__name__
+        raise TypeError(f"S must be a float32 or float64 ndarray, got {kind}")
+    if S.ndim != 2 or S.shape[1] == 0:
+        raise ValueError(f"S must have shape (N, C) with C >= 1, got shape {S.shape}")
+    n_samples, n_classes = S.shape
+    if out is not None and (getattr(out, "shape", None) != S.shape or out.dtype != S.dtype):
+        found = f"shape {getattr(out, 'shape', None)}, dtype {getattr(out, 'dtype', None)}"
+        raise ValueError(f"out must have S's shape {S.shape} and dtype {S.dtype}, got {found}")
+    y = _class_indices(y, n_samples, n_classes)
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight)
+        if sample_weight.shape != (n_samples,):
+            raise ValueError(
+                f"sample_weight must have shape ({n_samples},), one weight per row of S, "
+                f"got {sample_weight.shape}"
+            )
+    if finite:
+        _refuse_non_finite(S, "the loss needs finite scores")
+    return y, sample_weight
+
+
+def _class_indices(y: Any, n_samples: int, n_classes: int) -> np.ndarray:
+    """y as integer class indices of length N in [0, C): O(N), no copy of an int array."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "iu" or y.shape != (n_samples,):
+        raise ValueError(
+            f"y must be a 1-d integer array of {n_samples} class indices (one per row of S), "
+            f"got dtype {y.dtype} and shape {y.shape}"
+        )
+    if n_samples and (y.min() < 0 or y.max() >= n_classes):
+        first = int(np.argmax((y < 0) | (y >= n_classes)))
+        raise ValueError(
+            f"y must hold class indices in [0, {n_classes}) (S has {n_classes} columns); "
+            f"y[{first}] = {int(y[first])}"
+        )
+    return y
+
+
+def _refuse_non_finite(S: np.ndarray, why: str) -> None:
+    """ValueError naming S's first NaN or ±inf; one float64 sum when all are finite."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        bad = None if np.isfinite(np.sum(S, dtype=np.float64)) else ~np.isfinite(S)
+    if bad is not None and bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"S contains NaN or infinity in {int(bad.sum())} entries (first at index {where}); "
+            f"{why}"
+        )
+
+
 def _shifted(S: Any, out: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """``(s_ij - m_i, k_i)`` of float scores (integers become float64), written to ``out``."""
     S = np.asarray(S)
@@ -169,14 +254,7 @@ def _shifted(S: Any, out: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     if out is not None and out.shape != S.shape:
         raise ValueError(f"out must have the shape of S {S.shape}, got {out.shape}")
     # One sum: finite unless some score is NaN or ±inf (or finite scores overflow it).
-    with np.errstate(over="ignore", invalid="ignore"):
-        bad = None if np.isfinite(np.sum(S, dtype=np.float64)) else ~np.isfinite(S)
-    if bad is not None and bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
-            f"S contains NaN or infinity in {int(bad.sum())} entries (first at index {where}); "
-            "probabilities need finite scores"
-        )
+    _refuse_non_finite(S, "probabilities need finite scores")
     Z = out if out is not None else np.empty_like(S)
     top = S.argmax(axis=-1, keepdims=True)  # k_i
     with np.errstate(over="ignore", under="ignore"):  # as in softmax_cross_entropy
@@ -277,6 +355,7 @@ class LossNode:
     name: ClassVar[str] = ""
     params: ClassVar[tuple[str, ...]] = ()
     function: ClassVar[Callable[..., tuple[float, np.ndarray]]]
+    kernel: ClassVar[Callable[..., tuple[float, np.ndarray]]]  # function, on checked input
 
     def loss_grad(
         self,
@@ -286,9 +365,14 @@ class LossNode:
         sample_weight: np.ndarray | None = None,
         out: np.ndarray | None = None,
     ) -> tuple[float, np.ndarray]:
-        """``(loss, dS)`` of scores S (N, C) and labels y (N,): ``function`` with the fields."""
+        """``(loss, dS)`` of scores S (N, C) and labels y (N,): ``function`` with the fields.
+
+        The engine's seam: it checks what ``function`` checks (O(N)) except S's finiteness,
+        so a non-finite score gives a non-finite loss, the Trainer's divergence signal.
+        """
         params = {name: getattr(self, name) for name in self.params}
-        return self.function(S, y, sample_weight=sample_weight, out=out, **params)
+        y, sample_weight = _checked(S, y, sample_weight, out, finite=False)
+        return self.kernel(S, y, sample_weight=sample_weight, out=out, **params)
 
 
 @dataclass(frozen=True)
@@ -309,6 +393,7 @@ class MulticlassHinge(LossNode):
     name: ClassVar[str] = "hinge"
     params: ClassVar[tuple[str, ...]] = ("delta",)
     function = staticmethod(multiclass_hinge)
+    kernel = staticmethod(_hinge)
     delta: float = 1.0
 
     def __post_init__(self) -> None:
@@ -327,6 +412,7 @@ class SoftmaxCrossEntropy(LossNode):
 
     name: ClassVar[str] = "softmax"
     function = staticmethod(softmax_cross_entropy)
+    kernel = staticmethod(_cross_entropy)
 
 
 LOSSES: Mapping[str, type[LossNode]] = MappingProxyType(

@@ -101,10 +101,10 @@ class Trainer:
     lr_decay : float or None, default None
         On a plateau, multiply the learning rate by it and go on, down to 1/1000 of its start.
     on_divergence : {"raise", "halve"}, default "raise"
-        On a non-finite loss or parameter, roll back to the last finite state and raise
+        On a non-finite loss or parameter, or a batch loss above 1000 times the first (at
+        least 1: overflow follows), roll back to the last finite state and raise
         :class:`~linclf.DivergenceError`; ``"halve"``: roll back to the lowest-loss epoch,
-        zero the velocity, halve the learning rate and go on, at most 40 times (a batch loss
-        1000 times the first counts as divergence too, as overflow follows).
+        zero the velocity, halve the learning rate and go on, at most 40 times.
     early_stopping : bool, default False
         Apply the ``tol`` rule to the validation accuracy; end with the best epoch's params.
     checkpoint_path : str, os.PathLike or None, default None

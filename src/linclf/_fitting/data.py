@@ -9,8 +9,17 @@ from typing import Any
 import numpy as np
 
 from .._validation import TrainingData, check_sample_weight, check_X, is_sparse
+from ..exceptions import ConvergenceWarning
 
-__all__ = ["check_features", "feature_names", "rescale", "split_held_out", "standardize"]
+__all__ = [
+    "BADLY_SCALED",
+    "check_features",
+    "feature_names",
+    "rescale",
+    "split_held_out",
+    "standardize",
+    "warn_if_badly_scaled",
+]
 
 
 def feature_names(X: Any) -> np.ndarray | None:
@@ -88,6 +97,36 @@ def standardize(
     # published coef / scale would overflow): leave it as it is.
     scale[scale < np.sqrt(np.finfo(dtype).tiny)] = 1.0
     return rescale(X, shift, scale, dtype), shift, scale
+
+
+# Raw columns whose root mean squares differ by more than this make the problem so badly
+# conditioned that solvers stop far from the optimum (L-BFGS) or diverge (SGD): measured
+# on wine with one column times 1e6, 0.40 training accuracy raw against 1.00 standardized.
+BADLY_SCALED = 1e3
+
+
+def warn_if_badly_scaled(X: Any, rms: np.ndarray | None = None) -> None:
+    """Warn (``ConvergenceWarning``) when the columns of raw X differ in scale by more than
+    :data:`BADLY_SCALED`, naming the two extremes. ``rms``: the columns' root mean squares
+    if known (out-of-core X: from the check's read), else one pass over X in row chunks."""
+    if rms is None and is_sparse(X):
+        rms = np.sqrt(_sparse_moments(X.tocsr(), None)[1])
+    elif rms is None:
+        rms = _dense_moments(X, None, center=False)[1]
+    used = np.flatnonzero(rms > 0)
+    if used.size < 2:
+        return
+    top, bottom = used[np.argmax(rms[used])], used[np.argmin(rms[used])]
+    ratio = rms[top] / rms[bottom]
+    if ratio > BADLY_SCALED:
+        warnings.warn(
+            f"X's columns differ in scale by a factor of {ratio:.3g} (root mean square "
+            f"{rms[top]:.3g} in column {top}, {rms[bottom]:.3g} in column {bottom}) and are "
+            "used raw: the solver may stop far from the optimum. Standardize them "
+            "(standardize='auto', the default for X in memory) or rescale the file's columns",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
 
 
 def _sparse_moments(X: Any, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""Divergence: a non-finite (or, when halving, exploding) loss rolls the parameters back.
+"""Divergence: a non-finite or exploding loss rolls the parameters back.
 
 Halving returns to the *anchor*, the lowest-loss epoch's parameters, not to the last finite
 state (that of a run blowing up is finite but huge); a diverging start always raises.
@@ -21,7 +21,8 @@ logger = logging.getLogger("linclf")
 
 # 2⁻⁴⁰ ≈ 1e-12 of the starting rate: a divergence that survives it is not a rate problem.
 MAX_HALVINGS = 40
-# Halving: a batch loss this many times the first is divergence (none grows 1000x legitimately).
+# A batch loss this many times the first (at least 1) is divergence: none grows 1000x
+# legitimately, and a finite loss of 1e9 would otherwise end the fit as if it had converged.
 BLOWUP = 1e3
 
 
@@ -45,8 +46,8 @@ class Rollback:
         if not math.isfinite(loss):
             return f"the loss is {loss}"
         # Blowing up, though not yet infinite: overflow is only a matter of steps.
-        if self.halve and loss > BLOWUP * max(self.start_loss, 1.0):
-            return f"the loss rose to {loss:.3g}"
+        if loss > BLOWUP * max(self.start_loss, 1.0):
+            return f"the loss rose to {loss:.3g}, from {self.start_loss:.3g} at the start"
         return None
 
     def keep(self) -> None:
