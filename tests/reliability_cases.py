@@ -1092,6 +1092,18 @@ BAD_INPUTS = {
         ValueError,
         r"X is finite, but the scores X coef_.T \+ intercept_ of 2 rows overflow float64",
     ),
+    "callbacks: a number among them": one(
+        "Trainer",
+        lambda: Trainer(linear_objective_node(), SGD(0.01), callbacks=[print, 1]),
+        TypeError,
+        r"callbacks\[1\] must be callable \(as callback\(trainer, logs\)\), got 1 of type int",
+    ),
+    "checkpoint_path: a number": one(
+        "Trainer",
+        lambda: Trainer(linear_objective_node(), SGD(0.01), checkpoint_path=123),
+        TypeError,
+        r"checkpoint_path must be None, a str or an os.PathLike, got int",
+    ),
     "resume: a string": one(
         "Trainer.fit",
         lambda: Trainer(LinearObjective("hinge", reg=0.1), SGD(0.01)).fit(
@@ -1108,6 +1120,10 @@ def badly_scaled():
     X, y, _ = make_data()
     X[:, 0] *= 1e6
     return X, y
+
+
+def linear_objective_node():
+    return LinearObjective("hinge", reg=1e-3)
 
 
 def raw_fit(Estimator, **params):

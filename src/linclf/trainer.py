@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numbers
+import os
 import time
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,22 @@ def _check_settings(settings: Mapping[str, Any]) -> None:
         if settings[name] not in passed:
             check_scalar(settings[name], name, kind, **bounds)
     check_random_state(settings["random_state"])
+    path = settings["checkpoint_path"]
+    if path is not None and not isinstance(path, str | os.PathLike):
+        raise TypeError(
+            f"checkpoint_path must be None, a str or an os.PathLike, got {type(path).__name__}"
+        )
+    callbacks = settings["callbacks"]
+    if isinstance(callbacks, str) or not isinstance(callbacks, Iterable):
+        raise TypeError(
+            f"callbacks must be a sequence of callables, got {type(callbacks).__name__}"
+        )
+    for i, callback in enumerate(callbacks):
+        if not callable(callback):
+            raise TypeError(
+                f"callbacks[{i}] must be callable (as callback(trainer, logs)), got "
+                f"{callback!r} of type {type(callback).__name__}"
+            )
 
 
 def _described(objective: Any) -> dict[str, Any]:
