@@ -288,3 +288,17 @@ def test_read_data_refuses_a_target_for_files_that_carry_labels(tmp_path):
 def test_missing_files_raise_file_not_found(tmp_path, reader):
     with pytest.raises(FileNotFoundError):
         reader(tmp_path / "missing.csv")
+
+
+# Labels an .npz cannot mean: NaN (it would become a class), complex numbers, times.
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        (np.r_[np.nan, np.arange(3.0)], r"y\[0\] is nan, and labels must be finite numbers"),
+        (np.arange(4) + 1j, r"y must hold numbers or strings, got dtype complex128"),
+    ],
+)
+def test_npz_labels_must_be_finite_numbers_or_strings(tmp_path, y, match):
+    np.savez(tmp_path / "d.npz", X=np.zeros((4, 2)), y=y)
+    with pytest.raises(DataFileError, match=match):
+        read_npz(tmp_path / "d.npz")

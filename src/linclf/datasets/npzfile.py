@@ -47,7 +47,7 @@ def read_npz(
     DataFileError
         If the file is no ``.npz`` (or a model file), has no ``X``, holds an array that
         needs pickle, overlapping members or more than the budget allows, ``X`` is not 2-d
-        and finite, or ``y`` is not 1-d with one label per row.
+        and finite, or ``y`` is not 1-d with one finite number or string per row.
     """
     name = os.fspath(path)
     with open_data(path) as fh:
@@ -126,4 +126,9 @@ def _checked_npz(name: str, X: np.ndarray, y: np.ndarray | None) -> tuple[np.nda
         raise DataFileError(
             f"{name}: y must be 1-d with one label per row of X ({X.shape[0]}), got shape {y.shape}"
         )
+    if y is not None and y.dtype.kind not in "biufUS":
+        raise DataFileError(f"{name}: y must hold numbers or strings, got dtype {y.dtype}")
+    if y is not None and y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        i = int(np.argmax(~np.isfinite(y)))
+        raise DataFileError(f"{name}: y[{i}] is {y[i]}, and labels must be finite numbers")
     return X, y
