@@ -381,11 +381,15 @@ def test_a_worker_killed_mid_round_is_replaced_and_the_fit_completes(
 ):
     # What Dask guarantees: the nanny restarts the dead worker process, the scheduler
     # reruns the tasks it was running and recomputes the chunks it held from their lineage
-    # (here da.from_array); the parameters survive on the other worker (broadcast). Every
-    # task is a pure function of (parameters, chunk, seed), so "gradient" repeats the
-    # unfailed run exactly, and "average" too (same seeds, same BLAS on this machine).
-    # Not guaranteed: data with no lineage (scattered by the caller), a task that kills
-    # three workers (KilledWorker), or the loss of the scheduler or of this driver.
+    # (here da.from_array); the round's parameters are a task of their own key, fetched by
+    # the replacement or recomputed from the spec the scheduler keeps (a scattered copy,
+    # keyed by its content, was lost when its holders were). Every task is a pure
+    # function of (parameters, chunk, seed), so "gradient" repeats the unfailed run
+    # exactly, and "average" too (same seeds, same BLAS on this machine). Both runs
+    # broadcast the same models round by round, which content keys made collide.
+    # Not guaranteed: data with no lineage (scattered by the caller: LostDataError, in
+    # test_distributed_edges.py), a task that kills three workers (KilledWorker), or the
+    # loss of the scheduler or of this driver.
     def run():
         clf = LinearSVM(
             random_state=0, learning_rate=0.2 if strategy == "gradient" else 0.003, tol=None

@@ -14,6 +14,7 @@ from .exceptions import (
     ConvergenceWarning,
     DataConversionWarning,
     DivergenceError,
+    LostDataError,
     ModelFileError,
     NotFittedError,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "GradientCheckResult",
     "LinearObjective",
     "LinearSVM",
+    "LostDataError",
     "ModelFileError",
     "NotFittedError",
     "SoftmaxClassifier",

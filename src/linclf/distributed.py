@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import math
 import numbers
+import re
 import time
 import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,10 +24,10 @@ from ._fitting.plan import FitPlan, make_plan
 from ._fitting.state import FittedModel
 from ._fitting.weights import class_weight_factors
 from .estimator import LinearSVM, SoftmaxClassifier, fitted_state, set_fitted_state
-from .exceptions import ConvergenceWarning, DivergenceError
+from .exceptions import ConvergenceWarning, DivergenceError, LostDataError
 from .losses import l2_penalty
 
-__all__ = ["STRATEGIES", "fit", "round_traffic"]
+__all__ = ["STRATEGIES", "LostDataError", "fit", "round_traffic"]
 
 STRATEGIES = ("average", "gradient")
 SOLVERS = ("sgd", "lbfgs")
@@ -115,7 +116,8 @@ def fit(
     estimator : LinearSVM or SoftmaxClassifier
         Fitted in place with its hyperparameters; ``standardize``, ``early_stopping`` refused.
     X : dask.array.Array of shape (n_samples, n_features)
-        Chunked by rows; column chunks are merged, so each row chunk holds all D columns.
+        Chunked by rows, sizes known or not (as after boolean indexing); column chunks are
+        merged, so each row chunk holds all D columns. Empty row chunks are skipped.
     y : dask.array.Array or ndarray of shape (n_samples,)
         Labels of any sortable type, at least two distinct values; rechunked to X's rows.
     client : distributed.Client or None
@@ -127,7 +129,7 @@ def fit(
     max_rounds : int or None
         Rounds (epochs, steps or L-BFGS-B iterations) at most; ``None`` is ``max_epochs``.
     sample_weight : dask.array.Array, ndarray or None, shape (n_samples,)
-        Non-negative weights, multiplied by ``class_weight``.
+        Non-negative weights, multiplied by ``class_weight``; a chunk of weight 0 is skipped.
     callbacks : sequence of callables
         ``callback({"round", "loss", "seconds"})`` after each round; ``True`` stops the fit.
 
@@ -141,9 +143,18 @@ def fit(
     ImportError
         Without dask or distributed.
     ValueError, TypeError
-        No client, bad arguments, chunks or data (raised from the worker that found it).
+        No client, bad arguments (before any work is sent), or bad data (from the worker
+        that found it, at its row in the whole of X).
     DivergenceError
         A loss or the parameters became non-finite.
+    LostDataError
+        Input chunks were lost with a worker and have no lineage (data the caller scattered).
+
+    Notes
+    -----
+    Every round's model goes out as a task holding the parameters, under a key of its own:
+    a worker that needs it, a replacement too, fetches it or has the scheduler recompute it.
+    A failed fit leaves the estimator as it was.
 
     Examples
     --------
@@ -158,28 +169,31 @@ def fit(
     (5, True)
     """
     da, distributed = _import_dask()
-    plan = _check_settings(estimator, strategy, solver)
-    tol, epochs = plan.limits("sgd")  # the minibatch settings: rounds of local epochs
-    max_rounds = epochs if max_rounds is None else max_rounds
-    _validation.check_scalar(max_rounds, "max_rounds", numbers.Integral, low=1)
-    if client is None:
-        try:
-            client = distributed.get_client()
-        except ValueError:
-            raise ValueError(
-                "linclf.distributed.fit found no Dask client: pass client=, or create one "
-                "first (distributed.Client(...) becomes the default client)"
-            ) from None
+    plan, max_rounds, callbacks = _check_settings(
+        estimator, strategy, solver, max_rounds, callbacks
+    )
+    client = _check_client(distributed, client)
     X, y, sample_weight = _check_collections(da, X, y, sample_weight)
-    chunks, classes = _persist_chunks(client, da, distributed, plan, X, y, sample_weight)
-    params = _start_params(estimator, plan, classes, X.shape[1])
-    reg = plan.reg_for(X.shape[0], classes.shape[0])
-    # Cosine annealing spans the rounds; the worker's Trainer runs one epoch regardless.
-    per_round = replace(plan, reg=reg, max_epochs=max_rounds, verbose=0, random_state=None)
-    seed = _base_seed(plan.random_state)
-    run = _Run(client, chunks, per_round, tuple(callbacks), plan.verbose, seed)
-    fit_rounds = run.average if strategy == "average" else getattr(run, solver)
-    optimizer, curve, converged = fit_rounds(params, max_rounds)
+    fit_id = uuid.uuid4().hex[:8]
+    try:
+        data = _persist_chunks(client, da, plan, fit_id, X, y, sample_weight)
+        params = _start_params(estimator, plan, data.classes, data.n_features)
+        reg = plan.reg_for(data.n_samples, data.classes.shape[0])
+        # Cosine annealing spans the rounds; the worker's Trainer runs one epoch regardless.
+        per_round = replace(plan, reg=reg, max_epochs=max_rounds, verbose=0, random_state=None)
+        seed = _base_seed(plan.random_state)
+        run = _Run(client, data.chunks, per_round, callbacks, plan.verbose, seed, fit_id)
+        fit_rounds = run.average if strategy == "average" else getattr(run, solver)
+        optimizer, curve, converged = fit_rounds(params, max_rounds)
+    except distributed.CancelledError as exc:
+        raise LostDataError(
+            "linclf.distributed.fit lost input chunks with a dead worker and cannot recompute "
+            "them: data the caller scattered (client.scatter) has no lineage. Build X, y and "
+            "sample_weight with dask (da.from_array, a file reader) and persist them, so that "
+            f"Dask recomputes what a worker loses, or resubmit the data and fit again ({exc}). "
+            "The estimator was left unchanged."
+        ) from exc
+    tol = plan.limits("sgd")[0]
     if not converged and tol is not None:
         message = (
             f"linclf.distributed.fit stopped at max_rounds={max_rounds} while the loss was "
@@ -188,13 +202,15 @@ def fit(
         warnings.warn(message, ConvergenceWarning, stacklevel=2)
     # No generator: set_fitted_state seeds partial_fit's from random_state, as fit does.
     trained = dict(reg=reg, n_iter=len(curve), loss_curve=curve, optimizer=optimizer)
-    model = FittedModel(params["W"], params["b"], classes, X.shape[1], **trained)
+    model = FittedModel(params["W"], params["b"], data.classes, data.n_features, **trained)
     set_fitted_state(estimator, model)
     return estimator
 
 
-def _check_settings(estimator: Any, strategy: str, solver: str) -> FitPlan:
-    """The estimator's fit plan, once the settings this module refuses are ruled out."""
+def _check_settings(
+    estimator: Any, strategy: str, solver: str, max_rounds: Any, callbacks: Any
+) -> tuple[FitPlan, int, tuple[Callable, ...]]:
+    """``(plan, max_rounds, callbacks)``: every setting checked on the driver, before any work."""
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {list(STRATEGIES)}, got {strategy!r}")
     if solver not in SOLVERS:
@@ -206,7 +222,7 @@ def _check_settings(estimator: Any, strategy: str, solver: str) -> FitPlan:
             "estimator must be a linclf classifier (LinearSVM or SoftmaxClassifier), got "
             f"{type(estimator).__name__}"
         )
-    plan = make_plan(estimator)
+    plan = make_plan(estimator)  # batch_size, learning_rate...: what the workers would run
     if plan.standardize is True:
         raise ValueError(
             "standardize=True is not supported by linclf.distributed: scale the features "
@@ -214,11 +230,41 @@ def _check_settings(estimator: Any, strategy: str, solver: str) -> FitPlan:
         )
     if plan.early_stopping:
         raise ValueError("early_stopping=True is not supported by linclf.distributed")
-    return plan
+    max_rounds = plan.limits("sgd")[1] if max_rounds is None else max_rounds
+    _validation.check_scalar(max_rounds, "max_rounds", numbers.Integral, low=1)
+    if callable(callbacks) or not isinstance(callbacks, Sequence):
+        raise TypeError(
+            f"callbacks must be a sequence of callables (e.g. [callback]), got {callbacks!r}"
+        )
+    for i, callback in enumerate(callbacks):
+        if not callable(callback):
+            raise TypeError(
+                f"callbacks[{i}] must be callable, got {callback!r} of type "
+                f"{type(callback).__name__}"
+            )
+    return plan, int(max_rounds), tuple(callbacks)
+
+
+def _check_client(distributed: Any, client: Any) -> Any:
+    """``client``, or the default client; ValueError without one, TypeError for another type."""
+    if client is None:
+        try:
+            return distributed.get_client()
+        except ValueError:
+            raise ValueError(
+                "linclf.distributed.fit found no Dask client: pass client=, or create one "
+                "first (distributed.Client(...) becomes the default client)"
+            ) from None
+    if not isinstance(client, distributed.Client):
+        raise TypeError(f"client must be a distributed.Client or None, got {type(client).__name__}")
+    return client
 
 
 def _check_collections(da: Any, X: Any, y: Any, sample_weight: Any) -> tuple[Any, Any, Any]:
-    """X as a dask array with one column chunk; y and the weights on X's row chunks."""
+    """X as a dask array with one column chunk, y and the weights as 1-d dask arrays.
+
+    Lengths that are known are compared here, before anything is computed.
+    """
     if not isinstance(X, da.Array):
         raise TypeError(
             f"X must be a dask.array.Array chunked by rows, got {type(X).__name__}; "
@@ -226,10 +272,10 @@ def _check_collections(da: Any, X: Any, y: Any, sample_weight: Any) -> tuple[Any
         )
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
-    if any(math.isnan(c) for c in X.chunks[0]) or math.isnan(X.shape[1]):
+    if math.isnan(X.shape[1]):
         raise ValueError(
-            "X has unknown chunk sizes (as after a dataframe conversion or boolean "
-            "indexing); call X.compute_chunk_sizes() first"
+            "X has an unknown number of columns (as after a dataframe conversion); "
+            "call X.compute_chunk_sizes() first"
         )
     X = X.rechunk({1: -1}) if X.numblocks[1] > 1 else X  # X Wᵀ sums over whole rows
 
@@ -237,55 +283,164 @@ def _check_collections(da: Any, X: Any, y: Any, sample_weight: Any) -> tuple[Any
         v = v if isinstance(v, da.Array) else da.from_array(np.asarray(v), chunks=-1)
         if v.ndim != 1:
             raise ValueError(f"{name} must be 1-D (n_samples,), got shape {v.shape}")
-        if any(math.isnan(c) for c in v.chunks[0]):
-            raise ValueError(f"{name} has unknown chunk sizes; call compute_chunk_sizes() first")
-        if v.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"Found input variables with inconsistent numbers of samples: [{X.shape[0]}, "
-                f"{v.shape[0]}] (X has {X.shape[0]} rows, {name} has {v.shape[0]})"
-            )
-        return v if v.chunks[0] == X.chunks[0] else v.rechunk((X.chunks[0],))
+        _check_lengths(X.shape[0], v.shape[0], name)
+        return v
 
     return X, rows(y, "y"), None if sample_weight is None else rows(sample_weight, "sample_weight")
 
 
+def _check_lengths(n_X: float, n_v: float, name: str) -> None:
+    """ValueError naming X and ``name`` when their lengths are known and differ."""
+    if not (math.isnan(n_X) or math.isnan(n_v)) and n_X != n_v:
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: [{n_X}, {n_v}] "
+            f"(X has {n_X} rows, {name} has {n_v})"
+        )
+
+
+def _aligned_rows(client: Any, X: Any, y: Any, sample_weight: Any) -> list[Any]:
+    """``[X, y, sample_weight]`` with known row chunks, y's and the weights' on X's rows."""
+    arrays = [X, y] + ([] if sample_weight is None else [sample_weight])
+    if any(math.isnan(n) for array in arrays for n in array.chunks[0]):
+        # Boolean indexing leaves the sizes unknown: persist once, then count each block.
+        arrays = client.persist(arrays)
+        with client.as_current():
+            for array in arrays:
+                array.compute_chunk_sizes()
+    X, *rest = arrays
+    for array, name in zip(rest, ("y", "sample_weight"), strict=False):
+        _check_lengths(X.shape[0], array.shape[0], name)
+    aligned = [v if v.chunks[0] == X.chunks[0] else v.rechunk((X.chunks[0],)) for v in rest]
+    return [X, *aligned] + ([] if sample_weight is not None else [None])
+
+
+@dataclass(frozen=True)
+class _Chunks:
+    """The training chunks: futures of ``(X_k, y_k, w_k)``, each with rows and a weight > 0."""
+
+    chunks: list[Any]
+    classes: np.ndarray
+    n_samples: int
+    n_features: int
+
+
 def _persist_chunks(
-    client: Any, da: Any, distributed: Any, plan: FitPlan, X: Any, y: Any, sample_weight: Any
-) -> tuple[list[tuple[Any, Any, Any]], np.ndarray]:
-    """``([(X_k, y_k, w_k), ...], classes)``: futures of the validated, persisted chunks."""
-    from dask.core import flatten
+    client: Any, da: Any, plan: FitPlan, fit_id: str, X: Any, y: Any, sample_weight: Any
+) -> _Chunks:
+    """The chunks validated where they lie, once, labels encoded with the classes of all."""
+    import dask
 
-    # One persist for both computes what they share (y computed from X, say) once.
-    X_train = X.map_blocks(_features, train_dtype=plan.dtype, dtype=plan.dtype)
-    X_train, y = client.persist([X_train, y])
-    labels, counts = client.compute(da.unique(y, return_counts=True), sync=True)
-    labels = _validation.check_y(np.asarray(labels), len(labels))  # NaN labels are refused here
-    classes, _ = _validation.encode_labels(labels)  # and continuous or single labels here
-    # "balanced" from the class counts of all the chunks, not of each one.
-    per_class = class_weight_factors(plan.class_weight, classes, np.asarray(counts))
-    y_train = y.map_blocks(_validation.index_labels, classes=classes, dtype=np.intp)
-    weights = None
+    X, y, sample_weight = _aligned_rows(client, X, y, sample_weight)
+    starts = np.cumsum((0, *X.chunks[0]))
+    weight_blocks = [None] * X.numblocks[0] if sample_weight is None else sample_weight.to_delayed()
+    blocks = zip(X.to_delayed()[:, 0], y.to_delayed(), weight_blocks, starts, strict=False)
+    check = dask.delayed(_check_chunk, pure=True)
+    checked = client.compute(
+        [
+            check(
+                X_k, y_k, w_k, int(start), plan.dtype, dask_key_name=f"linclf-check-c{k}-{fit_id}"
+            )
+            for k, (X_k, y_k, w_k, start) in enumerate(blocks)
+            if X.chunks[0][k] > 0  # an empty chunk (boolean indexing leaves them) adds nothing
+        ]
+    )
+    if not checked:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required"
+        )
+    summaries = client.gather([client.submit(_chunk_labels, chunk) for chunk in checked])
+    classes, per_class, divisor = _label_weights(plan, summaries)
+    encoded = [
+        client.submit(
+            _encode_chunk, chunk, classes, per_class, divisor, key=f"linclf-chunk-c{k}-{fit_id}"
+        )
+        for k, chunk in enumerate(checked)
+    ]
     if sample_weight is not None or per_class is not None:
-        weights = da.map_blocks(_weights, y_train, sample_weight, per_class=per_class, dtype=float)
-    persisted = client.persist([a for a in (y_train, weights) if a is not None])
-    blocks = []
-    for array in (X_train, *persisted):  # each block's future, in row order
-        by_key = {future.key: future for future in distributed.futures_of(array)}
-        blocks.append([by_key[key] for key in flatten(array.__dask_keys__())])
+        weights = client.gather([client.submit(_chunk_weight, chunk) for chunk in encoded])
+        if not any(weights):
+            raise ValueError(
+                "sample_weight (times class_weight) is zero for every sample; at least one "
+                "sample needs a positive weight"
+            )
+        encoded = [chunk for chunk, weight in zip(encoded, weights, strict=True) if weight > 0]
+    return _Chunks(encoded, classes, int(X.shape[0]), int(X.shape[1]))
+
+
+_POSITION = re.compile(r"\b(row|rows from|index) (\d+)")
+
+
+def _check_chunk(X: Any, y: Any, weights: Any, start: int, dtype: np.dtype) -> tuple:
+    """On a worker: ``(X, y, w)`` of rows ``[start, start + n)`` checked as ``fit`` checks them.
+
+    The positions in the messages are rows of the whole X; a chunk of zero weights is valid
+    (the total weight is judged over all the chunks), and weights are not rescaled here.
+    """
+    try:
+        X = _validation.check_X(np.asarray(X), dtype=dtype, name="X", order="C")
+        y = _validation.check_y(np.asarray(y), X.shape[0])
+        if weights is not None:
+            weights = np.asarray(weights)
+            if not (weights.dtype.kind in "iuf" and not np.any(weights)):
+                _validation.check_sample_weight(weights, X.shape[0])
+            weights = weights.astype(np.float64)
+    except ValueError as exc:
+        where = (
+            f"{str(exc).rstrip('.')}; counted in X's chunk of rows {start} to {start + len(X) - 1}"
+        )
+        raise ValueError(_POSITION.sub(lambda m: f"{m[1]} {start + int(m[2])}", where)) from None
+    return X, y, weights
+
+
+def _chunk_labels(chunk: tuple) -> tuple:
+    """On a worker: the chunk's ``(labels, counts, weight sum, largest weight)``."""
+    _, y, weights = chunk
+    try:
+        labels, index = np.unique(y, return_inverse=True)
+    except TypeError:
+        _validation.encode_labels(y)  # raises its ValueError for labels that cannot be sorted
+        raise
+    counts = np.bincount(index.reshape(-1), minlength=labels.shape[0])
     if weights is None:
-        blocks.append([None] * len(blocks[0]))
-    return list(zip(*blocks, strict=True)), classes
+        return labels, counts, None, None
+    with np.errstate(over="ignore"):  # an overflowing total is judged on the driver
+        return labels, counts, np.sum(weights), np.max(weights)
 
 
-def _features(block: np.ndarray, train_dtype: np.dtype) -> np.ndarray:
-    # Runs on a worker: the same checks as the estimators' (finite, numeric, fits dtype).
-    return _validation.check_X(np.asarray(block), dtype=train_dtype, name="X", order="C")
+def _label_weights(plan: FitPlan, summaries: list[tuple]) -> tuple:
+    """``(classes, per_class, divisor)`` from the chunks' label counts and weight totals.
+
+    As ``check_sample_weight`` does for one array: when the weights' sum overflows, they
+    are all divided by the largest, here the largest of all the chunks.
+    """
+    labels = np.concatenate([labels for labels, *_ in summaries])
+    classes, index = _validation.encode_labels(labels)  # continuous or single labels refused
+    counts = np.bincount(index, np.concatenate([counts for _, counts, *_ in summaries]))
+    # "balanced" from the class counts of all the chunks, not of each one.
+    per_class = class_weight_factors(plan.class_weight, classes, counts)
+    divisor = None
+    if summaries[0][2] is not None:
+        with np.errstate(over="ignore"):
+            total = np.sum([total for *_, total, _ in summaries])
+        divisor = None if np.isfinite(total) else max(largest for *_, largest in summaries)
+    return classes, per_class, divisor
 
 
-def _weights(y: np.ndarray, weights: Any, *, per_class: Any) -> np.ndarray:
-    weights = _validation.check_sample_weight(weights, len(y))
-    weights = np.ones(len(y)) if weights is None else weights
-    return weights if per_class is None else weights * per_class[y]
+def _encode_chunk(chunk: tuple, classes: np.ndarray, per_class: Any, divisor: Any) -> tuple:
+    """On a worker: ``(X, class indices, weights)``, the weights times the class factors."""
+    X, y, weights = chunk
+    y = _validation.index_labels(y, classes)
+    if weights is not None and divisor is not None:
+        weights = weights / divisor
+    if per_class is not None:
+        weights = (np.ones(len(y)) if weights is None else weights) * per_class[y]
+    return X, y, weights
+
+
+def _chunk_weight(chunk: tuple) -> float:
+    """On a worker: the chunk's weight total (its rows without weights)."""
+    X, _, weights = chunk
+    return float(X.shape[0]) if weights is None else float(np.sum(weights))
 
 
 def _start_params(estimator: Any, plan: FitPlan, classes: np.ndarray, n_features: int) -> _Params:
@@ -309,20 +464,37 @@ def _base_seed(random_state: Any) -> int:
 
 @dataclass
 class _Run:
-    """A fit's rounds; ``average``, ``sgd``, ``lbfgs`` return ``(optimizer, losses, converged)``."""
+    """A fit's rounds; ``average``, ``sgd``, ``lbfgs`` return ``(optimizer, losses, converged)``.
+
+    ``chunks`` are futures of ``(X_k, y_k, w_k)``, each with rows and a weight total > 0.
+    """
 
     client: Any
-    chunks: list[tuple[Any, Any, Any]]
+    chunks: list[Any]
     plan: FitPlan  # λ resolved, a few hundred bytes: it goes with every task
     callbacks: tuple[Callable[[Mapping[str, Any]], Any], ...]
     verbose: int
     seed: int
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    run_id: str
     rounds: int = 0  # broadcasts so far (L-BFGS-B may take several per iteration)
 
     def broadcast(self, params: _Params) -> Any:
-        # A list of one dict: scatter would send each value of a bare dict under its own key.
-        return self.client.scatter([dict(params)], broadcast=True)[0]
+        """The round's parameters as a task that holds them, under this fit's and round's key.
+
+        Not ``client.scatter``: scattered data has no lineage, so a copy held only by a
+        worker that dies is lost for good (the replacement worker never gets it), and its
+        content-derived key is shared by every fit that broadcasts the same model (round 0's
+        zeros, or a rerun), so one fit's release can drop another's copy. The scheduler
+        keeps a task's spec: any worker fetches the result, or has it recomputed.
+        """
+        import dask
+
+        key = f"linclf-params-r{self.rounds}-{self.run_id}"
+        size = sum(p.nbytes for p in params.values() if p is not None)
+        # One model per round is the design, not the accidental repetition Dask warns of.
+        threshold = {"distributed.admin.large-graph-warning-threshold": max(2 * size, 2**24)}
+        with dask.config.set(threshold):
+            return self.client.submit(_copy_params, dict(params), key=key)
 
     def submit(self, what: str, index: int, function: Callable, *args: Any) -> Any:
         key = f"linclf-{what}-r{self.rounds}-c{index}-{self.run_id}"
@@ -352,13 +524,11 @@ class _Run:
         def one_round(round_index: int, lr_scale: float) -> float:
             shared, seed = self.broadcast(params), (self.seed, round_index)
             tasks = [
-                self.submit("average", k, _local_epoch, self.plan, shared, *c, (*seed, k), lr_scale)
+                self.submit("average", k, _local_epoch, self.plan, shared, c, (*seed, k), lr_scale)
                 for k, c in enumerate(self.chunks)
             ]
-            results = [r for r in self.client.gather(tasks) if r is not None]  # in chunk order
+            results = self.client.gather(tasks)  # in chunk order
             self.rounds += 1
-            if not results:
-                raise ValueError("every chunk has a total sample weight of 0")
             total, finite = math.fsum(r["weight"] for r in results), True
             with np.errstate(over="ignore", invalid="ignore"):  # judged just below
                 for name in (name for name, p in params.items() if p is not None):
@@ -377,7 +547,7 @@ class _Run:
         """One round: the objective on all the data at ``params`` and its flat float64 gradient."""
         shared = self.broadcast(params)
         parts = [
-            self.submit("gradient", k, _chunk_sums, self.plan, shared, *chunk)
+            self.submit("gradient", k, _chunk_sums, self.plan, shared, chunk)
             for k, chunk in enumerate(self.chunks)
         ]
         for level in range((len(parts) - 1).bit_length()):  # (0+1)+(2+3)...: ⌈log₂K⌉ levels
@@ -386,10 +556,8 @@ class _Run:
                 for i in range(0, len(parts) - 1, 2)
             ]
             parts = paired + parts[len(paired) * 2 :]  # an odd one out goes up as is
-        sums = parts[0].result()  # [Σ w L, Σ w ∂L/∂W, Σ w ∂L/∂b, Σ w]
+        sums = parts[0].result()  # [Σ w L, Σ w ∂L/∂W, Σ w ∂L/∂b, Σ w], Σ w > 0
         self.rounds += 1
-        if sums[-1] == 0.0:
-            raise ValueError("every chunk has a total sample weight of 0")
         with np.errstate(over="ignore", invalid="ignore"):  # the caller judges finiteness
             penalty, dW_penalty = l2_penalty(params["W"].astype(np.float64), self.plan.reg)
             grad = sums[1:-1] / sums[-1]
@@ -463,15 +631,19 @@ def _diverged(round_index: int, what: str) -> DivergenceError:
     )
 
 
+def _copy_params(params: _Params) -> _Params:
+    """On a worker: the broadcast parameters (the task's spec holds them: its lineage)."""
+    return params
+
+
 def _local_epoch(
-    plan: FitPlan, params: _Params, X: Any, y: Any, weights: Any, seed: tuple, lr_scale: float
-) -> dict[str, Any] | None:
+    plan: FitPlan, params: _Params, chunk: tuple, seed: tuple, lr_scale: float
+) -> dict[str, Any]:
     """On a worker: one SGD epoch on one chunk, seeded by (base seed, round, chunk)."""
+    X, y, weights = chunk
     weight = X.shape[0] if weights is None else float(np.sum(weights))
-    if weight == 0.0:
-        return None
-    base, round_index, chunk = seed
-    rng = np.random.default_rng(np.random.SeedSequence(base, spawn_key=(round_index, chunk)))
+    base, round_index, index = seed
+    rng = np.random.default_rng(np.random.SeedSequence(base, spawn_key=(round_index, index)))
     optimizer = plan.make_optimizer()
     # Place the schedule where a sequential fit would be at this epoch.
     state = optimizer.state_dict()
@@ -487,11 +659,10 @@ def _local_epoch(
     return {**local, "weight": weight, "loss": trainer.history_["loss"][0]}
 
 
-def _chunk_sums(plan: FitPlan, params: _Params, X: Any, y: Any, weights: Any) -> np.ndarray:
+def _chunk_sums(plan: FitPlan, params: _Params, chunk: tuple) -> np.ndarray:
     """On a worker: the chunk's [Σ w L, Σ w ∂L/∂W, Σ w ∂L/∂b, Σ w], M + 2 float64."""
+    X, y, weights = chunk
     weight = X.shape[0] if weights is None else float(np.sum(weights))
-    if weight == 0.0:
-        return np.zeros(2 + sum(p.size for p in params.values() if p is not None))
     with np.errstate(over="ignore", invalid="ignore"):  # judged by the driver
         mean_loss, grads = plan.objective(0.0).loss_grad(params, X, y, weights)
         # The core returns weighted means: times the weight total, they become sums.

@@ -12,6 +12,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataConversionWarning",
     "DivergenceError",
+    "LostDataError",
     "ModelFileError",
     "NotFittedError",
     "not_fitted_error",
@@ -24,6 +25,11 @@ class NotFittedError(ValueError, AttributeError):
 
 class DivergenceError(ValueError, FloatingPointError):
     """Training produced a non-finite loss or parameter (rolled back to the last finite one)."""
+
+
+class LostDataError(RuntimeError):
+    """Input chunks of :func:`linclf.distributed.fit` were lost with a worker, and Dask cannot
+    recompute them (data the caller scattered has no lineage)."""
 
 
 class ModelFileError(ValueError):
