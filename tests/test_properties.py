@@ -3,7 +3,9 @@
 Shapes are random (N samples in 1–50, D features in 1–20, C classes in 2–6), and so are
 the dtypes (float32, float64). The comment at the top of each test says what it proves.
 The number of examples comes from the Hypothesis profile loaded in conftest.py: "ci", the
-default, runs 200 per property on the same examples every time; ``HYPOTHESIS_PROFILE=dev``
+default, runs 200 per property on the same examples every time, whichever other tests run
+in the same process and in whichever order (conftest.py empties the pool of constants
+Hypothesis reads from loaded modules; the last test here checks it); ``HYPOTHESIS_PROFILE=dev``
 runs 20 fresh ones.
 
 Robustness properties poison at most one argument with a NaN or ±inf entry: the call must
@@ -24,8 +26,8 @@ from __future__ import annotations
 
 import importlib
 import math
-import pkgutil
 import re
+import sys
 import warnings
 from typing import NamedTuple
 
@@ -34,11 +36,10 @@ import pytest
 
 hypothesis = pytest.importorskip("hypothesis")  # not yet in pyproject's test extra
 
-from hypothesis import assume, event, given  # noqa: E402
+from hypothesis import assume, event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
-import linclf  # noqa: E402
 from linclf import (  # noqa: E402
     SGD,
     DivergenceError,
@@ -61,12 +62,6 @@ from linclf import (  # noqa: E402
 from linclf._engine.blas import blocked_backward, blocked_forward  # noqa: E402
 
 pytestmark = pytest.mark.property
-
-# Hypothesis draws some values from the constants in the source of every loaded non-test
-# module, and which of linclf's modules are loaded depends on the tests collected with this
-# file: load them all, so that the ci profile gives the same examples alone and in a full run.
-for _module in pkgutil.walk_packages(linclf.__path__, "linclf."):
-    importlib.import_module(_module.name)
 
 DTYPES = st.sampled_from([np.float32, np.float64])
 N_SAMPLES = st.integers(1, 50)
@@ -635,3 +630,31 @@ def test_float32_softmax_rows_sum_to_one_and_log_softmax_rows_to_logsumexp_zero(
     peak = logP64.max(axis=1)
     logsumexp = peak + np.log(np.exp(logP64 - peak[:, None]).sum(axis=1))
     np.testing.assert_allclose(logsumexp, 0.0, rtol=0, atol=tol)
+
+
+def test_the_examples_do_not_depend_on_the_modules_the_run_has_loaded(tmp_path, monkeypatch):
+    # Proves: the ci profile's promise, the same examples on every run whichever tests run
+    # before. A derandomized property draws its examples twice, with a new non-test module
+    # imported in between that holds 50 integers in the strategy's range: Hypothesis would
+    # draw about one integer in 20 from the constants of such modules (conftest.py empties
+    # that pool), so the second run would differ.
+    seen = []
+
+    @settings(max_examples=100, derandomize=True, database=None, deadline=None)
+    @given(st.integers(0, 10**6))
+    def draw(value):
+        seen.append(value)
+
+    draw()
+    first = seen.copy()
+    name = "linclf_constants_probe"
+    values = ", ".join(str(100_003 + 997 * i) for i in range(50))
+    (tmp_path / f"{name}.py").write_text(f"VALUES = [{values}]\n")
+    monkeypatch.syspath_prepend(tmp_path)
+    try:
+        importlib.import_module(name)
+        seen.clear()
+        draw()
+    finally:
+        sys.modules.pop(name, None)
+    assert len(first) == 100 and seen == first
