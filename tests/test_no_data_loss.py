@@ -119,3 +119,16 @@ def test_a_killed_writers_temporary_is_removed_by_the_next_write(tmp_path):
     LinearSVM().fit(rng.normal(size=(20, 2)), np.arange(20) % 2).save(tmp_path / "m.linclf")
     assert not stale.exists()
     assert alive.exists() and unrelated.exists()
+
+
+# A rotated checkpoint keeps the mode of the one it replaces (the latest moves to .prev
+# before the new one is written, so its own path has no mode to copy then).
+def test_checkpoint_rotation_keeps_the_checkpoints_mode(tmp_path):
+    from linclf._training.checkpoint import previous_path, write_checkpoint
+
+    path = tmp_path / "ck.npz"
+    write_checkpoint(path, {"epoch": 1}, {"W": np.zeros(2)})
+    os.chmod(path, 0o600)
+    write_checkpoint(path, {"epoch": 2}, {"W": np.ones(2)})
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(previous_path(path)).st_mode) == 0o600

@@ -210,12 +210,18 @@ def _running(pid: int) -> bool:
     return True
 
 
-def write_atomically(path: str | os.PathLike, content: bytes | Callable[[IO[bytes]], None]) -> None:
+def write_atomically(
+    path: str | os.PathLike,
+    content: bytes | Callable[[IO[bytes]], None],
+    *,
+    mode_from: str | os.PathLike | None = None,
+) -> None:
     """Write ``content`` (bytes, or a function writing to a binary file) to ``path`` atomically.
 
     A temporary file beside ``path`` is written, synced and renamed over ``path``, with the
-    permission bits of the file it replaces; on any failure (a full disk, Ctrl-C) it is
-    removed and ``path`` is as it was. Temporaries left by killed writers are removed first.
+    permission bits of the file it replaces (or of ``mode_from``, when that file was moved
+    away first, as a rotation does); on any failure (a full disk, Ctrl-C) it is removed and
+    ``path`` is as it was. Temporaries left by killed writers are removed first.
     """
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -232,7 +238,8 @@ def write_atomically(path: str | os.PathLike, content: bytes | Callable[[IO[byte
             fh.flush()
             os.fsync(fh.fileno())
         with contextlib.suppress(FileNotFoundError):
-            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))  # keep the old file's mode
+            old = path if mode_from is None else mode_from
+            os.chmod(tmp, stat.S_IMODE(os.stat(old).st_mode))  # keep the old file's mode
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -252,9 +259,14 @@ def _sync_folder(folder: str) -> None:
 
 
 def write_model(
-    path: str | os.PathLike, meta: dict[str, Any], arrays: dict[str, np.ndarray]
+    path: str | os.PathLike,
+    meta: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    *,
+    mode_from: str | os.PathLike | None = None,
 ) -> None:
-    """Write ``arrays`` (by name: numbers, strings or times) and ``meta`` to ``path``, atomically.
+    """Write ``arrays`` (by name: numbers, strings or times) and ``meta`` to ``path``, atomically
+    (:func:`write_atomically`, which ``mode_from`` is passed to).
 
     ``meta``: a JSON-ready dict (see :func:`json_safe`). Raises ``TypeError`` for an
     unsupported dtype or ``meta``, ``ValueError`` for an array name empty or ``"__linclf__"``,
@@ -287,7 +299,7 @@ def write_model(
                 with archive.open(name + _SUFFIX, "w", force_zip64=True) as member:
                     np.lib.format.write_array(member, array, allow_pickle=False)
 
-    write_atomically(path, write)
+    write_atomically(path, write, mode_from=mode_from)
 
 
 def _not_a_model_file(path: str, head: bytes, exc: Exception) -> ModelFileError:

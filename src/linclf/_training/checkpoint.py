@@ -161,11 +161,12 @@ def write_checkpoint(path: _PathLike, meta: dict[str, Any], arrays: dict[str, np
     it never replaces the good previous one (a crash during the write then still leaves
     that one). Another writer moving the file first is not an error.
     """
-    path = os.fspath(path)
+    path, mode_from = os.fspath(path), None
     if _is_intact_checkpoint(path):
         with contextlib.suppress(FileNotFoundError):  # another trainer rotated it first
             os.replace(path, previous_path(path))
-    modelfile.write_model(path, {"kind": "checkpoint", **meta}, arrays)
+            mode_from = previous_path(path)  # the new latest keeps the old one's mode
+    modelfile.write_model(path, {"kind": "checkpoint", **meta}, arrays, mode_from=mode_from)
 
 
 def _is_intact_checkpoint(path: str) -> bool:
