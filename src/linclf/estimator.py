@@ -111,6 +111,23 @@ class _ParamsMixin:
         return f"{type(self).__name__}({', '.join(changed)})"
 
 
+def _feature_space(plan: FitPlan, data: TrainingData) -> tuple[TrainingData, Any, Any]:
+    """``(data, shift, scale)`` in the space ``fit`` trains in: standardized (the statistics
+    returned) or raw, with a warning when raw columns differ too much in scale."""
+    if data.kind == "out_of_core" and (plan.standardize is True or plan.early_stopping):
+        raise ValueError(
+            "standardize and early_stopping need X in memory; with out-of-core X "
+            f"({type(data.X).__name__}), scale the file's features beforehand and pass "
+            "validation data to a Trainer yourself"
+        )
+    if not plan.standardizes(data):
+        warn_if_badly_scaled(data.X, data.column_rms)
+        return data, None, None
+    center, weights = plan.fit_intercept, data.sample_weight
+    Z, shift, scale = standardize(data.X, plan.dtype, center=center, weights=weights)
+    return replace(data, X=Z), shift, scale
+
+
 def set_fitted_state(estimator: Any, model: FittedModel) -> None:
     """Make ``estimator`` fitted with ``model``: the one writer of every fitted attribute.
 
@@ -223,19 +240,7 @@ class _LinearClassifier(_ParamsMixin):
         plan = make_plan(self)
         data = self._training_data(plan, X, y, sample_weight)
         solver = plan.solver_for(data)
-        if data.kind == "out_of_core" and (plan.standardize is True or plan.early_stopping):
-            raise ValueError(
-                "standardize and early_stopping need X in memory; with out-of-core X "
-                f"({type(data.X).__name__}), scale the file's features beforehand and pass "
-                "validation data to a Trainer yourself"
-            )
-        shift = scale = None
-        if plan.standardizes(data):
-            center, weights = plan.fit_intercept, data.sample_weight
-            Z, shift, scale = standardize(data.X, plan.dtype, center=center, weights=weights)
-            data = replace(data, X=Z)
-        else:
-            warn_if_badly_scaled(data.X, data.column_rms)
+        data, shift, scale = _feature_space(plan, data)
         rng = np.random.default_rng(plan.random_state)
         validation = None
         if plan.early_stopping:

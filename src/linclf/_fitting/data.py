@@ -125,7 +125,7 @@ def warn_if_badly_scaled(X: Any, rms: np.ndarray | None = None) -> None:
             "used raw: the solver may stop far from the optimum. Standardize them "
             "(standardize='auto', the default for X in memory) or rescale the file's columns",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of fit
         )
 
 
