@@ -6,8 +6,9 @@
 The page is prose written by hand around blocks that run from ``<!-- begin NAME -->`` to
 ``<!-- end NAME -->``. NAME is a key of ``SECTIONS`` in tests/reliability_cases.py (the
 table of that section's cases, which tests/test_reliability.py runs), ``gaps`` (its
-``GAPS``) or ``properties`` (the tests of tests/test_properties.py, each with its
-``# Proves:`` comment). Every section needs its block and every block a source; a new
+``GAPS``), ``properties`` (the tests of tests/test_properties.py, each with its
+``# Proves:`` comment) or ``failure-classes`` (tests/failure_classes.py, its tests counted
+by ``pytest --collect-only``). Every section needs its block and every block a source; a new
 section is a key in ``SECTIONS`` and a block where the page should show it.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -25,7 +27,8 @@ PROPERTIES = ROOT / "tests" / "test_properties.py"
 BLOCK = re.compile(r"(<!-- begin ([\w-]+) -->\n)(.*?)(<!-- end \2 -->)", re.DOTALL)
 
 sys.path.insert(0, str(ROOT / "tests"))
-import reliability_cases  # noqa: E402  (tests/ holds it, beside the helpers it uses)
+import failure_classes  # noqa: E402  (tests/ holds them, beside the helpers they use)
+import reliability_cases  # noqa: E402
 
 
 def cell(text: str) -> str:
@@ -123,6 +126,45 @@ def property_table(path: Path = PROPERTIES) -> str:
     )
 
 
+def collected_items(nodeids: list[str]) -> dict[str, int]:
+    """How many items pytest collects for each ``file::function`` (a subprocess, collect only)."""
+    files = sorted({nodeid.split("::")[0] for nodeid in nodeids})
+    found = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *files],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.splitlines()
+    counts = dict.fromkeys(nodeids, 0)
+    for line in found:
+        function = line.split("[")[0]
+        if function in counts:
+            counts[function] += 1
+    return counts
+
+
+def class_table() -> str:
+    classes = failure_classes.FAILURE_CLASSES
+    items = collected_items([test for _, tests, _ in classes.values() for test in tests])
+    missing = sorted(test for test, count in items.items() if count == 0)
+    if missing:
+        raise ValueError(f"tests/failure_classes.py names tests pytest does not collect: {missing}")
+    cases = reliability_cases.CASES
+    lines = [
+        "| # | Class | Test functions (items) | Reliability cases (items) | Items in all |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    for number, (title, tests, keys) in classes.items():
+        n_tests = sum(items[test] for test in tests)
+        n_cases = sum(len(cases[key].calls) for key in keys)
+        lines.append(
+            f"| {number} | {cell(title)} | {len(tests)} ({n_tests}) | {len(keys)} ({n_cases}) "
+            f"| {n_tests + n_cases} |"
+        )
+    return "\n".join(lines)
+
+
 def block(name: str) -> str:
     if name in reliability_cases.SECTIONS:
         return case_table(reliability_cases.SECTIONS[name])
@@ -130,6 +172,8 @@ def block(name: str) -> str:
         return gap_table(reliability_cases.GAPS)
     if name == "properties":
         return property_table()
+    if name == "failure-classes":
+        return class_table()
     raise ValueError(f"docs/reliability.md has a block {name!r} that nothing generates")
 
 
