@@ -23,3 +23,19 @@ def make_blobs(n_per_class=40, n_classes=3, n_features=4, spread=0.5, seed=0):
     X = np.vstack([c + spread * rng.normal(size=(n_per_class, n_features)) for c in centers])
     y = np.repeat(np.arange(n_classes), n_per_class)
     return X, y
+
+
+def local_dask_client():
+    """A generator for a module-scoped fixture: a Client of its own 2-worker LocalCluster
+    (processes, one thread each, no dashboard), not the default client, closed after."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    client = Client(cluster, set_as_default=False)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()

@@ -16,11 +16,11 @@ import warnings
 import dask.array as da
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster
 from distributed.diagnostics.plugin import WorkerPlugin
 from numpy.testing import assert_allclose, assert_array_equal
 
 import linclf
+from helpers import local_dask_client
 from linclf import SGD, ConvergenceWarning, DivergenceError, softmax_loss, svm_loss
 from linclf.distributed import fit, round_traffic
 
@@ -40,15 +40,9 @@ N_TRAIN, N_TEST, D, C, CHUNK = 20_000, 5_000, 20, 4, 2_500  # 8 row chunks
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    )
     # Not the default client: every test passes it explicitly, so that the "no client"
     # error can be tested, and as_current() shows how the default client is found.
-    client = Client(cluster, set_as_default=False)
-    yield client
-    client.close()
-    cluster.close()
+    yield from local_dask_client()
 
 
 @pytest.fixture(scope="module")

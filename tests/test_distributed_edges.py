@@ -12,10 +12,10 @@ from __future__ import annotations
 import dask.array as da
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster
 from numpy.testing import assert_array_equal
 
 import linclf
+from helpers import local_dask_client
 from linclf import LostDataError
 from linclf.distributed import fit
 
@@ -32,13 +32,7 @@ def LinearSVM(**params):
 @pytest.fixture(scope="module")
 def client():
     # Its own cluster: the lost-data test restarts a worker, which no other module sees.
-    cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    )
-    client = Client(cluster, set_as_default=False)
-    yield client
-    client.close()
-    cluster.close()
+    yield from local_dask_client()
 
 
 @pytest.fixture(scope="module")

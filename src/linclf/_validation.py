@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -511,6 +512,23 @@ def check_scalar(
             words = _range_words(low, high, low_inclusive, high_inclusive)
             raise ValueError(f"{name} must be {words}, got {value!r}")
     return value
+
+
+def check_callbacks(callbacks: Any, signature: str) -> tuple:
+    """``callbacks`` as a tuple of callables; ``TypeError`` naming the first that is not one
+    (``signature``: how each is called, for the message) or a non-sequence."""
+    if callable(callbacks) or isinstance(callbacks, str) or not isinstance(callbacks, Iterable):
+        raise TypeError(
+            f"callbacks must be a sequence of callables (e.g. [callback]), got {callbacks!r}"
+        )
+    callbacks = tuple(callbacks)
+    for i, callback in enumerate(callbacks):
+        if not callable(callback):
+            raise TypeError(
+                f"callbacks[{i}] must be callable (as {signature}), got {callback!r} of type "
+                f"{type(callback).__name__}"
+            )
+    return callbacks
 
 
 def check_random_state(random_state: Any) -> Any:

@@ -232,17 +232,8 @@ def _check_settings(
         raise ValueError("early_stopping=True is not supported by linclf.distributed")
     max_rounds = plan.limits("sgd")[1] if max_rounds is None else max_rounds
     _validation.check_scalar(max_rounds, "max_rounds", numbers.Integral, low=1)
-    if callable(callbacks) or not isinstance(callbacks, Sequence):
-        raise TypeError(
-            f"callbacks must be a sequence of callables (e.g. [callback]), got {callbacks!r}"
-        )
-    for i, callback in enumerate(callbacks):
-        if not callable(callback):
-            raise TypeError(
-                f"callbacks[{i}] must be callable, got {callback!r} of type "
-                f"{type(callback).__name__}"
-            )
-    return plan, int(max_rounds), tuple(callbacks)
+    callbacks = _validation.check_callbacks(callbacks, "callback(info) with the round's info")
+    return plan, int(max_rounds), callbacks
 
 
 def _check_client(distributed: Any, client: Any) -> Any:

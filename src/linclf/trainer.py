@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from ._training.progress import Progress
 from ._training.stopping import Plateau
 from ._validation import (
     TrainingData,
+    check_callbacks,
     check_class_indices,
     check_fits_dtype,
     check_random_state,
@@ -67,17 +68,7 @@ def _check_settings(settings: Mapping[str, Any]) -> None:
         raise TypeError(
             f"checkpoint_path must be None, a str or an os.PathLike, got {type(path).__name__}"
         )
-    callbacks = settings["callbacks"]
-    if isinstance(callbacks, str) or not isinstance(callbacks, Iterable):
-        raise TypeError(
-            f"callbacks must be a sequence of callables, got {type(callbacks).__name__}"
-        )
-    for i, callback in enumerate(callbacks):
-        if not callable(callback):
-            raise TypeError(
-                f"callbacks[{i}] must be callable (as callback(trainer, logs)), got "
-                f"{callback!r} of type {type(callback).__name__}"
-            )
+    check_callbacks(settings["callbacks"], "callback(trainer, logs)")
 
 
 def _described(objective: Any) -> dict[str, Any]:
