@@ -677,12 +677,20 @@ BAD_INPUTS = {
             ({"shuffle": "yes"}, ValueError, r"^shuffle must be True, False, 'batches' or 'full'"),
             ({"copy_X": 1}, TypeError, r"^copy_X must be a bool, got 1"),
             ({"verbose": -1}, ValueError, r"^verbose must be >= 0, got -1"),
-            ({"dtype": "int32"}, ValueError, r"^dtype must be float32 or float64, got int32"),
-            ({"dtype": np.float16}, ValueError, r"^dtype must be float32 or float64, got float16"),
+            (
+                {"dtype": "int32"},
+                ValueError,
+                r"^dtype must be 'auto', float32 or float64, got 'int32'",
+            ),
+            (
+                {"dtype": np.float16},
+                ValueError,
+                r"^dtype must be 'auto', float32 or float64, got <class 'numpy.float16'>",
+            ),
             (
                 {"dtype": "not a dtype"},
                 ValueError,
-                r"^dtype must be float32 or float64, got 'not a",
+                r"^dtype must be 'auto', float32 or float64, got 'not a",
             ),
             (
                 {"nesterov": True, "momentum": 0.0},

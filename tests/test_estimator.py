@@ -59,7 +59,7 @@ def test_fitted_attributes_and_shapes():
     X, y = make_blobs(n_classes=3, n_features=5)
     labels = np.array(["cat", "dog", "frog"])[y]
     clf = LinearSVM(random_state=0, max_epochs=4, tol=None).fit(X, labels)
-    assert clf.coef_.shape == (3, 5) and clf.coef_.dtype == np.float32
+    assert clf.coef_.shape == (3, 5) and clf.coef_.dtype == np.float64  # X's dtype
     assert clf.intercept_.shape == (3,)
     assert clf.classes_.tolist() == ["cat", "dog", "frog"]
     assert clf.n_features_in_ == 5
@@ -408,3 +408,27 @@ def test_set_params_between_partial_fit_calls_takes_effect_and_progress_carries_
         changed.set_params(learning_rate=-1.0).partial_fit(X, y)
     stopped = changed.set_params(learning_rate=0.5, momentum=0.0).partial_fit(X, y)
     assert fitted_state(stopped).optimizer.state_dict()["momentum"] == 0.0
+
+
+# dtype="auto" (issue 13): float64 X trains and predicts in float64, float32 X in float32,
+# as scikit-learn keeps them; other X in float64; a forced dtype is kept whatever X is.
+@pytest.mark.parametrize("Estimator", [LinearSVM, SoftmaxClassifier])
+@pytest.mark.parametrize("solver", ["auto", "sgd"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_the_outputs_keep_the_dtype_of_x(Estimator, solver, sparse):
+    import scipy.sparse
+
+    X, y = make_blobs(n_classes=3, n_features=5)
+    for given, expected, params in [
+        (np.float64, np.float64, {}),
+        (np.float32, np.float32, {}),
+        (np.int64, np.float64, {}),
+        (np.float64, np.float32, {"dtype": np.float32}),
+    ]:
+        X_in = np.round(X * 10).astype(given) if given is np.int64 else X.astype(given)
+        X_in = scipy.sparse.csr_matrix(X_in) if sparse else X_in
+        clf = Estimator(random_state=0, solver=solver, **params).fit(X_in, y)
+        outputs = [clf.coef_, clf.intercept_, clf.decision_function(X_in)]
+        if Estimator is SoftmaxClassifier:
+            outputs += [clf.predict_proba(X_in), clf.predict_log_proba(X_in)]
+        assert {a.dtype for a in outputs} == {np.dtype(expected)}, (given, params)

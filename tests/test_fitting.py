@@ -30,7 +30,17 @@ def test_the_plan_holds_the_hyperparameters_with_the_loss_split_off():
     assert (soft.reg_for(50, 2), soft.reg_for(50, 3)) == (1 / 50, 1 / 100)
     assert plan.objective(0.25).reg == 0.25
     assert plan.make_plateau().decay == 0.2  # "adaptive" decays on plateaus
-    zeros = make_plan(LinearSVM(fit_intercept=False)).zero_params(3, 4)
+    # dtype="auto" is the data's float dtype, float64 for any other; a forced one stays.
+    auto = make_plan(LinearSVM(fit_intercept=False))
+    assert auto.dtype is None
+    assert [auto.for_data(t).dtype for t in (np.float32, np.float64, np.int64, np.float16)] == [
+        np.float32,
+        np.float64,
+        np.float64,
+        np.float64,
+    ]
+    assert make_plan(LinearSVM(dtype=np.float32)).for_data(np.float64).dtype == np.float32
+    zeros = auto.for_data(np.float32).zero_params(3, 4)
     assert zeros["W"].shape == (3, 4) and zeros["W"].dtype == np.float32 and zeros["b"] is None
 
 
@@ -41,7 +51,7 @@ def test_the_plan_holds_the_hyperparameters_with_the_loss_split_off():
         ({"delta": -1.0}, "delta must be >= 0"),
         ({"batch_size": 0}, "batch_size must be >= 1"),
         ({"class_weight": "even"}, "class_weight must be None, 'balanced' or a dict"),
-        ({"dtype": np.int8}, "dtype must be float32 or float64"),
+        ({"dtype": np.int8}, "dtype must be 'auto', float32 or float64"),
         ({"schedule": "sometimes"}, "sometimes"),
     ],
 )

@@ -207,7 +207,7 @@ def test_any_out_of_core_array_is_read_once_per_pass(tmp_path):
 def test_predict_on_a_bad_memmap_still_names_the_problem(tmp_path, value, match):
     # Prediction scans X only when a score is not finite; the message is validation's.
     mm, y = _float64_file(tmp_path)
-    clf = LinearSVM(max_epochs=2, tol=None, random_state=0).fit(mm, y)
+    clf = LinearSVM(max_epochs=2, tol=None, random_state=0, dtype=np.float32).fit(mm, y)
     X = np.array(mm)
     X[2500, 3] = value
     np.save(tmp_path / "bad.npy", X)

@@ -174,6 +174,7 @@ def fit(
     )
     client = _check_client(distributed, client)
     X, y, sample_weight = _check_collections(da, X, y, sample_weight)
+    plan = plan.for_data(X.dtype)  # dtype="auto": the dtype of X, as a single machine's fit
     fit_id = uuid.uuid4().hex[:8]
     try:
         data = _persist_chunks(client, da, plan, fit_id, X, y, sample_weight)

@@ -201,6 +201,7 @@ class _LinearClassifier(_ParamsMixin):
             estimator_name=type(self).__name__,
             accept_sparse=True,
             fits_dtype=plan.dtype,
+            order="C",  # every layout trains as its C-contiguous copy does, to the bit
             column_squares=squares,  # for the scale check of raw X, in the check's read
         )
         classes, y_index = encode_labels(check_y(y, X.shape[0]))
@@ -239,6 +240,7 @@ class _LinearClassifier(_ParamsMixin):
         """
         plan = make_plan(self)
         data = self._training_data(plan, X, y, sample_weight)
+        plan = plan.for_data(data.X.dtype)
         solver = plan.solver_for(data)
         data, shift, scale = _feature_space(plan, data)
         rng = np.random.default_rng(plan.random_state)
@@ -362,6 +364,7 @@ class _LinearClassifier(_ParamsMixin):
         X = check_X(
             X, estimator_name=type(self).__name__, accept_sparse=True, fits_dtype=plan.dtype
         )
+        plan = plan.for_data(X.dtype)  # the model's dtype: later chunks are cast to it
         known = np.unique(check_y(classes, len(classes), name="classes"))
         if known.shape[0] < 2:
             raise ValueError(
@@ -409,7 +412,8 @@ class _LinearClassifier(_ParamsMixin):
         if extra is not None and not isinstance(extra, dict):
             raise TypeError(f"extra must be None or a dict, got {type(extra).__name__}")
         params = self.get_params(deep=False)
-        params["dtype"] = np.dtype(params["dtype"]).name
+        if not (isinstance(params["dtype"], str) and params["dtype"] == "auto"):
+            params["dtype"] = np.dtype(params["dtype"]).name
         if isinstance(params["random_state"], np.random.Generator):
             params["random_state"] = None  # a live generator is not a hyperparameter value
         if isinstance(params["class_weight"], dict):
@@ -550,8 +554,10 @@ class LinearSVM(_LinearClassifier):
         Train from one permuted copy of X; ``False`` gathers batches from X: less memory, slower.
     warm_start : bool, default False
         ``fit`` starts from the previous solution (same classes and features).
-    dtype : {np.float32, np.float64}, default np.float32
-        Training dtype: float32 is faster, float64 more precise.
+    dtype : {"auto", np.float32, np.float64}, default "auto"
+        Training dtype, and so the dtype of ``coef_`` and of every prediction: ``"auto"``
+        keeps float32 and float64 X as they are (as scikit-learn does) and trains other X
+        in float64; np.float32 forces float32, faster for large float64 X.
     n_threads : "auto", int or None, default "auto"
         BLAS threads during training (needs threadpoolctl); see :class:`linclf.Trainer`.
     random_state : int, np.random.Generator or None
@@ -610,7 +616,7 @@ class LinearSVM(_LinearClassifier):
         shuffle: bool | str = True,
         copy_X: bool = True,
         warm_start: bool = False,
-        dtype: Any = np.float32,
+        dtype: Any = "auto",
         n_threads: int | str | None = "auto",
         random_state: int | np.random.Generator | None = None,
         verbose: int = 0,
@@ -691,7 +697,7 @@ class SoftmaxClassifier(_LinearClassifier):
         shuffle: bool | str = True,
         copy_X: bool = True,
         warm_start: bool = False,
-        dtype: Any = np.float32,
+        dtype: Any = "auto",
         n_threads: int | str | None = "auto",
         random_state: int | np.random.Generator | None = None,
         verbose: int = 0,

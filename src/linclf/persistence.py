@@ -84,6 +84,10 @@ def _check_arrays(where: str, arrays: dict[str, np.ndarray], n_features: int, dt
         )
     C = classes.shape[0]
     rows = 1 if C == 2 else C  # the published binary model is one row
+    if dtype is None:  # dtype="auto": the weights' own, float32 or float64
+        dtype = arrays["W"].dtype
+        if dtype not in (np.float32, np.float64):
+            raise ModelFileError(f"{where} is inconsistent: array 'W' has dtype {dtype}")
     expected = {
         "W": ((C, n_features), dtype),
         "b": ((C,), dtype),
@@ -118,8 +122,8 @@ def _decoded_params(where: str, cls: type, params: dict[str, Any]) -> dict[str, 
             "in this linclf"
         )
     params = dict(params)
-    if "dtype" in params:
-        # Stored by name; the estimators' default (and the usual value) is the scalar type.
+    if "dtype" in params and params["dtype"] != "auto":
+        # Stored by name; a forced dtype is given back as the scalar type, as it is passed.
         try:
             params["dtype"] = np.dtype(params["dtype"]).type
         except TypeError as exc:

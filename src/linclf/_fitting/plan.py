@@ -10,7 +10,7 @@ What ``"auto"`` picks (docs/solvers.md has the table and the measurements behind
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -46,13 +46,16 @@ AUTO_LIMITS = {
 }
 
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 @dataclass(frozen=True)
 class FitPlan:
     """An estimator's validated hyperparameters; ``loss`` names a node of
     :data:`linclf.losses.LOSSES` and ``loss_params`` holds its own (``{"delta": 1.0}``)."""
 
     loss: str
-    dtype: np.dtype
+    dtype: np.dtype | None  # None: "auto", the dtype of the data (see for_data)
     reg: float | str
     solver: str
     learning_rate: float
@@ -191,6 +194,14 @@ class FitPlan:
         """The solver ``fit`` and ``partial_fit`` hand the validated data to."""
         return SGDSolver(optimizer, **self.trainer_settings(rng, **overrides))
 
+    def for_data(self, data_dtype: Any) -> FitPlan:
+        """The plan with ``dtype="auto"`` resolved for checked X of ``data_dtype``: float32
+        and float64 train in their own dtype (as scikit-learn keeps them), others in float64."""
+        if self.dtype is not None:
+            return self
+        kind = np.dtype(data_dtype)
+        return replace(self, dtype=kind if kind in _FLOATS else np.dtype(np.float64))
+
     def zero_params(self, n_classes: int, n_features: int) -> dict[str, np.ndarray | None]:
         """``{"W": 0 (C, D), "b": 0 (C,) or None}`` in the training dtype."""
         return {
@@ -204,9 +215,15 @@ def make_plan(estimator: Any) -> FitPlan:
     params = estimator.get_params(deep=False)
     loss = type(estimator).loss_name
     loss_params = {name: params.pop(name) for name in LOSSES[loss].params}
-    plan = FitPlan(
-        loss=loss, loss_params=loss_params, dtype=resolve_dtype(params.pop("dtype")), **params
-    )
+    dtype = params.pop("dtype")
+    if isinstance(dtype, str) and dtype == "auto":
+        dtype = None
+    else:
+        try:
+            dtype = resolve_dtype(dtype)
+        except ValueError:
+            raise ValueError(f"dtype must be 'auto', float32 or float64, got {dtype!r}") from None
+    plan = FitPlan(loss=loss, loss_params=loss_params, dtype=dtype, **params)
     if plan.reg != "auto":
         check_scalar(plan.reg, "reg", numbers.Real, low=0.0)
     if not isinstance(plan.solver, str) or plan.solver not in SOLVERS:
