@@ -203,7 +203,9 @@ def test_read_svmlight_accepts_unsorted_indices_and_comments(tmp_path):
     ("text", "kwargs", "fragments"),
     [
         ("1 1:2\nspam 1:2\n", {}, ["line 2", "label 'spam' is not a number"]),
-        ("1 1:2\n1 0:2\n", {}, ["line 2", "feature index 0", "1-based"]),
+        ("1 1:2\n1 -1:2\n", {}, ["line 2", "feature index -1 is negative"]),
+        ("1 1:2\n1 0:2\n", {"zero_based": False}, ["sample 2", "feature index 0", "1-based"]),
+        ("1 0:1\n0 5:1\n", {"n_features": 5}, ["index 5 is beyond the 5 features", "0-based"]),
         ("1 1:2 3\n", {}, ["line 1", "'3' is not INDEX:VALUE"]),
         ("1 a:2\n", {}, ["line 1", "'a' is not an integer"]),
         ("1 1:x\n", {}, ["line 1", "value of feature 1 'x' is not a number"]),
@@ -302,3 +304,21 @@ def test_npz_labels_must_be_finite_numbers_or_strings(tmp_path, y, match):
     np.savez(tmp_path / "d.npz", X=np.zeros((4, 2)), y=y)
     with pytest.raises(DataFileError, match=match):
         read_npz(tmp_path / "d.npz")
+
+
+# scikit-learn's dump_svmlight_file writes 0-based indices by default: found by the 0
+# ("auto", as its reader decides), or stated; a 1-based file without a 0 reads as before.
+@pytest.mark.parametrize("zero_based", ["auto", True])
+def test_read_svmlight_reads_zero_based_files_of_scikit_learn(tmp_path, zero_based):
+    datasets = pytest.importorskip("sklearn.datasets")
+    rng = np.random.default_rng(1)
+    dense = rng.normal(size=(20, 6)) * (rng.random((20, 6)) < 0.5)
+    dense[0, 0] = 1.5  # feature 0 is used: index 0 is written
+    y = rng.integers(0, 3, 20)
+    path = tmp_path / "zero.svmlight"
+    datasets.dump_svmlight_file(dense, y, str(path))  # zero_based=True, its default
+    X, got_y = read_svmlight(path, zero_based=zero_based)
+    expected, _ = datasets.load_svmlight_file(str(path), zero_based=True, n_features=6)
+    assert X.shape == (20, 6)
+    np.testing.assert_array_equal(X.toarray(), expected.toarray())
+    np.testing.assert_array_equal(got_y, y)

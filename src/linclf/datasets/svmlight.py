@@ -35,7 +35,11 @@ _BLOCK_BYTES = 1 << 18
 
 
 def read_svmlight(
-    path: str | os.PathLike, n_features: int | None = None, *, max_bytes: int | None = None
+    path: str | os.PathLike,
+    n_features: int | None = None,
+    *,
+    zero_based: bool | str = "auto",
+    max_bytes: int | None = None,
 ) -> tuple[Any, np.ndarray]:
     """Read an svmlight / libsvm text file into a CSR matrix and its labels.
 
@@ -47,6 +51,10 @@ def read_svmlight(
         Number of columns of ``X``; None: the largest index in the file, which must leave
         the smallest model trained on it (2 classes of float64 weights, 16 bytes a column)
         within the read budget.
+    zero_based : bool or "auto", default "auto"
+        Whether feature indices start at 0 (scikit-learn's ``dump_svmlight_file`` writes
+        them so by default) or at 1 (libsvm's convention); ``"auto"``: 0-based when some
+        index is 0, as scikit-learn's reader decides.
     max_bytes : int or None
         The read budget; None: ``max(64 MiB, 16 × the file's size)``.
 
@@ -58,9 +66,12 @@ def read_svmlight(
     Raises
     ------
     DataFileError
-        If a label or value is not finite, a pair is not ``INDEX:VALUE``, an index is below 1,
-        repeated, above ``n_features`` or beyond the budget, or the file holds no sample.
+        If a label or value is not finite, a pair is not ``INDEX:VALUE``, an index is
+        negative (or 0 with ``zero_based=False``), repeated, beyond ``n_features`` or the
+        budget, or the file holds no sample.
     """
+    if not (zero_based == "auto" or isinstance(zero_based, bool)):
+        raise ValueError(f"zero_based must be True, False or 'auto', got {zero_based!r}")
     import scipy.sparse  # only for this format: `import linclf` stays free of it
 
     name, blocks, line_no = os.fspath(path), [], 0
@@ -75,7 +86,7 @@ def read_svmlight(
     labels = np.concatenate([b.labels for b in blocks])
     if not labels.size:
         raise DataFileError(f"{name} holds no sample (no line with a label)")
-    columns = np.concatenate([b.indices for b in blocks]) - 1
+    columns = _columns(name, blocks, zero_based, n_features)
     width = n_features if n_features is not None else int(columns.max(initial=-1)) + 1
     rows = np.r_[0, np.cumsum(np.concatenate([b.counts for b in blocks]))].astype(np.int64)
     data = np.concatenate([b.values for b in blocks])
@@ -84,6 +95,26 @@ def read_svmlight(
     if np.all(labels == np.round(labels)) and np.all(np.abs(labels) < 2.0**53):
         return X, labels.astype(np.int64)
     return X, labels
+
+
+def _columns(name: str, blocks: list[Block], zero_based: Any, n_features: Any) -> np.ndarray:
+    """The 0-based columns of the file's indices, 0- or 1-based as ``zero_based`` says."""
+    indices = np.concatenate([b.indices for b in blocks])
+    lowest = int(indices.min()) if indices.size else 1
+    zero = lowest == 0 if zero_based == "auto" else zero_based
+    if not zero and lowest == 0:
+        ends = np.cumsum(np.concatenate([b.counts for b in blocks]))
+        sample = int(np.searchsorted(ends, int(np.argmin(indices)), side="right")) + 1
+        raise DataFileError(
+            f"{name}, sample {sample}: feature index 0, and zero_based=False reads indices "
+            "as 1-based (1, 2, ...)"
+        )
+    if zero and n_features is not None and indices.size and int(indices.max()) >= n_features:
+        raise DataFileError(
+            f"{name}: feature index {int(indices.max())} is beyond the {n_features} features "
+            f"expected (the file's indices are 0-based: 0 to {n_features - 1})"
+        )
+    return indices if zero else indices - 1
 
 
 def _svmlight_block(name: str, text: bytes, first: int, limits: tuple) -> tuple[Block, int]:
@@ -96,11 +127,11 @@ def _svmlight_block(name: str, text: bytes, first: int, limits: tuple) -> tuple[
 
 
 def _vouched(block: Block, limit: int) -> bool:
-    """Whether the vectorized parse is a valid one: finite numbers, indices in [1, limit]
+    """Whether the vectorized parse is a valid one: finite numbers, indices in [0, limit]
     and none repeated in a line (which the line parser would have refused)."""
     if not (np.all(np.isfinite(block.labels)) and np.all(np.isfinite(block.values))):
         return False
-    if block.indices.size and (block.indices.min() < 1 or block.indices.max() > limit):
+    if block.indices.size and (block.indices.min() < 0 or block.indices.max() > limit):
         return False
     row = np.repeat(np.arange(block.counts.size), block.counts)
     order = np.lexsort((block.indices, row))
@@ -127,7 +158,7 @@ def _svmlight_lines(name: str, text: bytes, first: int, limits: tuple) -> tuple[
             before = len(indices)
             _svmlight_pairs(fields[1:], where, limits, indices, values)
             counts.append(len(indices) - before)
-    ints = np.frombuffer(indices, dtype=np.int64) + 1  # 1-based, as the fast parser's
+    ints = np.frombuffer(indices, dtype=np.int64)  # as written, as the fast parser's
     block = Block(
         np.frombuffer(labels), np.frombuffer(counts, np.int64), ints, np.frombuffer(values)
     )
@@ -137,7 +168,7 @@ def _svmlight_lines(name: str, text: bytes, first: int, limits: tuple) -> tuple[
 def _svmlight_pairs(
     pairs: list[str], where: str, limits: tuple, indices: array.array, values: array.array
 ) -> None:
-    """Append the 0-based indices and the values of one line's ``INDEX:VALUE`` pairs;
+    """Append the indices (as written) and the values of one line's ``INDEX:VALUE`` pairs;
     ``limits``: the largest index allowed, and ``n_features`` (None: the budget set it)."""
     start = len(indices)
     limit, n_features = limits
@@ -151,11 +182,11 @@ def _svmlight_pairs(
             index = int(key)
         except ValueError:
             raise DataFileError(f"{where}: feature index {key!r} is not an integer") from None
-        if index < 1:
-            raise DataFileError(f"{where}: feature index {index}; indices are 1-based (1, 2, ...)")
+        if index < 0:
+            raise DataFileError(f"{where}: feature index {index} is negative")
         if index > limit:
             raise DataFileError(_beyond(where, index, limit, n_features))
-        indices.append(index - 1)
+        indices.append(index)
         values.append(number(text, f"{where}: value of feature {index}"))
     if len(set(indices[start:])) != len(indices) - start:
         raise DataFileError(f"{where}: a feature index is repeated")
