@@ -63,3 +63,39 @@ def test_clone_round_trips(Estimator):
     assert copy is not original
     assert copy.get_params() == original.get_params()
     assert clone(copy).get_params() == original.get_params()
+
+
+# With scikit-learn loaded, linclf's ConvergenceWarning is also scikit-learn's: a filter
+# on scikit-learn's class silences it (searches would otherwise flood the output), and
+# one on linclf's class still does.
+@pytest.mark.parametrize("category", ["sklearn", "linclf"])
+def test_a_filter_on_either_convergence_warning_silences_linclfs(category):
+    import warnings
+
+    import sklearn.exceptions
+
+    import linclf
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = np.arange(40) % 2
+    fit = LinearSVM(solver="sgd", max_epochs=1, random_state=0).fit
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        fit(X, y)
+    assert [type(w.message).__name__ for w in seen] == ["ConvergenceWarning"]
+    assert isinstance(seen[0].message, sklearn.exceptions.ConvergenceWarning)
+    wanted = {"sklearn": sklearn.exceptions.ConvergenceWarning, "linclf": linclf.ConvergenceWarning}
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=wanted[category])
+        fit(X, y)
+    assert seen == []
+
+
+def test_verbose_true_is_verbose_one(capsys):
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = np.arange(40) % 2
+    a = LinearSVM(solver="sgd", max_epochs=3, tol=None, random_state=0, verbose=True).fit(X, y)
+    b = LinearSVM(solver="sgd", max_epochs=3, tol=None, random_state=0, verbose=1).fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    assert "3/3" in capsys.readouterr().err  # the progress bar of verbose=1

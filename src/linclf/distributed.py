@@ -24,7 +24,7 @@ from ._fitting.plan import FitPlan, make_plan
 from ._fitting.state import FittedModel
 from ._fitting.weights import class_weight_factors
 from .estimator import LinearSVM, SoftmaxClassifier, fitted_state, set_fitted_state
-from .exceptions import ConvergenceWarning, DivergenceError, LostDataError
+from .exceptions import DivergenceError, LostDataError, convergence_warning
 from .losses import l2_penalty
 
 __all__ = ["STRATEGIES", "LostDataError", "fit", "round_traffic"]
@@ -200,7 +200,7 @@ def fit(
             f"linclf.distributed.fit stopped at max_rounds={max_rounds} while the loss was "
             f"still improving by more than tol={tol}; consider raising max_rounds."
         )
-        warnings.warn(message, ConvergenceWarning, stacklevel=2)
+        warnings.warn(message, convergence_warning(), stacklevel=2)
     # No generator: set_fitted_state seeds partial_fit's from random_state, as fit does.
     trained = dict(reg=reg, n_iter=len(curve), loss_curve=curve, optimizer=optimizer)
     model = FittedModel(params["W"], params["b"], data.classes, data.n_features, **trained)

@@ -43,7 +43,7 @@ from ._validation import (
     index_labels,
     same_label_kind,
 )
-from .exceptions import ConvergenceWarning, not_fitted_error
+from .exceptions import convergence_warning, not_fitted_error
 from .losses import log_softmax, softmax
 
 __all__ = ["LinearSVM", "SoftmaxClassifier", "fitted_state", "set_fitted_state"]
@@ -398,7 +398,7 @@ class _LinearClassifier(_ParamsMixin):
             warnings.warn(
                 f"{type(self).__name__} stopped at max_epochs={budget} ({unit} of "
                 f"solver={solver!r}) before meeting tol={tol}; consider raising max_epochs.",
-                ConvergenceWarning,
+                convergence_warning(),
                 stacklevel=3,
             )
 
@@ -562,9 +562,10 @@ class LinearSVM(_LinearClassifier):
         BLAS threads during training (needs threadpoolctl); see :class:`linclf.Trainer`.
     random_state : int, np.random.Generator or None
         Seed of shuffling and validation split: the same seed gives bit-identical ``coef_``.
-    verbose : int, default 0
-        ``1``: a progress bar over epochs, ``2``: each epoch logged to ``"linclf"``. Ctrl-C
-        stops after the current step, keeps the (best) weights fitted, and warns.
+    verbose : int or bool, default 0
+        ``1`` (or True): a progress bar over epochs, ``2``: each epoch logged to
+        ``"linclf"``. Ctrl-C stops after the current step, keeps the (best) weights fitted,
+        and warns.
     delta : float, default 1.0
         Margin :math:`\Delta`.
 

@@ -15,6 +15,7 @@ __all__ = [
     "LostDataError",
     "ModelFileError",
     "NotFittedError",
+    "convergence_warning",
     "not_fitted_error",
 ]
 
@@ -37,11 +38,38 @@ class ModelFileError(ValueError):
 
 
 class ConvergenceWarning(UserWarning):
-    """Training stopped at ``max_epochs`` while the loss still improved by more than ``tol``."""
+    """Training stopped at ``max_epochs`` while the loss still improved by more than ``tol``
+    (or may stop far from the optimum). When scikit-learn is loaded, linclf warns with a
+    subclass that is also scikit-learn's ``ConvergenceWarning`` (see
+    :func:`convergence_warning`), so a filter on either class silences it."""
 
 
 class DataConversionWarning(UserWarning):
     """Input was accepted after a conversion the caller may not expect (e.g. y of shape (n, 1))."""
+
+
+@functools.cache
+def _with_sklearn_warning(sklearn_warning: type) -> type:
+    # One class per process that both libraries' warning filters match.
+    combined = type("ConvergenceWarning", (ConvergenceWarning, sklearn_warning), {})
+    combined.__module__ = __name__
+    return combined
+
+
+def convergence_warning() -> type:
+    """The ``ConvergenceWarning`` class to warn with: also a subclass of scikit-learn's
+    ``ConvergenceWarning`` when ``sklearn.exceptions`` is loaded, so that a filter on either
+    class (``warnings.filterwarnings("ignore", category=...)``) silences linclf's too.
+
+    Returns
+    -------
+    type
+        :class:`ConvergenceWarning`, or a subclass of it and of scikit-learn's.
+    """
+    sk_exceptions = sys.modules.get("sklearn.exceptions")
+    if sk_exceptions is None:
+        return ConvergenceWarning
+    return _with_sklearn_warning(sk_exceptions.ConvergenceWarning)
 
 
 @functools.cache

@@ -46,7 +46,7 @@ _SETTINGS: dict[str, tuple[Any, dict[str, Any], tuple[Any, ...]]] = {
     "checkpoint_every": (numbers.Integral, {"low": 1}, ()),
     "lr_decay": (numbers.Real, _OPEN_UNIT, (None,)),
     "n_threads": (numbers.Integral, {"low": 1}, (None, "auto")),
-    "verbose": (numbers.Integral, {"low": 0}, ()),
+    "verbose": ((numbers.Integral, bool), {"low": 0}, ()),  # True is 1, as in scikit-learn
 }
 _CHOICES = {"shuffle": (True, False, "batches", "full"), "on_divergence": ("raise", "halve")}
 _INTEGERS = ("batch_size", "max_epochs", "n_iter_no_change", "checkpoint_every", "verbose")
@@ -125,8 +125,9 @@ class Trainer:
         only spin); ``None`` leaves the BLAS alone.
     random_state : int, np.random.Generator or None
         Seed of the permutations.
-    verbose : int, default 0
-        ``1``: a progress bar (tqdm, else about ten lines); ``2``: an INFO record per epoch.
+    verbose : int or bool, default 0
+        ``1`` (or True): a progress bar (tqdm, else about ten lines); ``2``: an INFO record
+        per epoch.
     callbacks : sequence of callables
         ``callback(trainer, log)`` after every epoch (``log``: ``epoch``, ``loss``,
         ``val_accuracy`` or None, ``seconds``); returning ``True`` stops training.

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import TrainingData, check_sample_weight, check_X, is_sparse
-from ..exceptions import ConvergenceWarning
+from ..exceptions import convergence_warning
 
 __all__ = [
     "BADLY_SCALED",
@@ -124,7 +124,7 @@ def warn_if_badly_scaled(X: Any, rms: np.ndarray | None = None) -> None:
             f"{rms[top]:.3g} in column {top}, {rms[bottom]:.3g} in column {bottom}) and are "
             "used raw: the solver may stop far from the optimum. Standardize them "
             "(standardize='auto', the default for X in memory) or rescale the file's columns",
-            ConvergenceWarning,
+            convergence_warning(),
             stacklevel=4,  # the caller of fit
         )
 
