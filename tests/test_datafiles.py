@@ -322,3 +322,12 @@ def test_read_svmlight_reads_zero_based_files_of_scikit_learn(tmp_path, zero_bas
     assert X.shape == (20, 6)
     np.testing.assert_array_equal(X.toarray(), expected.toarray())
     np.testing.assert_array_equal(got_y, y)
+
+
+# A csv error in the header (a field over the csv module's limit) is one DataFileError
+# naming the file and line, as in the rows (it was an AttributeError).
+def test_a_csv_error_in_the_header_names_the_file_and_line(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text('"' + "a" * 200_000 + '",label\n1,2\n')
+    with pytest.raises(DataFileError, match=r"h\.csv, line 1: field larger than field limit"):
+        read_csv(path, "label")

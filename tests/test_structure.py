@@ -28,8 +28,8 @@ MAX_FUNCTION_LINES = 60
 # scale warning for raw X and the finite blow-up as divergence (172), and the distributed
 # fit's input checks, where the chunks lie, with the model broadcast as a task (211), and
 # issue 13's dtype="auto", 0-based svmlight files and the scikit-learn-compatible
-# ConvergenceWarning (80): a ratchet, lowered when code is cut.
-MAX_PACKAGE_LINES = 10_410
+# ConvergenceWarning (80), a csv header error worded (4): a ratchet, lowered when code is cut.
+MAX_PACKAGE_LINES = 10_414
 
 NOT_CODE = {
     tokenize.COMMENT,

@@ -41,7 +41,10 @@ def read_csv_header(path: str | os.PathLike) -> list[str]:
 
 
 def _header(name: str, reader: Any) -> list[str]:
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:  # the reader over the raw lines is not opened()'s own
+        raise DataFileError(f"{name}, line {reader.line_num}: {exc}") from None
     if header is None:
         raise DataFileError(f"{name} is empty: expected a header row of column names")
     return [column.strip() for column in header]

@@ -64,7 +64,8 @@ def opened(path: str | os.PathLike, *, as_csv: bool = False) -> Iterator[Any]:
                 "decoded); is it a binary file?"
             ) from None
         except csv.Error as exc:
-            raise DataFileError(f"{os.fspath(path)}, line {lines.line_num}: {exc}") from None
+            where = f", line {lines.line_num}" if as_csv else ""
+            raise DataFileError(f"{os.fspath(path)}{where}: {exc}") from None
 
 
 def labels_from_text(values: list[str]) -> np.ndarray:
