@@ -5,12 +5,16 @@ random_state=0, every other hyperparameter at its default) and writes, with linc
 
 * docs/images/loss_curve.png: the objective of each epoch, on a log axis;
 * docs/images/templates.png: the ten 8x8 templates, each weight times its pixel's
-  standard deviation (``feature_scale``), the weights the model learned in standard units;
+  standard deviation (``feature_scale="auto"``), the weights the model learned in standard
+  units;
 * docs/images/confusion.png: the confusion matrix on 397 held-out digits of a second
-  model, trained the same way on the other 1,400.
+  model, trained the same way on the other 1,400;
+* docs/images/coefficients.png: the coefficients of a LinearSVM on scikit-learn's wine
+  data (13 named features), the one figure that needs scikit-learn.
 
-Run from anywhere: ``python docs/make_figures.py`` (needs matplotlib). The result is
-deterministic given the seeds; the PNGs are small enough to commit (under 50 KB each).
+Run from anywhere: ``python docs/make_figures.py`` (needs matplotlib and scikit-learn).
+The result is deterministic given the seeds; the PNGs are small enough to commit (under
+50 KB each).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import matplotlib.pyplot as plt
 
 from linclf import LinearSVM
 from linclf.datasets import load_digits
-from linclf.plot import confusion, loss_curve, templates
+from linclf.plot import coefficients, confusion, loss_curve, templates
 
 IMAGES = Path(__file__).resolve().parent / "images"
 DPI = 100
@@ -46,7 +50,7 @@ def main() -> None:
     ax.figure.savefig(IMAGES / "loss_curve.png", dpi=DPI, metadata=metadata)
     plt.close(ax.figure)
 
-    fig = templates(clf, (8, 8), feature_scale=X.std(axis=0))
+    fig = templates(clf, (8, 8))
     fig.suptitle("LinearSVM templates (weight × pixel standard deviation)")
     fig.savefig(IMAGES / "templates.png", dpi=DPI, metadata=metadata)
     plt.close(fig)
@@ -59,10 +63,23 @@ def main() -> None:
     ax.figure.savefig(IMAGES / "confusion.png", dpi=DPI, metadata=metadata)
     plt.close(ax.figure)
 
-    for name in ("loss_curve.png", "templates.png", "confusion.png"):
+    draw_coefficients(metadata)
+    for name in ("loss_curve.png", "templates.png", "confusion.png", "coefficients.png"):
         path = IMAGES / name
         print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)")
     print(f"training accuracy {clf.score(X, y):.4f} after {clf.n_iter_} epochs")
+
+
+def draw_coefficients(metadata: dict) -> None:
+    """docs/images/coefficients.png: a tabular model's coefficients, named by the columns."""
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    clf = LinearSVM(random_state=0).fit(X, y)
+    ax = coefficients(clf, load_wine().feature_names)
+    ax.set_title("LinearSVM on the wine data")
+    ax.figure.savefig(IMAGES / "coefficients.png", dpi=DPI, metadata=metadata)
+    plt.close(ax.figure)
 
 
 if __name__ == "__main__":

@@ -338,6 +338,45 @@ def test_the_tol_rule_stops_early_and_warns_only_when_cut_short(client, data):
         fit(LinearSVM(tol=1e-4), data["dX"], data["dy"], client=client, max_rounds=1)
 
 
+ROUND_KINDS = [("average", "sgd"), ("gradient", "sgd"), ("gradient", "lbfgs")]
+
+
+@pytest.mark.parametrize(("strategy", "solver"), ROUND_KINDS)
+def test_verbose_prints_a_line_per_round_as_fit_prints_per_epoch(
+    client, data, strategy, solver, monkeypatch, capsys
+):
+    # Without tqdm, verbose=1 prints the lines of the in-memory fit, "round" for "epoch":
+    # 3 rounds are within its "about ten lines", so each has one, with loss_curve_'s loss.
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # importing it raises ImportError
+    clf = LinearSVM(random_state=0, tol=None, verbose=1, learning_rate=0.003)
+    kwargs = dict(client=client, strategy=strategy, solver=solver, max_rounds=3)
+    fit(clf, data["dX"], data["dy"], **kwargs)
+    lines = capsys.readouterr().out.splitlines()
+    n = len(clf.loss_curve_)
+    assert n >= 1 and len(lines) == n, lines
+    for k, (line, loss) in enumerate(zip(lines, clf.loss_curve_, strict=True), start=1):
+        assert line.startswith(f"round {k:>4}/3  loss {loss:.6f}  ("), line
+    fit(LinearSVM(random_state=0, tol=None), data["dX"], data["dy"], **kwargs)
+    assert capsys.readouterr().out == ""  # verbose=0: nothing
+
+
+def test_verbose_shows_a_progress_bar_over_rounds_with_tqdm(client, data, capsys):
+    # With tqdm installed, verbose=1 is its bar on stderr, as for the in-memory fit.
+    pytest.importorskip("tqdm")
+    clf = LinearSVM(random_state=0, tol=None, verbose=1)
+    fit(clf, data["dX"], data["dy"], client=client, max_rounds=3)
+    assert "3/3" in capsys.readouterr().err
+
+
+def test_verbose_2_logs_each_round_to_the_linclf_logger(client, data, caplog):
+    clf = LinearSVM(random_state=0, tol=None, verbose=2)
+    with caplog.at_level("INFO", logger="linclf"):
+        fit(clf, data["dX"], data["dy"], client=client, max_rounds=2)
+    messages = [r.getMessage() for r in caplog.records if r.name == "linclf"]
+    expected = [f"round {k:>4}/2  loss {loss:.6f}" for k, loss in enumerate(clf.loss_curve_, 1)]
+    assert [m[: len(e)] for m, e in zip(messages, expected, strict=True)] == expected
+
+
 def test_the_module_imports_without_dask_and_fit_says_what_to_install():
     # dask is an optional extra: importing linclf.distributed must not need it.
     code = (

@@ -620,3 +620,21 @@ def test_scale_learning_rate_multiplies_later_steps_and_survives_state_round_tri
 def test_invscaling_multiplier_matches_its_docstring_by_hand():
     # (1 + 3/1)^-0.5 = 1/2 exactly: the value the class docstring states.
     assert InvScalingSchedule(t0=1.0, power=0.5)(t=3, epoch=0) == 0.5
+
+
+# The estimators' schedule names, written out here rather than read from the package: the
+# optimizer's four plus the estimators' default "adaptive" (constant, decayed on plateaus).
+ESTIMATOR_SCHEDULES = ["adaptive", "constant", "step", "invscaling", "cosine"]
+
+
+def test_estimator_schedule_error_lists_every_accepted_name_the_default_included():
+    from linclf import LinearSVM
+
+    X, y = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, -1.0], [-1.0, 0.0]]), np.array([0, 0, 1, 1])
+    with pytest.raises(ValueError, match="schedule") as info:
+        LinearSVM(schedule="warmup").fit(X, y)
+    message = str(info.value)
+    assert "'warmup'" in message
+    assert all(repr(name) in message for name in ESTIMATOR_SCHEDULES), message
+    for name in ESTIMATOR_SCHEDULES:  # and the names it lists are indeed accepted
+        LinearSVM(schedule=name, solver="sgd", max_epochs=2, tol=None).fit(X, y)

@@ -18,7 +18,8 @@ import pytest
 
 from helpers import make_blobs
 from linclf import LinearSVM, NotFittedError, SoftmaxClassifier
-from linclf.plot import confusion, confusion_counts, loss_curve, templates
+from linclf.datasets import load_digits
+from linclf.plot import coefficients, confusion, confusion_counts, loss_curve, templates
 
 INSTALL_HINT = "linclf.plot needs matplotlib: pip install 'linclf[plot]'"
 
@@ -89,7 +90,7 @@ def test_loss_curve_draws_on_the_axes_it_is_given(plt):
 
 def test_templates_shows_each_row_of_coef_on_one_shared_symmetric_scale(plt):
     clf, _, _ = fitted_svm(n_classes=3, n_features=12)
-    fig = templates(clf, (3, 4))
+    fig = templates(clf, (3, 4), feature_scale=None)  # coef_ itself, not W of standard units
     panels = image_axes(fig)
     assert len(panels) == 3  # one per class, no empty cell left in the grid
     limit = np.abs(clf.coef_).max()
@@ -103,7 +104,7 @@ def test_templates_shows_each_row_of_coef_on_one_shared_symmetric_scale(plt):
 def test_templates_of_a_binary_model_is_one_difference_template(plt):
     X, y = make_blobs(n_classes=2, n_features=6)
     clf = LinearSVM(random_state=0, max_epochs=5, tol=None).fit(X, np.array(["b", "a"])[y])
-    (panel,) = image_axes(templates(clf, (2, 3)))
+    (panel,) = image_axes(templates(clf, (2, 3), feature_scale=None))
     # coef_ is w_1 - w_0: bright where a feature votes for classes_[1].
     assert panel.get_title() == "b − a"
     np.testing.assert_array_equal(panel.images[0].get_array(), clf.coef_[0].reshape(2, 3))
@@ -111,7 +112,7 @@ def test_templates_of_a_binary_model_is_one_difference_template(plt):
 
 def test_templates_rescales_each_rgb_template_to_the_unit_range(plt):
     clf, _, _ = fitted_svm(n_classes=4, n_features=4 * 5 * 3)
-    panels = image_axes(templates(clf, (4, 5, 3)))
+    panels = image_axes(templates(clf, (4, 5, 3), feature_scale=None))
     assert len(panels) == 4
     for k, ax in enumerate(panels):
         w = clf.coef_[k].astype(np.float64)
@@ -128,6 +129,41 @@ def test_templates_multiplies_by_feature_scale(plt):
     for k, ax in enumerate(panels):
         expected = (clf.coef_[k].astype(np.float64) * scale).reshape(4, 3)
         np.testing.assert_allclose(ax.images[0].get_array(), expected, rtol=1e-12)
+
+
+def far_from_white(fig):
+    """Per template: the fraction of its pixels drawn far from the colormap's middle (0)."""
+    fractions = []
+    for ax in image_axes(fig):
+        image = ax.images[0]
+        position = np.asarray(image.norm(image.get_array()))  # 0.5: a weight of 0, white
+        fractions.append(np.mean(np.abs(position - 0.5) > 0.15))
+    return np.array(fractions)
+
+
+def test_templates_of_a_standardized_model_show_the_weights_it_learned(plt):
+    # coef_ of a standardized model is W / scale: the digits' border pixels, which hardly
+    # ever vary, get raw weights that set the one color scale and left the rest white
+    # (3.5 % of the pixels colored on average). By default each weight is multiplied by
+    # the spread of its pixel, computed here as X.std: the weights W of standard units.
+    X, y = load_digits()
+    X, y = X[:1400], y[:1400]
+    clf = LinearSVM(random_state=0).fit(X, y)
+    fig = templates(clf, (8, 8))
+    std = X.std(axis=0)
+    for k, ax in enumerate(image_axes(fig)):
+        expected = (clf.coef_[k] * std).reshape(8, 8)  # 0 where a pixel is constant
+        np.testing.assert_allclose(ax.images[0].get_array(), expected, rtol=1e-10, atol=1e-12)
+    assert far_from_white(fig).mean() > 0.1
+    raw = templates(clf, (8, 8), feature_scale=None)  # coef_ itself, on request
+    for k, ax in enumerate(image_axes(raw)):
+        np.testing.assert_array_equal(ax.images[0].get_array(), clf.coef_[k].reshape(8, 8))
+
+
+def test_templates_of_an_unstandardized_model_show_coef_by_default(plt):
+    clf, _, _ = fitted_svm(n_classes=3, n_features=12, standardize=False)
+    for k, ax in enumerate(image_axes(templates(clf, (3, 4)))):
+        np.testing.assert_array_equal(ax.images[0].get_array(), clf.coef_[k].reshape(3, 4))
 
 
 def test_templates_grid_has_no_empty_axes(plt):
@@ -159,6 +195,86 @@ def test_templates_refuses_an_image_shape_that_is_not_a_tuple(plt, image_shape):
     clf, _, _ = fitted_svm(n_classes=3, n_features=12)
     with pytest.raises(TypeError, match="image_shape must be a tuple"):
         templates(clf, image_shape)
+
+
+def bars_by_name(ax):
+    """``{container label: {feature name: bar length}}``, each bar named by the y tick
+    nearest to its middle: what a reader of the chart sees."""
+    ticks = dict(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels()), strict=True))
+    shown = {}
+    for container in ax.containers:
+        lengths = {}
+        for bar in container:
+            middle = bar.get_y() + bar.get_height() / 2
+            lengths[ticks[min(ticks, key=lambda tick: abs(tick - middle))]] = bar.get_width()
+        shown[container.get_label()] = lengths
+    return shown
+
+
+NAMES = ["age", "income", "height", "weight", "score"]
+
+
+def test_coefficients_draws_each_coef_as_a_bar_labelled_with_its_feature(plt):
+    clf, _, _ = fitted_svm(n_classes=3, n_features=5, standardize=False)
+    ax = coefficients(clf, NAMES)
+    assert [t.get_text() for t in ax.get_yticklabels()] == NAMES  # the first at the top
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]
+    expected = {
+        str(label): {name: clf.coef_[k, j] for j, name in enumerate(NAMES)}
+        for k, label in enumerate(clf.classes_)
+    }
+    assert bars_by_name(ax) == expected
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(expected)
+
+
+def test_coefficients_top_keeps_the_features_of_largest_weight(plt):
+    clf, _, _ = fitted_svm(n_classes=3, n_features=5, standardize=False)
+    largest = [max(abs(clf.coef_[k, j]) for k in range(3)) for j in range(5)]
+    order = sorted(range(5), key=lambda j: -largest[j])[:2]  # a loop, not argsort
+    ax = coefficients(clf, NAMES, top=2)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [NAMES[j] for j in order]
+    assert {name for bars in bars_by_name(ax).values() for name in bars} == set(
+        NAMES[j] for j in order
+    )
+    assert coefficients(clf, NAMES, top=9).get_yticks().size == 5  # more than D: all of them
+
+
+def test_coefficients_takes_the_names_of_a_dataframe_and_is_one_bar_for_two_classes(plt):
+    pd = pytest.importorskip("pandas")
+    X, y = make_blobs(n_classes=2, n_features=3)
+    frame = pd.DataFrame(X, columns=["red", "green", "blue"])
+    clf = LinearSVM(random_state=0, standardize=False).fit(frame, np.array(["b", "a"])[y])
+    _, ax = plt.subplots()
+    assert coefficients(clf, ax=ax) is ax
+    names = ["red", "green", "blue"]
+    assert bars_by_name(ax) == {"b − a": dict(zip(names, clf.coef_[0], strict=True))}
+
+
+def test_coefficients_of_a_standardized_model_are_per_standard_deviation(plt):
+    # As for templates: coef_ times each feature's spread, here X.std, by default.
+    clf, X, _ = fitted_svm(n_classes=3, n_features=4)
+    ax = coefficients(clf)
+    std = X.std(axis=0)
+    for k, bars in enumerate(bars_by_name(ax).values()):
+        shown = [bars[f"x{j}"] for j in range(4)]
+        np.testing.assert_allclose(shown, clf.coef_[k] * std, rtol=1e-10)
+    assert bars_by_name(coefficients(clf, feature_scale=None))["0"]["x1"] == clf.coef_[0, 1]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"feature_names": ["a", "b"]}, ValueError, "feature_names must hold 5 names, got 2"),
+        ({"top": 0}, ValueError, "top must be a positive integer or None, got 0"),
+        ({"top": True}, ValueError, "top must be a positive integer or None, got True"),
+        ({"feature_names": "abcde"}, TypeError, "feature_names must be a sequence of 5 names"),
+        ({"feature_scale": "std"}, ValueError, "feature_scale must be 'auto', None or an array"),
+    ],
+)
+def test_coefficients_refuses_bad_arguments(plt, kwargs, error, match):
+    clf, _, _ = fitted_svm(n_classes=3, n_features=5)
+    with pytest.raises(error, match=re.escape(match)):
+        coefficients(clf, **kwargs)
 
 
 def loop_confusion(classes, y_true, y_pred):
@@ -239,6 +355,36 @@ def test_confusion_of_a_fitted_model_has_its_accuracy_on_the_diagonal(plt):
     assert np.trace(shown) / len(y) == pytest.approx(clf.score(X, y))
 
 
+def outside_the_figure(fig, texts):
+    """The texts (with their pixel boxes) not wholly inside the figure once it is drawn."""
+    fig.canvas.draw()
+    renderer, box = fig.canvas.get_renderer(), fig.bbox
+    boxes = [(text.get_text(), text.get_window_extent(renderer)) for text in texts]
+    return [
+        (label, e.bounds)
+        for label, e in boxes
+        if e.x0 < box.x0 or e.y0 < box.y0 or e.x1 > box.x1 or e.y1 > box.y1
+    ]
+
+
+@pytest.mark.parametrize("normalize", [None, "true", "pred"])
+@pytest.mark.parametrize("n_classes", [3, 10, 26])
+def test_confusion_axis_labels_and_ticks_lie_inside_the_figure(plt, normalize, n_classes):
+    # The digits' case of the issue: 10 classes, normalize="true" cut off "true label".
+    # A classifier's matrix: 3 predictions in 10 drawn at random, the others right.
+    rng = np.random.default_rng(0)
+    classes = np.arange(n_classes)
+    y_true = rng.integers(0, n_classes, 200)
+    y_pred = np.where(rng.random(200) < 0.3, rng.integers(0, n_classes, 200), y_true)
+    est = FixedPredictions(classes, y_pred)
+    ax = confusion(est, np.zeros((200, 1)), y_true, normalize=normalize)
+    colorbar = next(other for other in ax.figure.axes if other is not ax)
+    texts = [ax.xaxis.label, ax.yaxis.label, colorbar.yaxis.label]
+    texts += ax.get_xticklabels() + ax.get_yticklabels()
+    assert ax.yaxis.label.get_text() == "true label"
+    assert outside_the_figure(ax.figure, texts) == []
+
+
 def test_confusion_refuses_unknown_labels_and_bad_arguments(plt):
     est = FixedPredictions(CLASSES, Y_PRED)
     with pytest.raises(ValueError, match=r"^y contains labels not in classes: \['gnu'\]"):
@@ -249,7 +395,7 @@ def test_confusion_refuses_unknown_labels_and_bad_arguments(plt):
         confusion(est, np.zeros((10, 1)), Y_TRUE[:9])
 
 
-@pytest.mark.parametrize("draw", [loss_curve, lambda est: templates(est, (3, 4))])
+@pytest.mark.parametrize("draw", [loss_curve, lambda est: templates(est, (3, 4)), coefficients])
 def test_unfitted_estimators_raise_not_fitted(plt, draw):
     with pytest.raises(NotFittedError, match="not fitted"):
         draw(LinearSVM())
@@ -266,8 +412,9 @@ FITTED_STUB = SimpleNamespace(
         lambda: loss_curve(FITTED_STUB),
         lambda: templates(FITTED_STUB, (2, 2)),
         lambda: confusion(FITTED_STUB, 3, [0, 0, 0]),
+        lambda: coefficients(FITTED_STUB),
     ],
-    ids=["loss_curve", "templates", "confusion"],
+    ids=["loss_curve", "templates", "confusion", "coefficients"],
 )
 def test_without_matplotlib_each_function_names_the_install_command(monkeypatch, draw):
     # None in sys.modules makes `import matplotlib` raise ImportError, as if not installed.
@@ -292,6 +439,6 @@ def test_linclf_plot_imports_without_matplotlib():
     assert result.returncode == 0, result.stderr
     # confusion_counts needs NumPy only: it runs there too.
     assert result.stdout.split("\n")[:2] == [
-        "['confusion', 'confusion_counts', 'loss_curve', 'templates']",
+        "['coefficients', 'confusion', 'confusion_counts', 'loss_curve', 'templates']",
         "[[0, 1], [0, 1]]",
     ]

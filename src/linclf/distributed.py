@@ -23,6 +23,7 @@ from . import _validation
 from ._fitting.plan import FitPlan, make_plan
 from ._fitting.state import FittedModel
 from ._fitting.weights import class_weight_factors
+from ._training.progress import Progress
 from .estimator import LinearSVM, SoftmaxClassifier, fitted_state, set_fitted_state
 from .exceptions import DivergenceError, LostDataError, convergence_warning
 from .losses import l2_penalty
@@ -154,7 +155,8 @@ def fit(
     -----
     Every round's model goes out as a task holding the parameters, under a key of its own:
     a worker that needs it, a replacement too, fetches it or has the scheduler recompute it.
-    A failed fit leaves the estimator as it was.
+    A failed fit leaves the estimator as it was. The estimator's ``verbose`` shows each
+    round as its own ``fit`` shows each epoch: a bar or lines (1), ``"linclf"`` records (2).
 
     Examples
     --------
@@ -183,9 +185,13 @@ def fit(
         # Cosine annealing spans the rounds; the worker's Trainer runs one epoch regardless.
         per_round = replace(plan, reg=reg, max_epochs=max_rounds, verbose=0, random_state=None)
         seed = _base_seed(plan.random_state)
-        run = _Run(client, data.chunks, per_round, callbacks, plan.verbose, seed, fit_id)
+        progress = Progress(plan.verbose, max_rounds, data.n_samples, unit="round")
+        run = _Run(client, data.chunks, per_round, callbacks, progress, seed, fit_id)
         fit_rounds = run.average if strategy == "average" else getattr(run, solver)
-        optimizer, curve, converged = fit_rounds(params, max_rounds)
+        try:
+            optimizer, curve, converged = fit_rounds(params, max_rounds)
+        finally:
+            progress.close()
     except distributed.CancelledError as exc:
         raise LostDataError(
             "linclf.distributed.fit lost input chunks with a dead worker and cannot recompute "
@@ -465,7 +471,7 @@ class _Run:
     chunks: list[Any]
     plan: FitPlan  # λ resolved, a few hundred bytes: it goes with every task
     callbacks: tuple[Callable[[Mapping[str, Any]], Any], ...]
-    verbose: int
+    progress: Progress  # the estimator's verbose, a round for an epoch
     seed: int
     run_id: str
     rounds: int = 0  # broadcasts so far (L-BFGS-B may take several per iteration)
@@ -492,10 +498,10 @@ class _Run:
         key = f"linclf-{what}-r{self.rounds}-c{index}-{self.run_id}"
         return self.client.submit(function, *args, key=key)
 
-    def report(self, round_index: int, loss: float, seconds: float) -> bool:
+    def report(self, round_index: int, loss: float, seconds: float, last: bool = False) -> bool:
         info = {"round": round_index, "loss": loss, "seconds": seconds}
-        if self.verbose:
-            logger.info("round %d  loss %.6f  (%.3f s)", round_index, loss, seconds)
+        log = {"epoch": round_index, "loss": loss, "val_accuracy": None, "seconds": seconds}
+        self.progress.epoch(log, last=last)
         return any(callback(info) is True for callback in self.callbacks)
 
     def rounds_until_stop(self, max_rounds: int, one_round: Callable, scale: Callable) -> tuple:
@@ -508,7 +514,8 @@ class _Run:
             if step.decay is not None:
                 lr_scale *= step.decay
                 scale(step.decay)
-            if self.report(round_index + 1, curve[-1], time.perf_counter() - started) or step.stop:
+            seconds = time.perf_counter() - started
+            if self.report(round_index + 1, curve[-1], seconds, last=step.stop) or step.stop:
                 return curve, True
         return curve, False
 

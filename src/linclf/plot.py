@@ -1,4 +1,4 @@
-r"""Pictures of a fitted linear classifier: training curve, class templates, confusion matrix.
+r"""Pictures of a fitted linear classifier: training curve, templates, coefficients, confusion.
 
 matplotlib (``pip install 'linclf[plot]'``) is imported by the drawing functions only;
 they return what they drew on, never call ``plt.show()`` nor pick a backend. The ``clf``
@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from ._validation import index_labels
-from .exceptions import not_fitted_error
+from .estimator import fitted_state
+from .exceptions import NotFittedError, not_fitted_error
 
-__all__ = ["confusion", "confusion_counts", "loss_curve", "templates"]
+__all__ = ["coefficients", "confusion", "confusion_counts", "loss_curve", "templates"]
 
 _INSTALL_HINT = "linclf.plot needs matplotlib: pip install 'linclf[plot]'"
 _NORMALIZE = (None, "true", "pred", "all")
@@ -59,6 +60,7 @@ def loss_curve(est: Any, ax: Any = None) -> Any:
     Returns
     -------
     ax : matplotlib.axes.Axes
+        The axes drawn into: ``ax`` itself when given, else those of a new figure.
 
     Raises
     ------
@@ -133,7 +135,7 @@ def templates(
     fig: Any = None,
     ncols: int | None = None,
     cmap: str = "RdBu_r",
-    feature_scale: Any = None,
+    feature_scale: Any = "auto",
 ) -> Any:
     r"""Show each class's row of ``coef_`` as an image: the template its score matches.
 
@@ -145,10 +147,14 @@ def templates(
         1)``) or RGB ``(height, width, 3)``, each row reshaped to it in C order.
     fig, ncols : matplotlib.figure.Figure, optional; int, optional
         The (empty) figure to draw into (None: a new one); templates per row (at most 5).
-    cmap, feature_scale : str, default "RdBu_r"; array-like of shape (n_features,), optional
-        Colormap of grayscale templates, one scale ``±max |coef_|`` for all (RGB: each by
-        its own range, :math:`(w - \min w) / (\max w - \min w)`); a factor per weight,
-        typically ``X.std(axis=0)``: what a standardized model learned.
+    cmap : str, default "RdBu_r"
+        Colormap of grayscale templates, one scale ``±max |w|`` for all (RGB: each by its
+        own range, :math:`(w - \min w) / (\max w - \min w)`).
+    feature_scale : "auto", array-like of shape (n_features,) or None, default "auto"
+        A factor per weight, e.g. ``X.std(axis=0)``. ``"auto"``: the scale a linclf model
+        divided its features by when it standardized them (``coef_`` is :math:`W /
+        \text{scale}`, largest on the features that hardly vary), so that the templates
+        show :math:`W`, the weights learned in standard units; 1 otherwise. None: ``coef_``.
 
     Returns
     -------
@@ -162,20 +168,13 @@ def templates(
 
     Examples
     --------
-    >>> fig = templates(clf, (8, 8), feature_scale=X.std(axis=0))  # doctest: +SKIP
+    >>> fig = templates(clf, (8, 8))  # doctest: +SKIP
     """
     plt = _pyplot()
     _fitted(est, "coef_", "classes_")
     coef, classes = np.asarray(est.coef_, dtype=np.float64), np.asarray(est.classes_)
     shape, rgb = _image_layout(image_shape, coef.shape[1])
-    if feature_scale is not None:
-        scale = np.asarray(feature_scale, dtype=np.float64)
-        if scale.shape != (coef.shape[1],) or not np.all(np.isfinite(scale)):
-            raise ValueError(
-                f"feature_scale must be {coef.shape[1]} finite numbers, one per feature, "
-                f"got an array of shape {scale.shape}"
-            )
-        coef = coef * scale
+    coef, scaled = _scaled(est, coef, feature_scale)
     binary = coef.shape[0] == 1 and classes.shape[0] == 2
     titles = [f"{classes[1]} − {classes[0]}"] if binary else [str(label) for label in classes]
     n = coef.shape[0]
@@ -202,8 +201,120 @@ def templates(
             image = ax.imshow(pixels, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
         ax.set(title=titles[k], xticks=[], yticks=[])
     if not rgb:
-        fig.colorbar(image, ax=grid.ravel()[:n].tolist(), shrink=0.8, label="weight")
+        label = "weight × feature scale" if scaled else "weight"
+        fig.colorbar(image, ax=grid.ravel()[:n].tolist(), shrink=0.8, label=label)
     return fig
+
+
+def _scaled(est: Any, coef: np.ndarray, feature_scale: Any) -> tuple[np.ndarray, bool]:
+    """``(coef * feature_scale, whether scaled)``; ``"auto"``: by the scale a linclf model
+    divided its features by in training (none for another object, or no standardization)."""
+    if isinstance(feature_scale, str):
+        if feature_scale != "auto":
+            raise ValueError(
+                f"feature_scale must be 'auto', None or an array, got {feature_scale!r}"
+            )
+        try:
+            feature_scale = fitted_state(est).scale
+        except NotFittedError:
+            feature_scale = None
+    if feature_scale is None:
+        return coef, False
+    scale = np.asarray(feature_scale, dtype=np.float64)
+    if scale.shape != (coef.shape[1],) or not np.all(np.isfinite(scale)):
+        raise ValueError(
+            f"feature_scale must be {coef.shape[1]} finite numbers, one per feature, "
+            f"got an array of shape {scale.shape}"
+        )
+    return coef * scale, True
+
+
+def coefficients(
+    est: Any,
+    feature_names: Any = None,
+    *,
+    top: int | None = None,
+    ax: Any = None,
+    feature_scale: Any = "auto",
+) -> Any:
+    r"""Plot each feature's coefficient in each class as a horizontal bar, by feature name.
+
+    Parameters
+    ----------
+    est : fitted LinearSVM or SoftmaxClassifier
+        Any object with ``coef_`` of shape (n_classes, n_features) and ``classes_`` (a
+        binary row, :math:`w_1 - w_0`, is labelled ``"classes_[1] − classes_[0]"``).
+    feature_names : array-like of str of shape (n_features,), optional
+        The bars' names; None: ``est.feature_names_in_`` (a DataFrame's columns) if it has
+        them, else ``"x0"``, ``"x1"``, ...
+    top : int, optional
+        Only the ``top`` features of largest :math:`\max_k |w_{kj}|`, the largest first
+        (ties in feature order); None: every feature, in its order.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw (None: a new figure, taller with more features).
+    feature_scale : "auto", array-like of shape (n_features,) or None, default "auto"
+        As in :func:`templates`: ``"auto"`` multiplies a standardized model's coefficients
+        by the spread of their features, so that features in other units compare; None:
+        ``coef_`` itself.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        ``ax.containers`` holds one bar container per row of ``coef_``, labelled with its
+        class; the first feature shown is at the top.
+
+    Raises
+    ------
+    NotFittedError, ValueError, TypeError
+        Without ``coef_``; for ``feature_names`` not of ``n_features`` names, or a ``top``
+        that is not a positive integer.
+
+    Examples
+    --------
+    >>> ax = coefficients(clf, top=10)  # doctest: +SKIP
+    """
+    plt = _pyplot()
+    _fitted(est, "coef_", "classes_")
+    coef, classes = np.asarray(est.coef_, dtype=np.float64), np.asarray(est.classes_)
+    coef, scaled = _scaled(est, coef, feature_scale)
+    names = _feature_names(est, feature_names, coef.shape[1])
+    shown = np.arange(coef.shape[1])
+    if top is not None:
+        if isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 1:
+            raise ValueError(f"top must be a positive integer or None, got {top!r}")
+        shown = np.argsort(-np.abs(coef).max(axis=0), kind="stable")[: int(top)]
+    binary = coef.shape[0] == 1 and classes.shape[0] == 2
+    labels = [f"{classes[1]} − {classes[0]}"] if binary else [str(label) for label in classes]
+    if ax is None:
+        height = min(12.0, 1.2 + 0.25 * shown.size * math.sqrt(coef.shape[0]))
+        _, ax = plt.subplots(figsize=(6.4, height), layout="constrained")
+    rows, width = np.arange(shown.size), 0.8 / coef.shape[0]  # a group of bars per feature
+    for k, label in enumerate(labels):
+        offset = (k - (coef.shape[0] - 1) / 2) * width
+        ax.barh(rows + offset, coef[k, shown], height=width, label=label, color=f"C{k % 10}")
+    ax.set_yticks(rows, [names[j] for j in shown])
+    ax.set_ylim(shown.size - 0.5, -0.5)  # the first feature at the top
+    ax.axvline(0.0, color="0.3", linewidth=0.8)
+    ax.set_xlabel("coefficient × feature scale" if scaled else "coefficient")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(title="class", fontsize="small")
+    return ax
+
+
+def _feature_names(est: Any, feature_names: Any, n_features: int) -> list[str]:
+    """``feature_names``, else the model's ``feature_names_in_``, else x0, x1, ... as str."""
+    if feature_names is None:
+        feature_names = getattr(est, "feature_names_in_", None)
+        if feature_names is None:
+            return [f"x{j}" for j in range(n_features)]
+    if isinstance(feature_names, str) or np.ndim(feature_names) != 1:
+        raise TypeError(
+            f"feature_names must be a sequence of {n_features} names, got {feature_names!r}"
+        )
+    names = [str(name) for name in feature_names]
+    if len(names) != n_features:
+        raise ValueError(f"feature_names must hold {n_features} names, got {len(names)}")
+    return names
 
 
 def confusion(
@@ -258,7 +369,9 @@ def confusion(
     matrix = _normalized(counts, normalize)
     if ax is None:
         size = min(12.0, 2.5 + 0.4 * n)
-        _, ax = plt.subplots(figsize=(size + 1.0, size), layout="constrained")
+        # "compressed": "constrained" misplaces a colorbar beside fixed-aspect axes and
+        # can cut off the y label (10 classes, normalize="true").
+        _, ax = plt.subplots(figsize=(size + 1.0, size), layout="compressed")
     high = float(matrix.max()) if matrix.size else 0.0
     image = ax.imshow(matrix, cmap=cmap, vmin=0.0, vmax=high or 1.0)
     ax.figure.colorbar(image, ax=ax, label="fraction" if normalize else "count")

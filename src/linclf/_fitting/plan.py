@@ -28,6 +28,9 @@ from ..trainer import Trainer
 __all__ = ["AUTO_LIMITS", "SOLVERS", "FitPlan", "make_plan"]
 
 SOLVERS = ("auto", "lbfgs", "sgd")
+# The default "adaptive" is the estimators' own (a constant rate decayed on plateaus);
+# the others are linclf.optim's schedules.
+SCHEDULES = ("adaptive", "constant", "step", "invscaling", "cosine")
 # reg="auto" without a path, in units of LogisticRegression(C=1)'s strength. The softmax
 # is that model; the hinge's optimum at 1x overfits the bundled datasets (digits, wine,
 # breast_cancer, iris: mean test accuracy 95.4-98.1 %, 10x: 95.8-98.3 %, docs/solvers.md)
@@ -228,6 +231,8 @@ def make_plan(estimator: Any) -> FitPlan:
         check_scalar(plan.reg, "reg", numbers.Real, low=0.0)
     if not isinstance(plan.solver, str) or plan.solver not in SOLVERS:
         raise ValueError(f"solver must be one of {list(SOLVERS)}, got {plan.solver!r}")
+    if isinstance(plan.schedule, str) and plan.schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {plan.schedule!r}")
     for name in ("fit_intercept", "warm_start", "standardize"):
         if not (name == "standardize" and plan.standardize == "auto"):
             check_scalar(getattr(plan, name), name, bool)

@@ -14,17 +14,20 @@ logger = logging.getLogger("linclf")
 
 class Progress:
     """verbose=1: a tqdm bar (when installed) or about ten printed lines; verbose=2: one
-    ``logging`` record per epoch (logger ``"linclf"``, INFO); verbose=0: nothing."""
+    ``logging`` record per epoch (logger ``"linclf"``, INFO); verbose=0: nothing.
 
-    def __init__(self, verbose: int, max_epochs: int, n_samples: int) -> None:
+    ``unit`` names an epoch in the bar and the lines (``"round"`` for linclf.distributed)."""
+
+    def __init__(self, verbose: int, max_epochs: int, n_samples: int, unit: str = "epoch") -> None:
         self.verbose, self.max_epochs, self.n_samples = verbose, max_epochs, n_samples
+        self.unit = unit
         self.bar = None
         if verbose == 1:
             try:
                 from tqdm.auto import tqdm
             except ImportError:
                 return
-            self.bar = tqdm(total=max_epochs, unit="epoch", desc="training", leave=True)
+            self.bar = tqdm(total=max_epochs, unit=unit, desc="training", leave=True)
 
     def epoch(self, log: Mapping[str, Any], *, last: bool) -> None:
         """Show one epoch's ``log`` (``epoch``, ``loss``, ``val_accuracy``, ``seconds``)."""
@@ -38,7 +41,7 @@ class Progress:
             self.bar.update(1)
             return
         line = (
-            f"epoch {log['epoch']:>4}/{self.max_epochs}  loss {log['loss']:.6f}"
+            f"{self.unit} {log['epoch']:>4}/{self.max_epochs}  loss {log['loss']:.6f}"
             + ("" if val is None else f"  val_accuracy {val:.4f}")
             + f"  ({rate:,.0f} samples/s)"
         )
