@@ -113,3 +113,156 @@ def test_public_method_has_a_docstring(qualname):
     cls_name, method = qualname.split(".")
     doc = getattr(getattr(linclf, cls_name), method).__doc__
     assert doc and doc.strip(), f"linclf.{qualname} has no docstring"
+
+
+# Every parameter described: the API reference renders each docstring's Parameters
+# section as a table, so a parameter left out, or listed without a description, is a blank
+# row or a missing one. The sections are read as numpydoc lays them out (no numpydoc or
+# griffe needed): a title underlined with dashes; entries ``name[, name...] [: type]`` at
+# the section's indentation, each followed by its indented description.
+NUMPYDOC_SECTION = re.compile(r"^(?P<title>[A-Z][A-Za-z ]*)\n-{3,}[ \t]*$", re.MULTILINE)
+NUMPYDOC_ENTRY = re.compile(r"^(?P<names>\*{0,2}\w+(?:,[ \t]*\*{0,2}\w+)*)(?:[ \t]*:.*)?$")
+
+
+def numpydoc_sections(doc):
+    """``{title: body}`` of a docstring's numpydoc sections, dedented."""
+    doc = inspect.cleandoc(doc or "")
+    heads = list(NUMPYDOC_SECTION.finditer(doc))
+    ends = [head.start() for head in heads[1:]] + [len(doc)] if heads else []
+    return {head["title"]: doc[head.end() : end] for head, end in zip(heads, ends, strict=True)}
+
+
+def numpydoc_entries(body):
+    """``[(names, description)]`` of a section body; names of ``a, b : type`` are split."""
+    entries = []
+    for line in body.split("\n"):
+        if line.strip() and not line[0].isspace():
+            match = NUMPYDOC_ENTRY.match(line)
+            names = [n.strip() for n in match["names"].split(",")] if match else [line]
+            entries.append((names, []))
+        elif entries:
+            entries[-1][1].append(line.strip())
+    return [(names, " ".join(description).strip()) for names, description in entries]
+
+
+def test_the_numpydoc_reader_reads_a_known_docstring():
+    # The reader below is the test's oracle: on a docstring with every layout it must see
+    # each name and description, or the test of the package's docstrings proves nothing.
+    doc = """Summary.
+
+    Parameters
+    ----------
+    X, y : ndarray (N, D); ndarray (N,)
+        The data.
+
+        Second paragraph.
+    flag
+    **kwargs
+        Passed on.
+
+    Returns
+    -------
+    ndarray
+        The result.
+    """
+    sections = numpydoc_sections(doc)
+    assert set(sections) == {"Parameters", "Returns"}
+    assert numpydoc_entries(sections["Parameters"]) == [
+        (["X", "y"], "The data.  Second paragraph."),
+        (["flag"], ""),
+        (["**kwargs"], "Passed on."),
+    ]
+    assert numpydoc_entries(sections["Returns"]) == [(["ndarray"], "The result.")]
+
+
+def documented_objects():
+    """``{qualified name: object}`` of what the API reference documents with parameters.
+
+    The names of ``linclf.__all__``, ``linclf.datasets.__all__``, the schedules and
+    optimizer of ``linclf.optim``, ``linclf.plot`` and ``linclf.distributed``, and the
+    public methods (written in linclf) of their classes; not exceptions and warnings, nor
+    the ``Optimizer`` protocol (its methods are documented once, in the module docstring).
+    """
+    import linclf.datasets
+    import linclf.distributed
+    import linclf.optim
+    import linclf.plot
+
+    modules = [linclf, linclf.datasets, linclf.optim, linclf.plot, linclf.distributed]
+    found = {}
+    for module in modules:
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+                continue
+            if is_exception_or_warning(obj) or obj is linclf.optim.Optimizer:
+                continue
+            found[f"{module.__name__}.{name}"] = obj
+            if inspect.isclass(obj):
+                for method in public_methods(obj):
+                    found[f"{module.__name__}.{name}.{method}"] = getattr(obj, method)
+    return found
+
+
+DOCUMENTED = documented_objects()
+
+
+def signature_names(obj):
+    """The parameter names of ``obj`` (its constructor's for a class), ``*``/``**`` kept."""
+    parameters = list(inspect.signature(obj).parameters.values())
+    if inspect.isclass(obj) and [p.kind for p in parameters] == [
+        inspect.Parameter.VAR_POSITIONAL,
+        inspect.Parameter.VAR_KEYWORD,
+    ]:
+        return []  # no constructor of its own (a base class): nothing to document
+    stars = {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}
+    names = [stars.get(p.kind, "") + p.name for p in parameters]
+    return names[1:] if names[:1] in (["self"], ["cls"]) else names
+
+
+def test_the_objects_include_the_schedules_datasets_and_estimator_methods():
+    # Guards against a collection that silently shrinks.
+    assert {
+        "linclf.LinearSVM",
+        "linclf.LinearSVM.fit",
+        "linclf.SoftmaxClassifier.predict_proba",
+        "linclf.SGD.step",
+        "linclf.Trainer.fit",
+        "linclf.datasets.load_digits",
+        "linclf.optim.StepSchedule",
+        "linclf.optim.CosineSchedule",
+        "linclf.optim.make_schedule",
+        "linclf.plot.templates",
+        "linclf.distributed.fit",
+    } <= set(DOCUMENTED)
+
+
+@pytest.mark.parametrize("qualname", sorted(DOCUMENTED))
+def test_every_parameter_is_documented_with_a_description(qualname):
+    obj = DOCUMENTED[qualname]
+    sections = numpydoc_sections(obj.__doc__)
+    entries = [
+        entry
+        for title in ("Parameters", "Other Parameters")
+        for entry in numpydoc_entries(sections.get(title, ""))
+    ]
+    if inspect.isclass(obj):
+        # A record's fields (GradientCheckResult) are documented as its attributes.
+        entries += numpydoc_entries(sections.get("Attributes", ""))
+    described = {name.lstrip("*"): text for names, text in entries for name in names}
+    wanted = [name.lstrip("*") for name in signature_names(obj)]
+    missing = [name for name in wanted if name not in described]
+    assert not missing, f"{qualname}: parameters {missing} are not in the docstring"
+    empty = [name for name in wanted if not described[name]]
+    assert not empty, f"{qualname}: parameters {empty} have no description"
+    if not inspect.isclass(obj):
+        stale = sorted(set(described) - set(wanted))
+        assert not stale, f"{qualname}: the docstring documents {stale}, not in the signature"
+
+
+@pytest.mark.parametrize("qualname", sorted(DOCUMENTED))
+def test_every_returned_value_is_described(qualname):
+    # A Returns entry with only a type renders as a row with a blank description.
+    entries = numpydoc_entries(numpydoc_sections(DOCUMENTED[qualname].__doc__).get("Returns", ""))
+    blank = [" ".join(names) for names, text in entries if not text]
+    assert not blank, f"{qualname}: Returns entries {blank} have no description"

@@ -437,7 +437,7 @@ def check_gradient(
 
     Parameters
     ----------
-    f, x, analytic : callable, ndarray, array_like of shape ``x.shape``
+    f, x, analytic : callable; ndarray; array_like of shape ``x.shape``
         As in :func:`numerical_gradient` (``x`` restored exactly); the claimed ``∇f(x)``.
     h, rtol, atol, kink_tol : float, optional
         Step and thresholds; by default those of the module docstring.
@@ -450,6 +450,8 @@ def check_gradient(
     Returns
     -------
     result : GradientCheckResult
+        Whether the check passed, the worst entries and the kinks found; its ``report()``
+        explains a failure.
 
     Raises
     ------
@@ -568,6 +570,18 @@ def assert_gradient_close(
     f: Callable[[np.ndarray], ArrayLike], x: np.ndarray, analytic: ArrayLike, **kwargs: Any
 ) -> GradientCheckResult:
     """Run :func:`check_gradient` (same arguments) and return its passing result.
+
+    Parameters
+    ----------
+    f, x, analytic : callable; ndarray; array_like of shape ``x.shape``
+        The function, the point and the claimed gradient, as in :func:`check_gradient`.
+    **kwargs
+        The keyword arguments of :func:`check_gradient` (``h``, ``rtol``, ``num_checks``...).
+
+    Returns
+    -------
+    GradientCheckResult
+        The result of the check, which passed.
 
     Raises
     ------

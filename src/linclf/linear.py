@@ -21,13 +21,15 @@ def linear_forward(
 
     Parameters
     ----------
-    X, W, b, out : ndarray or scipy.sparse (N, D); ndarray (C, D); ndarray (C,) or None
-        Samples and weights in one floating dtype, the bias (None: none), and optionally
-        a buffer (N, C) to write S into.
+    X, W : ndarray or scipy.sparse (N, D); ndarray (C, D)
+        Samples and weights in one floating dtype.
+    b, out : ndarray (C,) or None; ndarray (N, C) or None
+        The bias (None: none), and optionally a buffer to write S into.
 
     Returns
     -------
     S : ndarray of shape (N, C), dtype of X and W
+        The scores :math:`s_{ic} = w_c \cdot x_i + b_c`: ``out`` itself when given.
 
     Examples
     --------
@@ -59,9 +61,12 @@ def linear_backward(
 
     Parameters
     ----------
-    dS, X, W, b, need_dX, out : ndarray (N, C); as in :func:`linear_forward`; bool
-        The upstream gradient, the forward inputs (W only for ``dX``), whether to return
-        ``dX`` (to chain further back), and optionally a buffer (C, D) for dW.
+    dS : ndarray (N, C)
+        The upstream gradient.
+    X, W, b
+        The forward inputs, as in :func:`linear_forward` (W only for ``dX``).
+    need_dX, out : bool; ndarray (C, D) or None
+        Whether to return ``dX`` (to chain further back), and optionally a buffer for dW.
 
     Returns
     -------

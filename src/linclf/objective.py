@@ -232,6 +232,19 @@ def svm_loss_naive(
 
     Same parameters, returns and formula as :func:`svm_loss`.
 
+    Parameters
+    ----------
+    W, b : ndarray of shape (C, D); ndarray of shape (C,) or None
+        Class templates and biases (None: no bias), as in :func:`svm_loss`.
+    X, y : ndarray of shape (N, D); ndarray of shape (N,), integer
+        Samples and their class indices in ``[0, C)``.
+    reg : float, default 0.0
+        L2 strength :math:`\lambda \ge 0`.
+    delta : float, default 1.0
+        Margin :math:`\Delta \ge 0`.
+    sample_weight : ndarray of shape (N,) or None, default None
+        Non-negative weights, not all zero; None weighs every sample equally.
+
     Examples
     --------
     >>> W = np.array([[0.5, 0.0], [0.0, 1.0]]); X = np.array([[2.0, 1.0]]); y = np.array([1])
@@ -254,6 +267,17 @@ def softmax_loss_naive(
     r"""The softmax cross-entropy objective with explicit loops in float64 (:func:`math.exp`).
 
     Same parameters, returns and formula as :func:`softmax_loss`.
+
+    Parameters
+    ----------
+    W, b : ndarray of shape (C, D); ndarray of shape (C,) or None
+        Class templates and biases (None: no bias), as in :func:`softmax_loss`.
+    X, y : ndarray of shape (N, D); ndarray of shape (N,), integer
+        Samples and their class indices in ``[0, C)``.
+    reg : float, default 0.0
+        L2 strength :math:`\lambda \ge 0`.
+    sample_weight : ndarray of shape (N,) or None, default None
+        Non-negative weights, not all zero; None weighs every sample equally.
 
     Examples
     --------

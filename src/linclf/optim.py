@@ -130,6 +130,13 @@ class ConstantSchedule(Schedule):
 class StepSchedule(Schedule):
     """Per-epoch step decay m(t, e) = γ^⌊e / step_size⌋, ``step_size`` >= 1, ``gamma`` in (0, 1].
 
+    Parameters
+    ----------
+    step_size : int, default 10
+        Epochs between two decays, at least 1.
+    gamma : float, default 0.1
+        The factor γ in (0, 1] applied every ``step_size`` epochs.
+
     Examples
     --------
     >>> StepSchedule(step_size=2, gamma=0.5)(t=0, epoch=5)
@@ -150,6 +157,13 @@ class InvScalingSchedule(Schedule):
     """Per-step inverse scaling m(t, e) = (1 + t / t0)^−power, ``t0`` > 0 steps, ``power`` > 0.
 
     At t = 3 with t0 = 1 and power = 0.5 the multiplier is (1 + 3)^−0.5 = 0.5 (tested).
+
+    Parameters
+    ----------
+    t0 : float, default 1.0
+        Steps over which the rate falls to 2^−power of its start, > 0.
+    power : float, default 0.25
+        The exponent, > 0: 1 gives η₀ / (1 + t / t0), 0.5 its square root.
     """
 
     name: ClassVar[str] = "invscaling"
@@ -166,6 +180,13 @@ class CosineSchedule(Schedule):
     """Per-epoch cosine annealing m(t, e) = f + ½ (1 − f) (1 + cos(π min(e, E) / E)).
 
     E = ``total_epochs`` >= 1 (then the rate stays at its minimum), f = ``min_factor`` in [0, 1].
+
+    Parameters
+    ----------
+    total_epochs : int
+        E, the epochs over which the rate falls to its minimum, at least 1.
+    min_factor : float, default 0.0
+        f in [0, 1], the multiplier from epoch E on.
 
     Examples
     --------
@@ -209,6 +230,7 @@ def make_schedule(schedule: str | Schedule | None = None, /, **kwargs: float) ->
     Returns
     -------
     Schedule
+        The schedule of that name with those parameters, or ``schedule`` itself.
 
     Raises
     ------
@@ -241,6 +263,16 @@ def make_schedule(schedule: str | Schedule | None = None, /, **kwargs: float) ->
 
 def schedule_from_dict(data: Mapping[str, object]) -> Schedule:
     """Rebuild a schedule from ``data``, :meth:`Schedule.to_dict`'s output, every field given.
+
+    Parameters
+    ----------
+    data : mapping
+        ``{"name": name, **fields}``: a schedule name and the value of each of its fields.
+
+    Returns
+    -------
+    Schedule
+        A schedule equal to the one whose ``to_dict()`` gave ``data``.
 
     Raises
     ------
@@ -422,7 +454,14 @@ class SGD:
         return self._learning_rate * self._schedule(self._t, self._epoch) * self._lr_scale
 
     def scale_learning_rate(self, factor: float) -> None:
-        """Multiply every later learning rate by ``factor`` (> 0), on top of the schedule."""
+        """Multiply every later learning rate by ``factor`` (> 0), on top of the schedule.
+
+        Parameters
+        ----------
+        factor : float
+            The multiplier, finite and > 0 (0.5 halves the rate); ``lr_scale`` is the
+            product of every factor so far.
+        """
         self._lr_scale *= _real(factor, "factor", **_POSITIVE)
 
     def __repr__(self) -> str:
@@ -433,6 +472,14 @@ class SGD:
         self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray | None]
     ) -> None:
         """Update every parameter in place with its gradient (None: skip it), then ``t += 1``.
+
+        Parameters
+        ----------
+        params : mapping of str to ndarray
+            The parameters, floating-point and writeable, e.g. ``{"W": W, "b": b}``;
+            updated in place.
+        grads : mapping of str to ndarray or None
+            The gradient of each parameter, with the same keys and shapes; never written to.
 
         Raises
         ------
@@ -480,6 +527,11 @@ class SGD:
     def load_state_dict(self, state: Mapping[str, object]) -> None:
         """Restore a :meth:`state_dict` (NumPy scalars accepted), validated before any change;
         velocity is copied into the existing buffers, absent buffers are dropped.
+
+        Parameters
+        ----------
+        state : mapping
+            A :meth:`state_dict` of an ``SGD``, e.g. read back from JSON or ``.npz``.
 
         Raises
         ------

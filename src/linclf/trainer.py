@@ -222,6 +222,7 @@ class Trainer:
         Returns
         -------
         self : Trainer
+            This trainer, its ``history_`` filled; ``params`` hold the trained values.
 
         Raises
         ------
@@ -257,12 +258,13 @@ class Trainer:
         ----------
         params, resume
             As in :meth:`fit`.
-        data, validation : TrainingData, and TrainingData or None
+        data, validation : TrainingData; TrainingData or None
             ``X`` with W's D columns and values that fit W's dtype, ``y`` in ``[0, C)``.
 
         Returns
         -------
         self : Trainer
+            This trainer, its ``history_`` filled; ``params`` hold the trained values.
         """
         if not isinstance(resume, (bool, np.bool_)):
             raise TypeError(

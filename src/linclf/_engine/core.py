@@ -38,7 +38,7 @@ class LinearObjective:
 
     Parameters
     ----------
-    loss, reg, **loss_params : str, float, keyword arguments
+    loss, reg, **loss_params : str; float; keyword arguments
         Name of a loss node in :data:`linclf.losses.LOSSES`, L2 strength
         :math:`\lambda \ge 0`, the node's hyperparameters (``delta``).
     """
@@ -68,7 +68,25 @@ class LinearObjective:
         y: np.ndarray,
         sample_weight: np.ndarray | None = None,
     ) -> tuple[float, dict[str, np.ndarray | None]]:
-        """Value and ``{"W": dW, "b": db}`` on a batch (X in W's dtype, y intp indices)."""
+        r"""Value and ``{"W": dW, "b": db}`` on a batch (X in W's dtype, y intp indices).
+
+        Parameters
+        ----------
+        params : mapping of str to ndarray
+            ``"W"`` of shape (C, D) and ``"b"`` of shape (C,) or None (no bias); not written.
+        X : ndarray or scipy.sparse matrix of shape (B, D)
+            The batch's rows, in W's dtype.
+        y : ndarray of shape (B,), intp
+            Their class indices in ``[0, C)``.
+        sample_weight : ndarray of shape (B,) or None, default None
+            Non-negative row weights, normalized over the batch; None weighs rows equally.
+
+        Returns
+        -------
+        loss, grads : float; dict of str to ndarray or None
+            :math:`\mathcal{L}_B`, and its gradients ``{"W": dW, "b": db}`` (``db`` None
+            without a bias), buffers of this objective that the next call overwrites.
+        """
         W, b, n = params["W"], params.get("b"), X.shape[0]
         self._workspace(n, W)
         S = self._forward(X, W, b, out=self._S[:n])  # S = X Wᵀ + b
@@ -93,11 +111,35 @@ class LinearObjective:
         return blocked_backward(dS, X, b, rows=self._block_rows, out=self._dW, work=self._work)
 
     def blas_threads(self, params: Mapping[str, np.ndarray]) -> int | None:
-        """BLAS threads for training: 1 on the blocked small-kernel path, else ``None`` (all)."""
+        """BLAS threads for training: 1 on the blocked small-kernel path, else ``None`` (all).
+
+        Parameters
+        ----------
+        params : mapping of str to ndarray
+            The parameters to train; only the shape of ``"W"``, (C, D), matters.
+
+        Returns
+        -------
+        int or None
+            1 when the batches run through the row-blocked kernels, else None (every thread).
+        """
         return 1 if block_rows(*params["W"].shape) else None
 
     def scores(self, params: Mapping[str, np.ndarray], X: np.ndarray) -> np.ndarray:
-        """Scores ``X Wᵀ + b`` of any number of rows, computed in bounded memory."""
+        """Scores ``X Wᵀ + b`` of any number of rows, computed in bounded memory.
+
+        Parameters
+        ----------
+        params : mapping of str to ndarray
+            ``"W"`` of shape (C, D) and ``"b"`` of shape (C,) or None.
+        X : ndarray, scipy.sparse matrix or out-of-core array of shape (N, D)
+            The rows to score, converted to W's dtype a chunk at a time.
+
+        Returns
+        -------
+        ndarray of shape (N, C)
+            The scores, in W's dtype.
+        """
         return batched_scores(X, params["W"], params.get("b"))
 
 
