@@ -127,7 +127,8 @@ def test_memmap_and_in_memory_fits_see_the_same_rows(tmp_path):
     y = (X[:, 0] > 0).astype(int)
     np.save(tmp_path / "x.npy", X)
     mm = np.load(tmp_path / "x.npy", mmap_mode="r")
-    a = LinearSVM(shuffle=False, max_epochs=3, tol=None).fit(mm, y)  # "auto": SGD, raw
+    # solver="sgd": at "auto", a memmap this small would be read whole (one engine block).
+    a = LinearSVM(shuffle=False, max_epochs=3, tol=None, solver="sgd").fit(mm, y)  # raw
     b = LinearSVM(shuffle=False, max_epochs=3, tol=None, solver="sgd", standardize=False)
     b.fit(X, y)
     np.testing.assert_array_equal(a.coef_, b.coef_)
@@ -176,7 +177,9 @@ def test_fit_reads_a_memmap_once_before_the_first_epoch_and_once_per_epoch(
     # the solver trusts it; then every epoch reads the file once. predict reads it once.
     mm, y = _float64_file(tmp_path)
     n = mm.shape[0]
-    clf = LinearSVM(max_epochs=2, tol=None, batch_size=64, shuffle=shuffle, random_state=0)
+    clf = LinearSVM(
+        solver="sgd", max_epochs=2, tol=None, batch_size=64, shuffle=shuffle, random_state=0
+    )
     clf.fit(mm, y)
     assert clf.n_iter_ == 2
     assert n * clf.n_iter_ <= rows_read[0] <= n * (clf.n_iter_ + 1)  # the epochs are counted
@@ -224,8 +227,8 @@ def _mapped(tmp_path, n, d, mode, seed):
 
 
 def _same_fit_as_in_memory(mm, y, **params):
-    """The memmap fit (SGD at "auto") equals the in-memory SGD fit of the same values."""
-    a = LinearSVM(shuffle=False, tol=None, **params).fit(mm, y)
+    """The memmap's out-of-core SGD fit equals the in-memory SGD fit of the same values."""
+    a = LinearSVM(solver="sgd", shuffle=False, tol=None, **params).fit(mm, y)
     b = LinearSVM(solver="sgd", standardize=False, shuffle=False, tol=None, **params)
     np.testing.assert_array_equal(a.coef_, b.fit(np.array(mm), y).coef_)
 
@@ -237,7 +240,7 @@ def test_a_copy_on_write_memmap_is_read_with_its_changes_in_memory(tmp_path):
     _, mm, y = _mapped(tmp_path, 200, 5, "c", seed=0)
     mm[:, 1] *= 3.0  # changed in memory, not in the file
     _same_fit_as_in_memory(mm, y, max_epochs=3)
-    params = dict(shuffle=False, max_epochs=3, tol=None)
+    params = dict(shuffle=False, max_epochs=3, tol=None, solver="sgd")
     mm[17, 4] = np.nan
     with pytest.raises(ValueError, match=r"NaN in 1 entry \(first at row 17, column 4\)"):
         LinearSVM(**params).fit(mm, y)

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
+
+pytest.importorskip("sklearn")  # the whole file is about scikit-learn; the CI step without
+# it runs test_without_sklearn.py instead
+
 from sklearn.base import clone
 from sklearn.datasets import load_iris
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -40,6 +49,48 @@ def _expected_failures(estimator):
 def test_scikit_learn_estimator_checks(estimator, check):
     # Acceptance item 1: every applicable check of scikit-learn's suite passes.
     check(estimator)
+
+
+CHECK_ESTIMATOR = r"""
+import json, sys, warnings
+from sklearn.utils.estimator_checks import check_estimator
+import linclf
+estimator = getattr(linclf, sys.argv[1])()
+expected = json.loads(sys.argv[2])
+with warnings.catch_warnings(record=True) as seen:
+    warnings.simplefilter("always")
+    results = check_estimator(estimator, expected_failed_checks=expected, on_fail=None)
+print(json.dumps({
+    "statuses": sorted({r["status"] for r in results}),
+    "not_passed": [[r["check_name"], r["status"]] for r in results if r["status"] != "passed"],
+    "warnings": [f"{w.category.__name__}: {w.message}" for w in seen],
+    "n": len(results),
+}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("Estimator", [LinearSVM, SoftmaxClassifier])
+def test_check_estimator_passes_every_check_with_no_warning(Estimator):
+    # Done-when 1, as a user runs it: check_estimator(...) in a fresh interpreter, with
+    # SCIPY_ARRAY_API=1 (read when SciPy is imported, so not settable in this process;
+    # without it scikit-learn skips its array-API check with a warning) and array_api_strict
+    # installed, so that the array-API check runs too.
+    pytest.importorskip("array_api_strict")
+    expected = _expected_failures(Estimator())
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK_ESTIMATOR, Estimator.__name__, json.dumps(expected)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "SCIPY_ARRAY_API": "1"},
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["n"] > 50  # the whole suite ran
+    assert report["warnings"] == []
+    assert report["not_passed"] == [[name, "xfail"] for name in expected]
 
 
 @pytest.mark.parametrize("Estimator", [LinearSVM, SoftmaxClassifier])

@@ -451,7 +451,8 @@ def test_unfitted_use_raises_not_fitted_error(method, caught):
 @pytest.mark.parametrize("method", UNFITTED_METHODS)
 def test_unfitted_error_is_sklearns_once_sklearn_is_imported(method):
     # With sklearn.exceptions loaded, the raised error is also scikit-learn's class.
-    import sklearn.exceptions
+    sklearn = pytest.importorskip("sklearn")
+    pytest.importorskip("sklearn.exceptions")
 
     with pytest.raises(sklearn.exceptions.NotFittedError, match="not fitted yet") as info:
         call_unfitted(method)

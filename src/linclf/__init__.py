@@ -3,13 +3,19 @@
 Scores ``S = X Wᵀ + b`` with ``W`` of shape (C, D); the multiclass SVM (Weston–Watkins)
 loss with its vectorized gradient and a loop reference; a numerical gradient checker;
 SGD with momentum; a Trainer on a batched CPU core; and scikit-learn-style estimators.
+
+The estimators (and :func:`load`, which makes them) are imported on first use: with
+scikit-learn installed they are built on its bases, and importing it takes seconds, which
+``import linclf`` for the losses and the gradient checker should not pay.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._engine.core import LinearObjective
 from ._version import __version__
-from .estimator import LinearSVM, SoftmaxClassifier
 from .exceptions import (
     ConvergenceWarning,
     DataConversionWarning,
@@ -36,8 +42,14 @@ from .objective import (
     svm_loss_naive,
 )
 from .optim import SGD
-from .persistence import load
 from .trainer import Trainer
+
+if TYPE_CHECKING:
+    from .estimator import LinearSVM, SoftmaxClassifier
+    from .persistence import load
+
+# Public names imported on first access (PEP 562), by the module that defines them.
+_LAZY = {"LinearSVM": "estimator", "SoftmaxClassifier": "estimator", "load": "persistence"}
 
 __all__ = [
     "LOSSES",
@@ -72,3 +84,16 @@ __all__ = [
     "svm_loss",
     "svm_loss_naive",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups find it without this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

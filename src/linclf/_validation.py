@@ -149,6 +149,24 @@ def assert_all_finite(
         )
 
 
+def from_dlpack(X: Any, name: str) -> np.ndarray:
+    """A NumPy view of an array that exports DLPack (a CPU ``torch.Tensor``, an array-API
+    array): zero-copy, so no slower than an ndarray. ``TypeError`` naming ``name`` for what
+    NumPy cannot view (a GPU tensor, a tensor requiring grad, bfloat16)."""
+    try:
+        return np.from_dlpack(X)
+    except (BufferError, RuntimeError, TypeError, ValueError) as exc:
+        kind = f"{type(X).__module__}.{type(X).__qualname__}"
+        about = ", ".join(
+            f"{attr} {getattr(X, attr)}" for attr in ("dtype", "device") if hasattr(X, attr)
+        )
+        raise TypeError(
+            f"{name} is a {kind} ({about}) that NumPy cannot view: {str(exc).rstrip('.')}. "
+            f"linclf computes with NumPy on the CPU: pass an array of a NumPy dtype on the "
+            f"CPU (for a torch.Tensor, {name}.detach().cpu())"
+        ) from None
+
+
 def _to_ndarray(X: Any, name: str) -> np.ndarray:
     if X is None:
         raise ValueError(f"{name} is None; expected an array-like of numbers")
@@ -156,6 +174,8 @@ def _to_ndarray(X: Any, name: str) -> np.ndarray:
         arr = X
     elif hasattr(X, "to_numpy"):  # pandas objects: keep their column dtypes' common type
         arr = X.to_numpy()
+    elif hasattr(X, "__dlpack__"):  # tensors and array-API arrays, read in place
+        arr = from_dlpack(X, name)
     else:
         try:
             arr = np.asarray(X)
@@ -342,7 +362,10 @@ def check_y(y: Any, n_samples: int, *, name: str = "y") -> np.ndarray:
     if y is None:
         raise ValueError(f"requires {name} to be passed, but the target {name} is None")
     _refuse_sparse(y, name)
-    arr = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+    if hasattr(y, "__dlpack__") and not isinstance(y, np.ndarray):
+        arr = from_dlpack(y, name)
+    else:
+        arr = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
     if isinstance(arr, np.matrix):
         arr = arr.view(np.ndarray)
     if arr.ndim == 2 and arr.shape[1] == 1:

@@ -1,14 +1,16 @@
-"""scikit-learn-style estimators: scikit-learn's estimator contract, without importing it.
+"""scikit-learn estimators: built on scikit-learn's bases when it is installed, else on ours.
 
-``get_params`` / ``set_params`` read the ``__init__`` signature, so ``clone``, ``Pipeline``
-and grid searches work. Two classes are trained as two rows and published as one,
-``coef_ = w_1 - w_0`` (docs/math.md: the usual binary model, half the regularization).
+``linclf._sklearn`` picks the bases once, at this module's import: scikit-learn's
+``ClassifierMixin`` and ``BaseEstimator`` (HTML repr, metadata routing, tags, the pickle
+version stamp) or linclf's ``ParamsMixin`` (``get_params`` / ``set_params`` from the
+``__init__`` signature, so ``clone``-style tools still work). Two classes are trained as
+two rows and published as one, ``coef_ = w_1 - w_0`` (docs/math.md: the usual binary
+model, half the regularization).
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
 import warnings
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -31,6 +33,7 @@ from ._fitting.select import select_reg, weight_total
 from ._fitting.state import FittedModel
 from ._fitting.weights import class_weight_factors, sample_weights
 from ._formats.modelfile import json_safe, write_model
+from ._sklearn import estimator_bases, store_params
 from ._solvers.base import SolveResult
 from ._solvers.full_batch import solver_threads
 from ._solvers.lbfgs import scipy_optimize
@@ -43,72 +46,11 @@ from ._validation import (
     index_labels,
     same_label_kind,
 )
-from .exceptions import convergence_warning, not_fitted_error
+from ._version import __version__
+from .exceptions import InconsistentVersionWarning, convergence_warning, not_fitted_error
 from .losses import log_softmax, softmax
 
 __all__ = ["LinearSVM", "SoftmaxClassifier", "fitted_state", "set_fitted_state"]
-
-
-class _ParamsMixin:
-    """``get_params`` / ``set_params`` / ``repr`` from the ``__init__`` signature."""
-
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        signature = inspect.signature(cls.__init__)
-        return sorted(
-            name
-            for name, p in signature.parameters.items()
-            if name != "self" and p.kind is not p.VAR_KEYWORD
-        )
-
-    def _store(self, values: dict[str, Any]) -> None:
-        """The body of ``__init__``: store each hyperparameter under its name."""
-        for name in self._param_names():
-            setattr(self, name, values[name])
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Hyperparameters as ``{name: value}``; ``deep`` adds nested ones as ``name__param``."""
-        params = {}
-        for name in self._param_names():
-            value = getattr(self, name)
-            if deep and hasattr(value, "get_params") and not isinstance(value, type):
-                params.update((f"{name}__{k}", v) for k, v in value.get_params().items())
-            params[name] = value
-        return params
-
-    def set_params(self, **params: Any) -> Any:
-        """Set hyperparameters by name; returns ``self``. Unknown names raise ``ValueError``."""
-        valid = self._param_names()
-        for key, value in params.items():
-            name, _, sub = key.partition("__")
-            if name not in valid:
-                raise ValueError(
-                    f"Invalid parameter {name!r} for estimator {type(self).__name__}. "
-                    f"Valid parameters are: {valid!r}."
-                )
-            if sub:
-                getattr(self, name).set_params(**{sub: value})
-            else:
-                setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {
-            name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()
-        }
-        changed = []
-        for name in self._param_names():
-            value = getattr(self, name)
-            default = defaults.get(name, inspect.Parameter.empty)
-            same = value is default or (
-                type(value) is type(default)
-                and not isinstance(value, np.ndarray)
-                and value == default
-            )
-            if not same:
-                shown = value.__name__ if isinstance(value, type) else repr(value)
-                changed.append(f"{name}={shown}")
-        return f"{type(self).__name__}({', '.join(changed)})"
 
 
 def _feature_space(plan: FitPlan, data: TrainingData) -> tuple[TrainingData, Any, Any]:
@@ -174,26 +116,49 @@ def fitted_state(estimator: Any) -> FittedModel:
     return model
 
 
-class _LinearClassifier(_ParamsMixin):
+class _LinearClassifier(*estimator_bases()):
     """Fit, partial_fit and prediction shared by the linear classifiers; see LinearSVM."""
 
     _estimator_type = "classifier"  # read by scikit-learn versions before 1.6
     loss_name: ClassVar[str] = ""  # the loss node's name in linclf.losses.LOSSES
 
     def __sklearn_tags__(self) -> Any:
-        """Estimator tags for scikit-learn >= 1.6 (imports scikit-learn, which called it)."""
-        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+        """scikit-learn's classifier tags (only scikit-learn calls this), with sparse input."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
-        return Tags(
-            estimator_type="classifier",
-            target_tags=TargetTags(required=True),
-            classifier_tags=ClassifierTags(),
-            input_tags=InputTags(sparse=True),
-        )
+    def __getstate__(self) -> dict[str, Any]:
+        """The pickled state: the attributes and the linclf version that wrote them."""
+        return dict(super().__getstate__(), _linclf_version=__version__)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore a pickle; ``InconsistentVersionWarning`` if another version wrote it."""
+        state = dict(state)
+        written_by = state.pop("_linclf_version", "before 0.2")
+        if written_by != __version__:
+            warnings.warn(
+                f"Unpickling a {type(self).__name__} written by linclf {written_by} with "
+                f"linclf {__version__}: it may not work as it did. Pickles are for one "
+                "installation; save() / linclf.load() files are read across versions.",
+                InconsistentVersionWarning,
+                stacklevel=2,
+            )
+        parent = getattr(super(), "__setstate__", None)
+        if parent is None:
+            self.__dict__.update(state)
+        else:
+            parent(state)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Whether ``fit`` or ``partial_fit`` has run (scikit-learn's ``check_is_fitted``)."""
+        return getattr(self, "_fitted", None) is not None
 
     def _training_data(self, plan: FitPlan, X: Any, y: Any, sample_weight: Any) -> TrainingData:
         """X, y and the weights of ``fit``, checked once into the record the solver trusts."""
         names = feature_names(X)
+        if plan.reads_whole(X):
+            X = np.array(X)  # one read, as one epoch would make
         shape = getattr(X, "shape", ())
         squares = np.zeros(shape[1]) if is_out_of_core(X) and len(shape) == 2 else None
         X = check_X(
@@ -297,7 +262,7 @@ class _LinearClassifier(_ParamsMixin):
 
         Parameters
         ----------
-        X, y, sample_weight
+        X, y, sample_weight : {array-like, sparse matrix}; array-like; array-like or None
             As for ``fit``; every label of ``y`` in ``classes``.
         classes : array-like of shape (n_classes,) or None
             Every label the model will see: required on the first call, later ``classes_``.
@@ -407,6 +372,13 @@ class _LinearClassifier(_ParamsMixin):
 
         :func:`linclf.load` reads it back (format: :mod:`linclf._formats.modelfile`); ``extra``
         is JSON-serializable data stored under ``meta["extra"]``, which ``load`` ignores.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write; an existing file is replaced only once the new one is whole.
+        extra : dict or None, default None
+            JSON-serializable data of your own (a dataset name, a date) saved with the model.
         """
         model = fitted_state(self)
         if extra is not None and not isinstance(extra, dict):
@@ -427,6 +399,11 @@ class _LinearClassifier(_ParamsMixin):
         r"""Class scores :math:`S = X W^\top + b`, in bounded-memory row chunks.
 
         X is scanned for NaN/inf only when a score is non-finite: out-of-core X is read once.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples with the features the model was fitted on, in any form ``fit`` takes.
 
         Returns
         -------
@@ -454,13 +431,39 @@ class _LinearClassifier(_ParamsMixin):
         return np.column_stack([np.zeros_like(S), S]) if S.ndim == 1 else S
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predicted labels, shape (n_samples,): the class of the highest score."""
+        """Predicted labels, shape (n_samples,): the class of the highest score.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples, as for :meth:`decision_function`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The label of ``classes_`` with the highest score, for each sample.
+        """
         S = self.decision_function(X)  # first: it raises NotFittedError when unfitted
         index = (S > 0).astype(np.intp) if S.ndim == 1 else np.argmax(S, axis=1)
         return self.classes_[index]
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Mean accuracy of ``predict(X)`` against ``y`` (weighted by ``sample_weight``)."""
+        """Mean accuracy of ``predict(X)`` against ``y`` (weighted by ``sample_weight``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples, as for :meth:`decision_function`.
+        y : array-like of shape (n_samples,)
+            Their true labels, of the kind of ``classes_``.
+        sample_weight : array-like of shape (n_samples,) or None, default None
+            Non-negative weight of each sample in the mean; None weighs them equally.
+
+        Returns
+        -------
+        float
+            The (weighted) fraction of samples whose predicted label is ``y``'s.
+        """
         predicted = self.predict(X)
         y = check_y(y, predicted.shape[0])
         same_label_kind(y, self.classes_)
@@ -521,9 +524,12 @@ class LinearSVM(_LinearClassifier):
         :math:`\mu \in [0, 1)`: :math:`v \leftarrow \mu v + g`, :math:`w \leftarrow w - \eta v`.
     nesterov : bool, default False
         Nesterov momentum: :math:`w \leftarrow w - \eta (g + \mu v)`.
-    schedule : {"adaptive", "constant", "step", "invscaling", "cosine"}, default "adaptive"
-        Formulas in :mod:`linclf.optim`; ``"adaptive"`` divides the rate by 5 at each
-        ``tol`` plateau, up to 4 times, then stops; ``"cosine"`` anneals over ``max_epochs``.
+    schedule : str or Schedule, default "adaptive"
+        ``"adaptive"``, ``"constant"``, ``"step"``, ``"invscaling"`` or ``"cosine"``
+        (formulas in :mod:`linclf.optim`), or a schedule of that module, used as it is
+        (``InvScalingSchedule(t0=100, power=1.0)``). ``"adaptive"`` divides the rate by 5
+        at each ``tol`` plateau, up to 4 times, then stops; ``"cosine"`` anneals over
+        ``max_epochs``.
     batch_size : int, default 64
         Rows per minibatch.
     max_epochs : int or "auto", default "auto"
@@ -623,7 +629,7 @@ class LinearSVM(_LinearClassifier):
         verbose: int = 0,
         delta: float = 1.0,
     ) -> None:
-        self._store(locals())
+        store_params(self, locals())
 
 
 class SoftmaxClassifier(_LinearClassifier):
@@ -648,14 +654,15 @@ class SoftmaxClassifier(_LinearClassifier):
     solver, tol, max_epochs
         As for :class:`LinearSVM`; L-BFGS stops when an iteration lowers the objective
         :math:`f` by at most ``tol`` times :math:`\min(f, \log C - f)` (``"auto"``:
-        1e-4, 1,000 iterations).
-    learning_rate, batch_size : float, default 0.05, and int, default 32
+        2e-5, 1,000 iterations).
+    learning_rate, batch_size : float, default 0.05; int, default 32
         Base SGD step size :math:`\eta_0`; rows per minibatch.
     momentum, nesterov, schedule, n_iter_no_change
-        As for :class:`LinearSVM`, with the same defaults; so are ``early_stopping``,
-        ``validation_fraction``, ``fit_intercept``, ``standardize``, ``class_weight``,
-        ``shuffle``, ``copy_X``, ``warm_start``, ``dtype``, ``n_threads``,
-        ``random_state`` and ``verbose``.
+        As for :class:`LinearSVM`, with the same defaults.
+    early_stopping, validation_fraction, fit_intercept, standardize, class_weight
+        As for :class:`LinearSVM`, with the same defaults.
+    shuffle, copy_X, warm_start, dtype, n_threads, random_state, verbose
+        As for :class:`LinearSVM`, with the same defaults.
 
     Attributes
     ----------
@@ -703,12 +710,34 @@ class SoftmaxClassifier(_LinearClassifier):
         random_state: int | np.random.Generator | None = None,
         verbose: int = 0,
     ) -> None:
-        self._store(locals())
+        store_params(self, locals())
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, shape (n_samples, n_classes), by a stable softmax (no NaN/inf)."""
+        """Class probabilities, shape (n_samples, n_classes), by a stable softmax (no NaN/inf).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples, as for :meth:`decision_function`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Column ``c`` is the probability of ``classes_[c]``; each row sums to 1.
+        """
         return softmax(self._all_scores(X))
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """Log class probabilities, shape (n_samples, n_classes), by a stable log-softmax."""
+        """Log class probabilities, shape (n_samples, n_classes), by a stable log-softmax.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples, as for :meth:`decision_function`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            The log of :meth:`predict_proba`, computed without taking the log of 0.
+        """
         return log_softmax(self._all_scores(X))

@@ -12,6 +12,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataConversionWarning",
     "DivergenceError",
+    "InconsistentVersionWarning",
     "LostDataError",
     "ModelFileError",
     "NotFittedError",
@@ -42,6 +43,13 @@ class ConvergenceWarning(UserWarning):
     (or may stop far from the optimum). When scikit-learn is loaded, linclf warns with a
     subclass that is also scikit-learn's ``ConvergenceWarning`` (see
     :func:`convergence_warning`), so a filter on either class silences it."""
+
+
+class InconsistentVersionWarning(UserWarning):
+    """An estimator was unpickled in another linclf version than the one that pickled it.
+
+    Pickles are for moving a model between processes of one installation; ``save`` /
+    ``linclf.load`` files are the format that is kept readable across versions."""
 
 
 class DataConversionWarning(UserWarning):

@@ -26,8 +26,9 @@ def is_out_of_core(X: Any) -> bool:
         return False
     shape = getattr(X, "shape", None)
     rows = hasattr(X, "__getitem__") and hasattr(X, "dtype") and not hasattr(X, "to_numpy")
-    # dask and other duck arrays (__array_function__) are not row-sliceable data.
-    duck = hasattr(X, "__array_function__")
+    # dask and other duck arrays (__array_function__) are not row-sliceable data; what
+    # exports DLPack (torch tensors, array-API arrays) is memory, viewed as an ndarray.
+    duck = hasattr(X, "__array_function__") or hasattr(X, "__dlpack__")
     return rows and isinstance(shape, tuple) and len(shape) == 2 and not duck
 
 

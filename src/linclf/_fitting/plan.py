@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._engine.blocks import BLOCK_BYTES
 from .._engine.core import LinearObjective
 from .._solvers.lbfgs import LBFGSSolver
 from .._solvers.sgd import SGDSolver
@@ -94,6 +95,15 @@ class FitPlan:
             return float(self.reg)
         factor = AUTO_REG_FACTOR[self.loss]
         return factor / n_samples if n_classes == 2 else factor / (2.0 * n_samples)
+
+    def reads_whole(self, X: Any) -> bool:
+        """Whether ``fit`` reads a ``numpy.memmap`` X into memory first: under ``solver="auto"``
+        (without early stopping), when it fits in one of the engine's blocks (BLOCK_BYTES),
+        which the out-of-core path would read whole every epoch anyway. Then the full-batch
+        solver fits it: 300 epochs of minibatch SGD do not converge on a few dozen rows."""
+        if self.solver != "auto" or self.early_stopping or not isinstance(X, np.memmap):
+            return False
+        return X.ndim == 2 and float(X.size) * X.itemsize <= BLOCK_BYTES
 
     def solver_for(self, data: Any) -> str:
         """``"sgd"`` or ``"lbfgs"``: ``solver``, or the ``"auto"`` choice for ``data``."""
