@@ -154,6 +154,51 @@ def test_full_batch_objective_gradient(loss, fit_intercept):
     assert result.passed, str(result)
 
 
+def _centered(data, weights=None):
+    """``data`` as sparse X with its column means: what fit hands the full-batch solvers."""
+    X = scipy.sparse.csr_matrix(data.X)
+    w = np.ones(X.shape[0]) if weights is None else weights
+    return TrainingData(X, data.y, 3, data.sample_weight, column_means=(w @ data.X) / w.sum())
+
+
+@pytest.mark.parametrize("loss", ["softmax", "hinge"])
+def test_centered_objective_gradient_and_its_model(loss):
+    # The implicitly centered objective in the solver's coordinates (W, b' = b + W c): its
+    # gradient passes the numerical checker, and params() maps a point to the model whose
+    # uncentered objective has the same value.
+    data = make_data(weights=True)
+    node, params = (
+        (softmax_cross_entropy, {})
+        if loss == "softmax"
+        else (smoothed_multiclass_hinge, {"delta": 1.0, "smoothing": 0.3})
+    )
+    centered = _centered(data, data.sample_weight)
+    assert np.abs(centered.column_means).max() > 0.1  # a shift the test can see
+    fun = FullBatchObjective(node, 0.05, centered, 3, fit_intercept=True, loss_params=params)
+    plain = FullBatchObjective(node, 0.05, data, 3, fit_intercept=True, loss_params=params)
+    theta = np.random.default_rng(3).normal(scale=0.3, size=fun.size)
+    value, grad = fun(theta)
+    result = check_gradient(lambda t: fun(t)[0], theta, grad)
+    assert result.passed, str(result)
+    W, b = fun.params(theta)
+    assert plain(plain.pack(W, b))[0] == pytest.approx(value, rel=1e-12)
+    np.testing.assert_allclose(fun.pack(W, b), theta, rtol=0, atol=1e-12)  # pack inverts it
+
+
+@pytest.mark.parametrize(("loss", "tol"), [("softmax", 1e-15), ("hinge", 1e-6)])
+def test_centering_sparse_x_changes_the_path_not_the_optimum(loss, tol):
+    data = make_data(weights=True, seed=5)
+    solver = LBFGSSolver(tol=tol) if loss == "softmax" else SmoothedHingeSolver(tol=tol)
+    objective = LinearObjective(loss, reg=0.03)
+    plain, centered = fresh(data, True), fresh(data, True)
+    solver.solve(objective, plain, data)
+    solver.solve(objective, centered, _centered(data, data.sample_weight))
+    value = objective_value(loss, plain, data, 0.03)
+    assert objective_value(loss, centered, data, 0.03) == pytest.approx(value, rel=2e-6)
+    atol = 1e-6 if loss == "softmax" else 4e-3
+    np.testing.assert_allclose(centered["W"], plain["W"], atol=atol)
+
+
 # --- optima against scipy.optimize.minimize ----------------------------------------------
 
 

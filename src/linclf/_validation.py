@@ -41,6 +41,10 @@ class TrainingData:
         The labels the indices stand for; the column names of a DataFrame X.
     column_rms : ndarray of shape (D,), float64, or None
         Root mean square of each column of out-of-core X, from the check's one read.
+    column_means : ndarray of shape (D,), float64, or None
+        The (weighted) column means :math:`c` of sparse X, by which the full-batch solvers
+        center it implicitly (:math:`(X - 1c^\top) W^\top + b'`, X stays sparse): the same
+        models, better conditioned; None: not centered.
     """
 
     X: Any
@@ -50,6 +54,7 @@ class TrainingData:
     classes: np.ndarray | None = None
     feature_names: np.ndarray | None = None
     column_rms: np.ndarray | None = None
+    column_means: np.ndarray | None = None
 
     @property
     def n_samples(self) -> int:

@@ -129,6 +129,11 @@ def warn_if_badly_scaled(X: Any, rms: np.ndarray | None = None) -> None:
         )
 
 
+def column_means(X: Any, weights: np.ndarray | None) -> np.ndarray:
+    """Column means of sparse ``X``, weighted by ``weights``, in float64: shape (D,)."""
+    return _sparse_moments(X, weights)[0]
+
+
 def _sparse_moments(X: Any, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Column means of sparse X and of X², weighted by ``weights`` (float64)."""
     if weights is None:

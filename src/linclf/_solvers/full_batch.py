@@ -105,6 +105,8 @@ class FullBatchObjective:
         self.data = data
         self.loss_params = dict(loss_params or {})
         self.fit_intercept = fit_intercept
+        # c of data.column_means: theta holds b' = b + W c, the intercept of centered X.
+        self.center = data.column_means if fit_intercept else None
         self.shape = (n_classes, data.n_features)
         self.size = n_classes * data.n_features + (n_classes if fit_intercept else 0)
         dtype = data.X.dtype
@@ -125,25 +127,37 @@ class FullBatchObjective:
         theta[:n_w] = W.ravel()
         if self.fit_intercept:
             theta[n_w:] = 0.0 if b is None else b
+            if self.center is not None:
+                theta[n_w:] += np.asarray(W, dtype=np.float64) @ self.center
         return theta
 
     def unpack(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Views ``(W, b)`` of a flat vector (``b`` is None without intercept)."""
+        """Views ``(W, b')`` of a flat vector (``b'`` is None without intercept): the
+        solver's coordinates, ``b' = b + W c`` when X is centered implicitly."""
         n_w = self.shape[0] * self.shape[1]
         return theta[:n_w].reshape(self.shape), theta[n_w:] if self.fit_intercept else None
+
+    def params(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The model ``(W, b)`` of a flat vector, scores ``X W^T + b`` on X itself: the
+        inverse of :meth:`pack`."""
+        W, b = self.unpack(theta)
+        if b is not None and self.center is not None:
+            b = b - W @ self.center
+        return W, b
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         self.n_evals += 1
         W64, b64 = self.unpack(theta)
         np.copyto(self._W, W64, casting="unsafe")  # the products run in the data dtype
-        if b64 is not None:
-            np.copyto(self._b, b64, casting="unsafe")
+        if b64 is not None:  # centered: (X - 1cᵀ) Wᵀ + b' = X Wᵀ + (b' - W c)
+            bias = b64 if self.center is None else b64 - W64 @ self.center
+            np.copyto(self._b, bias, casting="unsafe")
         data = self.data
         S = linear_forward(data.X, self._W, self._b, out=self._S)  # S = X Wᵀ + b
         loss, dS = self.loss_grad(
             S, data.y, sample_weight=data.sample_weight, out=S, **self.loss_params
         )
-        dW, _, _ = linear_backward(dS, data.X, self._W, None, out=self._dW)  # dSᵀ X
+        dW = self.backward(dS)  # dSᵀ X (centered: dSᵀ (X - 1cᵀ))
         grad = np.empty_like(theta)
         gW, gb = self.unpack(grad)
         np.multiply(W64, 2.0 * self.reg, out=gW)  # 2λW
@@ -157,7 +171,11 @@ class FullBatchObjective:
         return self.value, grad
 
     def backward(self, dS: np.ndarray) -> np.ndarray:
-        """:math:`dS^\top X` for another ``dS`` (into the :attr:`dW_loss` workspace)."""
+        """:math:`dS^\top X` for another ``dS`` (into the :attr:`dW_loss` workspace); with
+        X centered implicitly, :math:`dS^\top X - (dS^\top 1) c^\top`."""
         dW, _, _ = linear_backward(dS, self.data.X, self._W, None, out=self._dW)
+        if self.center is not None:
+            sums = dS.sum(axis=0, dtype=np.float64)
+            dW -= np.outer(sums, self.center).astype(dW.dtype, copy=False)
         self.dW_loss = dW
         return dW

@@ -221,7 +221,7 @@ class LBFGSSolver:
 
         def monitor(theta: np.ndarray, f: float) -> bool:
             if scores is not None:
-                scores.append(validation_accuracy(*fun.unpack(theta), validation))
+                scores.append(validation_accuracy(*fun.params(theta), validation))
             return False
 
         threads = solver_threads(data) if self.n_threads == "auto" else self.n_threads
@@ -236,5 +236,5 @@ class LBFGSSolver:
                 monitor=monitor,
                 reference=float(np.log(n_classes)),  # W = 0, b = 0: every class 1/C
             )
-        write_params(params, *fun.unpack(theta))
+        write_params(params, *fun.params(theta))
         return SolveResult(len(curve), converged, curve, interrupted, scores)

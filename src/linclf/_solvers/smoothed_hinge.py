@@ -340,7 +340,7 @@ class SmoothedHingeSolver:
             theta, result = self._continuation(
                 fun, fun.pack(params["W"], params.get("b")), validation
             )
-        write_params(params, *fun.unpack(theta))
+        write_params(params, *fun.params(theta))
         return result
 
     def _continuation(
@@ -415,7 +415,7 @@ class _Stage:
         gap = self.gap = hinge_gap(fun)
         self.curve.append(gap.primal)
         if self.scores is not None:
-            self.scores.append(validation_accuracy(*fun.unpack(point), self.validation))
+            self.scores.append(validation_accuracy(*fun.params(point), self.validation))
         scale = self.scale(gap)
         if gap.gap <= self.tol * scale and _certified(fun, gap, len(self.curve), self.tol * scale):
             self.done = True
