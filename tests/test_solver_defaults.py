@@ -468,3 +468,13 @@ def test_features_near_1e160_standardize_without_overflow(estimator):
     plain = estimator(dtype=np.float64).fit(X, y)
     np.testing.assert_allclose(huge.coef_ * 1e160, plain.coef_, rtol=1e-6)
     assert huge.score(X * 1e160, y) == plain.score(X, y) >= 0.9
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_reg_auto_stays_finite_when_the_weights_sum_to_almost_nothing(estimator):
+    # reg="auto" divides by the sum of the weights: 2 × 5e-324 made it inf, and fit then
+    # refused its own λ ("reg must be finite, got inf"; found by the property suite).
+    X, y = np.zeros((2, 1), dtype=np.float32), np.array([0, 1])
+    model = estimator().fit(X, y, sample_weight=np.array([5e-324, 5e-324]))
+    assert np.isfinite(model.reg_) and model.reg_ >= 1e9
+    assert np.all(model.coef_ == 0) and np.all(np.isfinite(model.decision_function(X)))

@@ -37,6 +37,9 @@ SCHEDULES = ("adaptive", "constant", "step", "invscaling", "cosine")
 # breast_cancer, iris: mean test accuracy 95.4-98.1 %, 10x: 95.8-98.3 %, docs/solvers.md)
 # and takes 3x the iterations.
 AUTO_REG_FACTOR = {"hinge": 10.0, "softmax": 1.0}
+# With sample weights n_samples is their sum, which can be tiny (5e-324 each): λ would
+# overflow to inf. Any λ this large already leaves W = 0 to float32 precision.
+MAX_AUTO_REG = 1e10
 WARM_SMOOTHING = 1e-2  # the hinge's first μ / Δ when starting near the optimum
 # (tol, iteration budget) under tol="auto" / max_epochs="auto", by solver and loss. SGD:
 # the plateau rule on the epoch loss, over epochs. L-BFGS: the relative decrease of the
@@ -94,7 +97,8 @@ class FitPlan:
         if self.reg != "auto":
             return float(self.reg)
         factor = AUTO_REG_FACTOR[self.loss]
-        return factor / n_samples if n_classes == 2 else factor / (2.0 * n_samples)
+        reg = factor / n_samples if n_classes == 2 else factor / (2.0 * n_samples)
+        return min(reg, MAX_AUTO_REG)
 
     def reads_whole(self, X: Any) -> bool:
         """Whether ``fit`` reads a ``numpy.memmap`` X into memory first: under ``solver="auto"``
