@@ -48,6 +48,7 @@ def _run(tmp_path, mode, out, *, background=False):
     return subprocess.run(command, capture_output=True, text=True, timeout=300, check=True)
 
 
+@pytest.mark.slow  # a child process killed and resumed
 def test_sigkill_at_a_random_batch_then_resume_is_bit_identical(tmp_path):
     # Acceptance (issue 6, item 2): the process is killed at an unpredictable moment (some
     # epochs checkpointed, one in progress); resuming from the checkpoint ends with exactly

@@ -30,6 +30,9 @@ import pytest
 from linclf import SGD, LinearObjective, ModelFileError, Trainer
 from linclf._formats.modelfile import read_model
 
+# Slow (Dask clusters or child processes): .ci/run runs it after the README's command.
+pytestmark = pytest.mark.slow
+
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32", reason="SIGKILL and POSIX rename semantics"
 )

@@ -24,6 +24,9 @@ from helpers import local_dask_client
 from linclf import SGD, ConvergenceWarning, DivergenceError, softmax_loss, svm_loss
 from linclf.distributed import fit, round_traffic
 
+# Slow (Dask clusters or child processes): .ci/run runs it after the README's command.
+pytestmark = pytest.mark.slow
+
 
 def LinearSVM(**params):
     """LinearSVM trained as the distributed rounds train, by SGD, at the former reg=1e-3."""

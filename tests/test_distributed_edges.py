@@ -19,6 +19,9 @@ from helpers import local_dask_client
 from linclf import LostDataError
 from linclf.distributed import fit
 
+# Slow (Dask clusters or child processes): .ci/run runs it after the README's command.
+pytestmark = pytest.mark.slow
+
 N, D, C = 2000, 5, 3
 
 

@@ -137,10 +137,8 @@ def test_repr_shows_changed_parameters_only():
     # each: test_sklearn_native.py and test_without_sklearn.py).
     assert repr(LinearSVM()) == "LinearSVM()"
     shown = repr(LinearSVM(reg=0.5, dtype=np.float64))
-    assert (
-        shown.startswith("LinearSVM(dtype=")
-        and shown.endswith("float64'>, reg=0.5)")
-        or (shown == "LinearSVM(dtype=float64, reg=0.5)")
+    assert (shown.startswith("LinearSVM(dtype=") and shown.endswith("float64'>, reg=0.5)")) or (
+        shown == "LinearSVM(dtype=float64, reg=0.5)"
     )
     assert shown.count("=") == 2
 

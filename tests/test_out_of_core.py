@@ -81,6 +81,7 @@ def _child(gib_file, mode):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # writes and trains on 1 GiB
 def test_gib_memmap_trains_under_300_mib_and_matches_in_memory_accuracy(gib_file):
     # Acceptance (issue 7, item 3): the process's peak resident set stays under 300 MiB
     # while fitting on (and predicting) 1 GiB, and the model is as accurate as one fit in

@@ -2,11 +2,11 @@
 
 Shapes are random (N samples in 1–50, D features in 1–20, C classes in 2–6), and so are
 the dtypes (float32, float64). The comment at the top of each test says what it proves.
-The number of examples comes from the Hypothesis profile loaded in conftest.py: "ci", the
-default, runs 200 per property on the same examples every time, whichever other tests run
-in the same process and in whichever order (conftest.py empties the pool of constants
-Hypothesis reads from loaded modules; the last test here checks it); ``HYPOTHESIS_PROFILE=dev``
-runs 20 fresh ones.
+The number of examples comes from the Hypothesis profile loaded in conftest.py: "quick",
+the default, runs 25 per property and "ci" (run by .ci/run) 200, on the same examples every
+time, whichever other tests run in the same process and in whichever order (conftest.py
+empties the pool of constants Hypothesis reads from loaded modules; the last test here
+checks it); ``HYPOTHESIS_PROFILE=dev`` runs 20 fresh ones.
 
 Robustness properties poison at most one argument with a NaN or ±inf entry: the call must
 then raise ValueError naming that argument (or another problem the input also has, such as

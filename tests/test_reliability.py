@@ -107,6 +107,7 @@ def test_every_required_bad_input_is_a_case(requirement):
     assert missing == [], f"{requirement!r}: no case {missing}"
 
 
+@pytest.mark.slow  # collects the whole suite in a child process
 def test_docs_reliability_md_is_current():
     # In a subprocess, as a maintainer runs it: a case added, changed or removed without
     # regenerating the page fails here. (In-process, the tool's module would also join the

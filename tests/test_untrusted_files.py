@@ -142,6 +142,7 @@ CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # 57 calls in a child process, measured
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux's /proc")
 def test_refusing_a_crafted_file_costs_at_most_256_mb_and_2_cpu_seconds(folder):
     path, _ = folder
