@@ -28,8 +28,12 @@ MAX_FUNCTION_LINES = 60
 # scale warning for raw X and the finite blow-up as divergence (172), and the distributed
 # fit's input checks, where the chunks lie, with the model broadcast as a task (211), and
 # issue 13's dtype="auto", 0-based svmlight files and the scikit-learn-compatible
-# ConvergenceWarning (80), a csv header error worded (4): a ratchet, lowered when code is cut.
-MAX_PACKAGE_LINES = 10_414
+# ConvergenceWarning (80), a csv header error worded (4), then issue 13's scikit-learn bases
+# and lazy imports, tensors in, sparse X centered in the full-batch solvers, small memmaps
+# read whole, plot.coefficients and the small things of its point 9 (about 390), and every
+# public parameter described for the API reference (about 150): a ratchet, lowered when
+# code is cut.
+MAX_PACKAGE_LINES = 10_950
 
 NOT_CODE = {
     tokenize.COMMENT,
