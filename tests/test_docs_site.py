@@ -4,7 +4,8 @@
 these tests feed it crafted pages, stylesheets and scripts, so a checker that misses a
 CDN script or a web font (or that flags a plain link) fails here, without MkDocs. The
 MathML hook ``docs/math_hook.py`` needs latex2mathml, from docs/requirements.txt: its
-tests are skipped where that is not installed.
+tests (and those of docs/griffe_rst.py) are marked ``extra``, left out of the README's
+command and run by .ci/run once it has installed docs/requirements.txt.
 """
 
 from __future__ import annotations
@@ -179,10 +180,12 @@ def test_main_refuses_a_folder_without_pages(tmp_path):
 
 @pytest.fixture(scope="module")
 def math_hook():
-    pytest.importorskip("latex2mathml", reason="docs/requirements.txt is not installed")
+    import latex2mathml  # noqa: F401  (docs/requirements.txt; .ci/run installs it for -m extra)
+
     return load_docs_module("math_hook")
 
 
+@pytest.mark.extra  # docs/requirements.txt
 def test_a_formula_becomes_mathml_in_the_requested_style(math_hook):
     block = math_hook.tex_to_mathml(
         r"\frac{\partial s_{ic}}{\partial W_{cd}} = X_{id}", display=True
@@ -191,6 +194,7 @@ def test_a_formula_becomes_mathml_in_the_requested_style(math_hook):
     assert 'display="inline"' in math_hook.tex_to_mathml(r"x_i", display=False)
 
 
+@pytest.mark.extra  # docs/requirements.txt
 def test_sum_limits_go_under_the_sign_even_inside_braces(math_hook):
     # latex2mathml writes \sum_i inside \underbrace as a subscript; TeX puts it under.
     mathml = math_hook.tex_to_mathml(r"\underbrace{\sum_i a_i}_{\text{loss}}", display=True)
@@ -198,6 +202,7 @@ def test_sum_limits_go_under_the_sign_even_inside_braces(math_hook):
     assert "<msub><mo>∑" not in mathml
 
 
+@pytest.mark.extra  # docs/requirements.txt
 def test_aligned_is_laid_out_as_a_table_and_text_escapes_are_resolved(math_hook):
     mathml = math_hook.tex_to_mathml(
         r"\begin{aligned} F &= a && \text{kink\_tol} \\ P &= b \end{aligned}", display=True
@@ -207,16 +212,19 @@ def test_aligned_is_laid_out_as_a_table_and_text_escapes_are_resolved(math_hook)
     assert "&" not in mathml.replace("&#", "")
 
 
+@pytest.mark.extra  # docs/requirements.txt
 def test_a_backslash_at_the_end_of_a_line_is_a_space(math_hook):
     mathml = math_hook.tex_to_mathml("a,\\\n  b", display=False)
     assert "\\" not in mathml and "<mi>b</mi>" in mathml
 
 
+@pytest.mark.extra  # docs/requirements.txt
 def test_an_unknown_command_is_refused(math_hook):
     with pytest.raises(math_hook.UnsupportedFormula, match=r"\\foo"):
         math_hook.tex_to_mathml(r"\foo x", display=False)
 
 
+@pytest.mark.extra  # docs/requirements.txt
 def test_typeset_replaces_the_tex_and_warns_for_a_formula_it_cannot_convert(math_hook, caplog):
     page = (
         '<p><span class="arithmatex">\\(a &lt; b\\)</span> and'
@@ -232,6 +240,7 @@ def test_typeset_replaces_the_tex_and_warns_for_a_formula_it_cannot_convert(math
     assert "page.md" in record.getMessage() and "\\foo" in record.getMessage()
 
 
+@pytest.mark.extra  # docs/requirements.txt
 def test_a_display_formula_left_as_text_is_reported_but_code_is_not(math_hook, caplog):
     # "$$" outside code means arithmatex did not see a formula (a list item without blank
     # lines around it): the reader would get raw TeX.
@@ -245,7 +254,8 @@ def test_a_display_formula_left_as_text_is_reported_but_code_is_not(math_hook, c
 
 @pytest.fixture(scope="module")
 def griffe_rst():
-    pytest.importorskip("griffe", reason="docs/requirements.txt is not installed")
+    import griffe  # noqa: F401  (docs/requirements.txt; .ci/run installs it for -m extra)
+
     return load_docs_module("griffe_rst")
 
 
@@ -271,6 +281,7 @@ a, b : x; y
 """
 
 
+@pytest.mark.extra  # docs/requirements.txt
 def test_the_griffe_extension_splits_shared_entries_and_unbraces_types(griffe_rst):
     # griffe reads "{a, b}" as a set of values whose first is the default (so X showed
     # "Default: array-like") and gives every name of a shared entry the first one's
@@ -303,6 +314,7 @@ def test_the_griffe_extension_splits_shared_entries_and_unbraces_types(griffe_rs
     ]
 
 
+@pytest.mark.extra  # docs/requirements.txt
 def test_the_written_types_are_what_griffe_keeps_of_each_type(griffe_rst):
     text = griffe_rst.convert(
         "Parameters\n----------\nsample_weight : array-like or None, default None\n"
@@ -314,6 +326,7 @@ def test_the_written_types_are_what_griffe_keeps_of_each_type(griffe_rst):
     }
 
 
+@pytest.mark.extra  # docs/requirements.txt
 def test_griffe_reads_the_rewritten_parameters_as_written(griffe_rst):
     # End to end through griffe's numpy parser: X is required (no "Default: array-like"),
     # each shared name gets its own type and default, and "array-like or None", which
@@ -345,6 +358,7 @@ def fit(X, y, sample_weight=None):
     ]
 
 
+@pytest.mark.extra  # docs/requirements.txt
 def test_tex_left_as_text_is_reported(math_hook, caplog):
     # Two \[ \] blocks with no blank line between them: arithmatex takes neither, and
     # Markdown leaves "[ h = \frac{a}{b} ]" in the text.
@@ -356,6 +370,7 @@ def test_tex_left_as_text_is_reported(math_hook, caplog):
     assert "raw.md" in record.getMessage() and "\\\\frac" in record.getMessage()
 
 
+@pytest.mark.extra  # docs/requirements.txt
 def test_norm_bars_keep_their_size_unless_sized(math_hook):
     # TeX's \lVert does not grow with its row; \big| is sized on purpose.
     norm = math_hook.tex_to_mathml(r"\lVert W \rVert^2", display=True)

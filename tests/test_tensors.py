@@ -4,13 +4,11 @@ linclf converts them at the boundary with ``np.from_dlpack``: a view, no copy (4
 3,072 float32: 0.1 ms, against seconds for a fit), after which the NumPy engine runs as for
 an ndarray. So each result must equal, bit for bit, the result on ``np.asarray`` of the
 same input. torch is not in the test extra (its default wheel is a CUDA build of several
-GB): these tests skip without it here, and `.ci/run` installs the CPU build and runs them
-with ``LINCLF_REQUIRE_TORCH=1``, which turns a missing torch into a failure.
+GB): these tests are marked ``extra``, left out of the README's command, and `.ci/run`
+installs torch's CPU build and runs them.
 """
 
 from __future__ import annotations
-
-import os
 
 import numpy as np
 import pytest
@@ -18,11 +16,11 @@ import pytest
 from helpers import make_blobs
 from linclf import LinearSVM, SoftmaxClassifier
 
+pytestmark = pytest.mark.extra  # torch: installed by .ci/run
+
 
 def _module(name):
-    if os.environ.get("LINCLF_REQUIRE_TORCH") == "1":
-        return __import__(name)
-    return pytest.importorskip(name)
+    return __import__(name)
 
 
 def _torch_float64(X):

@@ -130,7 +130,18 @@ def collected_items(nodeids: list[str]) -> dict[str, int]:
     """How many items pytest collects for each ``file::function`` (a subprocess, collect only)."""
     files = sorted({nodeid.split("::")[0] for nodeid in nodeids})
     found = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "-m", "slow or not slow", *files],  # noqa: E501
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            "slow or not slow",
+            *files,
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
