@@ -28,6 +28,10 @@ from linclf import LinearSVM, cli
 from linclf._formats.modelfile import read_model
 from linclf.persistence import load
 
+# Slow (a Python process per command): .ci/run runs the file after the README's command;
+# the in-process tests of tests/test_cli_files.py are in the fast suite.
+pytestmark = pytest.mark.slow
+
 
 def _run(*args, timeout=120):
     return subprocess.run(
@@ -174,19 +178,20 @@ def test_predict_then_evaluate_agree_with_independent_metrics(files, iris_model)
     assert (correct, total) == (expected_correct, 150)
     assert accuracy == pytest.approx(expected_correct / 150, abs=5e-5)  # printed to 4 places
 
-    # The per-class table: precision, recall and support as scikit-learn computes them.
+    # The per-class table: precision, recall, F1 and support as scikit-learn computes them.
     labels = ["setosa", "versicolor", "virginica"]
-    precision, recall, _, support = metrics.precision_recall_fscore_support(
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(
         truth, predicted, labels=labels, zero_division=0
     )
     lines = report.splitlines()
     start = lines.index(next(line for line in lines if line.startswith("class ")))
-    assert lines[start].split() == ["class", "precision", "recall", "support"]
+    assert lines[start].split() == ["class", "precision", "recall", "f1-score", "support"]
     for c, label in enumerate(labels):
-        name, p, r, s = lines[start + 1 + c].rsplit(maxsplit=3)
+        name, p, r, f, s = lines[start + 1 + c].rsplit(maxsplit=4)
         assert name == label and int(s) == support[c]
         assert float(p) == pytest.approx(precision[c], abs=5e-5)
         assert float(r) == pytest.approx(recall[c], abs=5e-5)
+        assert float(f) == pytest.approx(f1[c], abs=5e-5)
     # The table is aligned: every row of it has the same width up to the last column.
     assert len({len(line) for line in lines[start : start + 4]}) == 1
 

@@ -7,16 +7,21 @@ that each unusable input names the file and, where it has one, the line and the 
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import scipy.sparse
 
+from linclf.datasets import csvpandas
+from linclf.datasets.csvfile import sniff_separator
 from linclf.datasets.files import (
     DataFileError,
     Dataset,
     format_of,
     read_csv,
     read_csv_header,
+    read_csv_table,
     read_data,
     read_labels,
     read_npz,
@@ -84,22 +89,22 @@ def test_read_csv_handles_quotes_bom_spaces_and_blank_lines(tmp_path):
     assert read_csv_header(tmp_path / "d.csv") == ["a", "b", "kind"]
 
 
-@pytest.mark.parametrize(
-    ("text", "kwargs", "fragments"),
-    [
-        ("a,b,t\n1,2,x\n3,oops,y\n", {"target": "t"}, ["line 3", "column 'b'", "'oops'"]),
-        ("a,b,t\n1,,x\n", {"target": "t"}, ["line 2", "column 'b'", "empty value"]),
-        ("a,b,t\n1,2,x\n\n1,inf,y\n", {"target": "t"}, ["line 4", "column 'b'", "finite"]),
-        ("a,b,t\n1,2,x\n1,2\n", {"target": "t"}, ["line 3", "2 fields, expected 3"]),
-        ("a,b,t\n1,2,x\n", {"target": "T"}, ["no column 'T'", "'a', 'b', 't'"]),
-        ("a,b,t\n1,2,x\n", {"features": ["a", "c", "d"]}, ["'c', 'd'", "'a', 'b', 't'"]),
-        ("a,b,t\n1,2,\n", {"target": "t"}, ["line 2", "column 't'", "label is empty"]),
-        ("a,a,t\n1,2,x\n", {"target": "t"}, ["repeated column", "'a'"]),
-        ("a,,t\n1,2,x\n", {"target": "t"}, ["column 2 of the header has no name"]),
-        ("a,b,t\n", {"target": "t"}, ["no data rows"]),
-        ("", {}, ["is empty"]),
-    ],
-)
+CSV_ERRORS = [
+    ("a,b,t\n1,2,x\n3,oops,y\n", {"target": "t"}, ["line 3", "column 'b'", "'oops'"]),
+    ("a,b,t\n1,,x\n", {"target": "t"}, ["line 2", "column 'b'", "empty value"]),
+    ("a,b,t\n1,2,x\n\n1,inf,y\n", {"target": "t"}, ["line 4", "column 'b'", "finite"]),
+    ("a,b,t\n1,2,x\n1,2\n", {"target": "t"}, ["line 3", "2 fields, expected 3"]),
+    ("a,b,t\n1,2,x\n", {"target": "T"}, ["no column 'T'", "'a', 'b', 't'"]),
+    ("a,b,t\n1,2,x\n", {"features": ["a", "c", "d"]}, ["'c', 'd'", "'a', 'b', 't'"]),
+    ("a,b,t\n1,2,\n", {"target": "t"}, ["line 2", "column 't'", "label is empty"]),
+    ("a,a,t\n1,2,x\n", {"target": "t"}, ["repeated column", "'a'"]),
+    ("a,,t\n1,2,x\n", {"target": "t"}, ["column 2 of the header has no name"]),
+    ("a,b,t\n", {"target": "t"}, ["no data rows"]),
+    ("", {}, ["is empty"]),
+]
+
+
+@pytest.mark.parametrize(("text", "kwargs", "fragments"), CSV_ERRORS)
 def test_read_csv_errors_name_file_line_and_column(tmp_path, text, kwargs, fragments):
     path = write(tmp_path / "bad.csv", text)
     with pytest.raises(DataFileError) as info:
@@ -331,3 +336,209 @@ def test_a_csv_error_in_the_header_names_the_file_and_line(tmp_path):
     path.write_text('"' + "a" * 200_000 + '",label\n1,2\n')
     with pytest.raises(DataFileError, match=r"h\.csv, line 1: field larger than field limit"):
         read_csv(path, "label")
+
+
+# Files both CSV readers must read alike: (text, keyword arguments, pandas accepts it). The
+# NumPy reader is the reference; pandas (engine="pandas") must give the same arrays, or
+# decline so that the reference reads the file and raises its error.
+ENGINE_CASES = [
+    ("a,b,t\n1,2,x\n3,4.5,y\n", {"target": "t"}, True),
+    ("a,b,t\r\n1,2,x\r\n3,4.5,y\r\n", {"target": "t"}, True),
+    ("a,b,t\n1,2,x\n3,4.5,y", {"target": "t"}, True),  # no final line break
+    ("\ufeffa,b,t\n1,2, x \n", {"target": "t"}, True),
+    ("id;a;b;t\nr1;1;2;x\nr2;3;4;y\n", {"target": "t", "id_column": "id", "sep": ";"}, True),
+    ("a\tb\tt\n1\t2\t1\n", {"target": "t", "sep": "auto"}, True),
+    ("a|b|t\n1|2|1.5\n", {"target": "t", "sep": "|"}, True),
+    ("t,a,id,b,c\nx,1,r1,2,3\ny,3,r2,4,5\n", {"target": "t", "id_column": "id"}, True),
+    ("a,id,t,b\n1,r1,x,2\n3,r2,y,4\n", {"target": "t", "id_column": "id"}, True),
+    ("a,b,c,t\n1,2,3,x\n4,5,6,y\n", {"target": "t", "drop": ["b"]}, True),
+    ("a,b,t\n1,2,x\n", {"target": "t", "features": ["b", "a"]}, True),
+    ("a,b,t\n1,,x\n3,NA,y\n", {"target": "t", "missing": True}, True),
+    ("a,b,t\n1,2,x\n3,4,y\n", {}, True),  # no target: the text column is an error
+    ("a,b,t\n 1 , 2.5 ,x\n1.,.5,y\n+3,1E+05,x\n-0,1e-320,y\n", {"target": "t"}, True),
+    ("a,b,t\n1,  ,x\n", {"target": "t"}, False),
+    ("a,b,t\n1,  ,x\n", {"target": "t", "missing": True}, False),
+    ("a,b,t\n1,True,x\n", {"target": "t"}, False),
+    ("a,b,t\n1,fALSE,x\n", {"target": "t"}, False),
+    ("a,b,t\n1,2,true\n", {"target": "t"}, True),  # a label: text
+    ("a,b,t\n1,Infinity,x\n", {"target": "t"}, False),
+    ("a,b,t\n1,\u0661,x\n", {"target": "t"}, False),  # an Arabic-Indic 1: float() reads it
+    ("a,b,t\n1,1e5 x,x\n", {"target": "t"}, False),
+    ("a,b,t\n1,2,x\n\n3,4,y\n", {"target": "t"}, False),  # blank line
+    ("a,b,t\n1,2,x\n   \n3,4,y\n", {"target": "t"}, False),  # whitespace-only line
+    ('a,b,t\n1,"2",x\n', {"target": "t"}, False),  # quotes
+    ('a,b,t\n1,2,"x,y"\n', {"target": "t"}, False),
+    ("a,b,t\r1,2,x\r3,4,y\r", {"target": "t"}, False),  # carriage returns only
+    ("a,b,t\n1,2,x,5\n3,4\n", {"target": "t"}, False),  # a long row, then a short one
+    ("a,b,t\n1,2\n3,4,y,5\n", {"target": "t"}, False),
+    ("a,b,c,t\n1,2,x\n3,4,5,y,6\n", {"target": "t", "features": ["a"]}, False),
+    ("a,b,t\n1,2,x\n3,4,\n", {"target": "t"}, False),  # an empty label
+    ("a,b,id\n1,2,r1\n3,4,\n", {"id_column": "id"}, False),  # an empty last field
+    ("a,b,t\n1,inf,x\n", {"target": "t"}, False),
+    ("a,b,t\n1,nan,x\n", {"target": "t"}, False),
+    ("a,b,t\n1,1e400,x\n", {"target": "t"}, False),
+    ("a,b,t\n1,1_0,x\n", {"target": "t"}, False),  # float() reads it, pandas does not
+    ("a,b,t\n1,0x10,x\n", {"target": "t"}, False),
+    ("a,b,t\n1,NA,x\n", {"target": "t"}, False),
+    ("a,b,t\n1, Na ,x\n", {"target": "t", "missing": True}, False),
+    ("a,b,t\n1,inf,x\n", {"target": "t", "missing": True}, False),
+    ("a,b,t\n1,2,x\n3,oops,y\n", {"target": "t"}, False),
+    ("a,b,t\n1,2,\xe9\n", {"target": "t"}, True),
+    ("a,b,t\n1,2,x\x00\n", {"target": "t"}, False),
+    ("a,b,t\n", {"target": "t"}, False),
+    ("a,a,t\n1,2,x\n", {"target": "t"}, False),
+    ("a,b,t\n1,2,x\n", {"target": "t", "drop": ["nope"]}, False),
+]
+
+
+@pytest.mark.parametrize(("text", "kwargs", "accepted"), ENGINE_CASES)
+def test_the_pandas_reader_reads_as_the_numpy_reader_or_declines(tmp_path, text, kwargs, accepted):
+    pytest.importorskip("pandas")
+    path = tmp_path / "data.csv"
+    path.write_bytes(text.encode("utf-8"))
+    found = {}
+    for engine in ("numpy", "pandas"):
+        try:
+            found[engine] = read_csv_table(path, engine=engine, **kwargs)
+        except DataFileError as exc:
+            found[engine] = str(exc)
+    reference, fast = found["numpy"], found["pandas"]
+    if isinstance(reference, str):
+        assert fast == reference  # the same error, worded by the reference
+        return
+    assert reference.engine == "numpy" and fast.engine == ("pandas" if accepted else "numpy")
+    np.testing.assert_array_equal(fast.X, reference.X)  # NaN compare equal here
+    assert fast.X.dtype == np.float64 and fast.X.flags.c_contiguous
+    for field in ("feature_names", "target", "sep"):
+        assert getattr(fast, field) == getattr(reference, field)
+    for field in ("y", "ids"):
+        a, b = getattr(fast, field), getattr(reference, field)
+        assert (a is None and b is None) or (a.dtype == b.dtype and a.tolist() == b.tolist())
+
+
+def test_the_pandas_reader_reads_the_same_floats(tmp_path):
+    # Shortest round-trip texts, 17-digit texts and long mantissas of random float64 values:
+    # pandas must convert each as strtod does (correctly rounded), as NumPy does.
+    pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((300, 3)) * 10.0 ** rng.integers(-300, 300, (300, 3))
+    cells = [[repr(float(v)) for v in row] for row in values[:100]]
+    cells += [[f"{v:.17e}" for v in row] for row in values[100:200]]
+    cells += [[f"{v:.25g}" for v in row] for row in values[200:]]
+    text = "a,b,c\n" + "".join(",".join(row) + "\n" for row in cells)
+    path = tmp_path / "floats.csv"
+    path.write_text(text, encoding="utf-8")
+    fast = read_csv_table(path, engine="pandas")
+    assert fast.engine == "pandas"
+    expected = np.array([[float(t) for t in row] for row in cells])
+    np.testing.assert_array_equal(fast.X, expected)
+    np.testing.assert_array_equal(read_csv_table(path, engine="numpy").X, expected)
+
+
+def test_without_pandas_the_numpy_reader_reads(tmp_path, monkeypatch):
+    path = write(tmp_path / "data.csv", "a;b;t\n1;2;x\n3;4;y\n")
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
+    table = read_csv_table(path, "t", sep="auto", engine="pandas")
+    assert table.engine == "numpy" and table.X.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    assert table.y.tolist() == ["x", "y"] and table.sep == ";"
+
+
+def test_auto_uses_pandas_for_large_files_only(tmp_path):
+    pytest.importorskip("pandas")
+    small = write(tmp_path / "small.csv", "a,b,t\n1,2,x\n")
+    assert read_csv_table(small, "t").engine == "numpy"
+    rows = 4 * 1024 * 1024 // len("1.25,2.5,x\n") + 1
+    large = write(tmp_path / "large.csv", "a,b,t\n" + "1.25,2.5,x\n" * rows)
+    table = read_csv_table(large, "t")
+    assert table.engine == "pandas" and table.X.shape == (rows, 2)
+    assert np.all(table.X == [1.25, 2.5]) and set(table.y.tolist()) == {"x"}
+
+
+@pytest.mark.parametrize(
+    ("text", "sep"),
+    [
+        ("a,b,c\n1,2,3\n", ","),
+        ("a;b;c\n1,5;2,5;x\n", ";"),  # decimal commas: the header has no comma
+        ("a\tb\n1\t2\n", "\t"),
+        ("a|b|c|d\n1|2|3|4\n", "|"),
+        ("a b\n1 2\n", " "),
+        ('a;b;c\n"x;y";2;3\n', ";"),  # a quoted separator is no separator
+        ("label\n1\n2\n", ","),  # one column
+        ("a,b;c\n1,2;3\n4;5,6\n", ","),  # no separator is consistent: the default
+    ],
+)
+def test_sniff_separator(tmp_path, text, sep):
+    assert sniff_separator(write(tmp_path / "data.csv", text)) == sep
+
+
+def test_read_csv_table_id_drop_and_missing(tmp_path):
+    path = write(tmp_path / "data.csv", "id;a;leak;b;t\n7;1;0;NA;x\n8;?;1;2;y\n9;3;0;;x\n")
+    table = read_csv_table(path, "t", sep=";", id_column="id", drop=["leak"], missing=True)
+    assert table.feature_names == ["a", "b"] and table.ids.tolist() == ["7", "8", "9"]
+    np.testing.assert_array_equal(table.X, [[1.0, np.nan], [np.nan, 2.0], [3.0, np.nan]])
+    with pytest.raises(DataFileError) as info:
+        read_csv_table(path, "t", sep=";", id_column="id", drop=["leak"])
+    assert str(info.value).startswith(f"{path}, line 2, column 'b': missing value ('NA');")
+    with pytest.raises(DataFileError, match="no ID column 'ID'; its columns are 'id', 'a'"):
+        read_csv_table(path, "t", sep=";", id_column="ID")
+    with pytest.raises(DataFileError, match=r"no column\(s\) 'lek' to drop"):
+        read_csv_table(path, "t", sep=";", drop=["lek"])
+    with pytest.raises(DataFileError, match=r"line 2, column 'b': missing value \('NA'\)"):
+        read_csv_table(path, "t", sep=";")
+
+
+def test_a_decimal_comma_gets_its_own_hint(tmp_path):
+    path = write(tmp_path / "data.csv", "a;b;t\n1;2,5;x\n")
+    with pytest.raises(DataFileError) as info:
+        read_csv_table(path, "t", sep="auto")
+    assert str(info.value) == (
+        f"{path}, line 2, column 'b': '2,5' is not a number; decimal commas are not read: "
+        "write decimal points"
+    )
+
+
+@pytest.mark.parametrize("sep", ["", ";;", '"', "\n"])
+def test_read_csv_table_refuses_a_bad_separator(tmp_path, sep):
+    path = write(tmp_path / "data.csv", "a,b\n1,2\n")
+    with pytest.raises(ValueError, match="sep must be one character"):
+        read_csv_table(path, sep=sep)
+
+
+@pytest.mark.parametrize(("engine"), ["numpy", "pandas"])
+def test_the_crafted_csv_files_get_the_same_error_from_both_readers(tmp_path, engine):
+    from crafted_files import CRAFTED
+
+    for name, writer in CRAFTED.items():
+        if not name.startswith("CSV"):
+            continue
+        path, patterns = writer(tmp_path)
+        with pytest.raises(DataFileError, match=patterns["data"]):
+            read_csv_table(path, "label", engine=engine)
+
+
+@pytest.mark.parametrize(("text", "kwargs", "fragments"), CSV_ERRORS)
+def test_both_csv_readers_raise_the_same_errors(tmp_path, text, kwargs, fragments):
+    pytest.importorskip("pandas")
+    path = write(tmp_path / "bad.csv", text)
+    messages = []
+    for engine in ("numpy", "pandas"):
+        with pytest.raises(DataFileError) as info:
+            read_csv_table(path, engine=engine, **kwargs)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1] and all(f in messages[0] for f in fragments)
+
+
+def test_a_boolean_across_a_block_boundary_is_refused_by_both_readers(tmp_path, monkeypatch):
+    # pandas reads a chunk of a column that is all "true" / "false" as booleans, which
+    # to_numpy would make 1.0 / 0.0: its reader must decline them. Here the rows before
+    # the last are 2**19, a whole chunk of 2**20 cells, so that "true" is a chunk alone;
+    # they take 4 MiB - 4 bytes, so that "true" also straddles two blocks of 4 MiB.
+    pytest.importorskip("pandas")
+    monkeypatch.setattr(csvpandas, "CELLS_PER_CHUNK", 2**20)
+    rows = ["1.5,1.5\n"] * (2**19 - 1) + ["1,1\n"]
+    assert sum(map(len, rows)) == 4 * 2**20 - 4
+    path = write(tmp_path / "data.csv", "a,b\n" + "".join(rows) + "1,true\n")
+    expected = f"line {2**19 + 2}, column 'b': 'true' is not a number"
+    for engine in ("numpy", "pandas"):
+        with pytest.raises(DataFileError, match=expected):
+            read_csv_table(path, engine=engine)

@@ -54,6 +54,7 @@ RANKS = {
     "persistence": 7,
     "distributed": 7,
     "__init__": 7,
+    "_cli": 8.5,
     "cli": 9,
     "__main__": 10,
 }
@@ -319,6 +320,28 @@ def test_every_name_in_all_exists(name):
 def test_all_has_no_duplicates():
     # A duplicated entry would hide a name that was meant to be exported.
     assert len(linclf.__all__) == len(set(linclf.__all__))
+
+
+@pytest.mark.parametrize("command", [["--version"], ["gradcheck"], ["--help"]])
+def test_commands_without_a_model_do_not_import_scikit_learn(command):
+    # With scikit-learn installed the estimators import it (1 to 3 s here): the commands
+    # that need no estimator must not pay that.
+    code = (
+        "import contextlib, io, sys\n"
+        "from linclf import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    cli.main(sys.argv[1:])\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *command],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=PACKAGE_DIR.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
 
 
 @pytest.mark.parametrize("heavy", ["sklearn", "pandas", "matplotlib", "scipy.sparse"])

@@ -31,9 +31,11 @@ MAX_FUNCTION_LINES = 60
 # ConvergenceWarning (80), a csv header error worded (4), then issue 13's scikit-learn bases
 # and lazy imports, tensors in, sparse X centered in the full-batch solvers, small memmaps
 # read whole, plot.coefficients and the small things of its point 9 (about 390), and every
-# public parameter described for the API reference (about 150): a ratchet, lowered when
-# code is cut.
-MAX_PACKAGE_LINES = 10_950
+# public parameter described for the API reference (about 150), and the command line for
+# real CSV files (--id/--drop, --sep sniffing, --missing, --proba, evaluate's per-class
+# report and --json, --test-size, progress; the pandas fast path of the CSV reader: 889):
+# a ratchet, lowered when code is cut.
+MAX_PACKAGE_LINES = 11_840
 
 NOT_CODE = {
     tokenize.COMMENT,

@@ -10,6 +10,7 @@ import contextlib
 import csv
 import io
 import os
+import shlex
 import sys
 import time
 import warnings
@@ -18,20 +19,25 @@ from typing import Any
 
 import numpy as np
 
+from ._cli.holdout import stratified_split
+from ._cli.impute import STRATEGIES, ImputeError, fill, fill_values
+from ._cli.progress import reading_progress
+from ._cli.report import classification_report, report_json, report_text
 from ._formats.modelfile import write_atomically
 from ._formats.untrusted import describe_bytes, read_budget
 from ._version import __version__
 from .datasets.files import DataFileError, format_of, read_csv_header, read_data, read_labels
-from .estimator import LinearSVM, SoftmaxClassifier
 from .exceptions import ModelFileError
 from .gradcheck import check_gradient
 from .objective import softmax_loss, svm_loss
-from .persistence import read_saved
-from .plot import confusion_counts
 
 __all__ = ["build_parser", "main"]
 
-ESTIMATORS = {"hinge": LinearSVM, "softmax": SoftmaxClassifier}
+# The estimator of each --loss, by name: the estimators (and the persistence and plot
+# modules, which import them) are imported by the commands that use them, because with
+# scikit-learn installed that import costs 1 to 3 s, which --version, --help and
+# gradcheck should not pay.
+ESTIMATORS = {"hinge": "LinearSVM", "softmax": "SoftmaxClassifier"}
 _FORMATS, _FLOATS = ["csv", "npz", "svmlight"], ["float32", "float64"]
 
 
@@ -136,9 +142,9 @@ def _format(path: str, fmt: str | None) -> str:
         raise UserError(f"{exc} with --format") from None
 
 
-def _needs_labels(what: str, path: str) -> UserError:
+def _needs_labels(what: str, path: str, sep: str) -> UserError:
     with _user_errors(path):
-        columns = ", ".join(repr(c) for c in read_csv_header(path))
+        columns = ", ".join(repr(c) for c in read_csv_header(path, sep))
     return UserError(f"{what}: pass --target with one of its columns ({columns}), or --labels FILE")
 
 
@@ -163,47 +169,131 @@ def _labels(data: Any, path: str, labels_path: str | None, y: Any = None, *, mis
 def _train(args: argparse.Namespace) -> int:
     fmt = _format(args.data, args.format)
     _check_writable(args.output, args.data, args.labels)
+    _check_csv_options(args, fmt, ["sep", "drop", "id", "missing"])
     if fmt == "csv" and args.target is None and args.labels is None:
-        raise _needs_labels(f"{args.data} needs labels", args.data)
+        raise _needs_labels(f"{args.data} needs labels", args.data, args.sep)
     labels = None
     if args.labels is not None:  # read first: it is small, and a typo in it shows at once
         with _user_errors(args.labels):
             labels = read_labels(args.labels)
-    with _user_errors(args.data):
-        data = read_data(args.data, args.target, fmt)
+    options = {"sep": args.sep, "drop": args.drop, "id_column": args.id}
+    options["missing"] = args.missing != "error"
+    data = _read(args, fmt, args.target, options, n_features=args.n_features)
     y = _labels(data, args.data, args.labels, labels, missing="add them, or pass --labels FILE")
-    names = ["solver"] + [spec.split()[0][2:].replace("-", "_") for spec, *_ in _HYPERPARAMETERS]
-    model = ESTIMATORS[args.loss](
-        standardize=not args.no_standardize,
-        dtype=np.dtype(args.dtype).type,  # np.float32 or np.float64, as the estimator's default
-        random_state=args.seed,
-        verbose=int(args.verbose),
-        **{name: getattr(args, name) for name in names if name in args},
-    )
     classes = np.unique(y)
     _check_model_size(args.data, data.X.shape[1], len(classes), args.max_bytes)
     shown = ", ".join(str(v) for v in classes[:8].tolist()) + (", ..." if len(classes) > 8 else "")
     target = f"; target {data.target!r}" if data.target else ""
     (n, d), k = data.X.shape, len(classes)
     print(f"{args.data} ({fmt}): {n} samples, {d} features, {k} classes ({shown}){target}")
+    _warn_id_like(data.feature_names or [])
+    train, test = _split(args, y)
+    extra = {"target": data.target, "feature_names": data.feature_names, "format": fmt}
+    extra |= {"id_column": args.id} if args.id is not None else {}
+    extra |= {"dropped": args.drop} if args.drop else {}
+    extra |= _impute_training(args, data, train)
+    model = _fit(args, data.X, y, train)
+    if test is not None:
+        held_out = model.score(data.X[test], y[test])
+        print(f"held-out accuracy: {held_out:.4f} on {len(test)} samples (--test-size)")
+    with _writing(args.output):
+        model.save(args.output, extra=extra)
+    print(f"saved the model to {args.output}")
+    return 0
+
+
+_ID_NAMES = {"id", "index", "row", "unnamed: 0"}
+
+
+def _warn_id_like(names: list[str]) -> None:
+    """Warn of a feature column named like a row ID: a number that would leak the order."""
+    for name in names:
+        if name.lower() in _ID_NAMES or name.lower().endswith(("_id", " id")):
+            quoted = shlex.quote(name)
+            warnings.warn(
+                f"column {name!r} looks like a row ID, and is used as a feature; if it is "
+                f"one, pass --id {quoted} (or --drop {quoted})",
+                stacklevel=2,
+            )
+            return
+
+
+def _check_csv_options(args: argparse.Namespace, fmt: str, names: list[str]) -> None:
+    """Refuse the CSV-only options given for another format."""
+    defaults = {"sep": "auto", "drop": [], "id": None, "missing": "error"}
+    given = [name for name in names if getattr(args, name) != defaults[name]]
+    if fmt != "csv" and given:
+        raise UserError(f"--{given[0]} applies to CSV files only; {args.data} is {fmt}")
+
+
+def _split(args: argparse.Namespace, y: np.ndarray) -> tuple[np.ndarray, Any]:
+    """The training rows and the held-out ones (None without --test-size)."""
+    if args.test_size is None:
+        return np.arange(y.shape[0]), None
+    train, test = stratified_split(y, args.test_size, args.seed)
+    if not test.size:
+        raise UserError(f"--test-size {args.test_size} holds out no sample of {args.data}")
+    return train, test
+
+
+def _impute_training(args: argparse.Namespace, data: Any, train: np.ndarray) -> dict:
+    """Fill in the missing features with statistics of the training rows; what to store."""
+    if args.missing == "error":
+        return {}
+    X = data.X
+    rows = X[train] if train.size < X.shape[0] else X
+    with _user_errors(args.data, f"{args.data}: --missing {args.missing}: ", ImputeError):
+        values = fill_values(rows, args.missing, data.feature_names)
+    count = fill(X, values)
+    what = "0" if args.missing == "zero" else f"the training rows' {args.missing}s"
+    print(f"filled {count} missing values with {what}")
+    return {"imputation": {"strategy": args.missing, "values": values}}
+
+
+def _fit(args: argparse.Namespace, X: Any, y: np.ndarray, train: np.ndarray) -> Any:
+    """The estimator the options describe, trained on the rows ``train``."""
+    names = ["solver", "class_weight", "early_stopping", "validation_fraction"]
+    names += [spec.split()[0][2:].replace("-", "_") for spec, *_ in _HYPERPARAMETERS]
+    from . import estimator
+
+    model = getattr(estimator, ESTIMATORS[args.loss])(
+        standardize=not args.no_standardize,
+        dtype=np.dtype(args.dtype).type,  # np.float32 or np.float64, as the estimator's default
+        random_state=args.seed,
+        verbose=int(args.verbose),
+        **{name: getattr(args, name) for name in names if name in args},
+    )
     scaling = "raw features" if args.no_standardize else "standardized features"
     print(
         f"training {type(model).__name__} ({args.loss} loss, {args.dtype}, {scaling}, "
         f"seed {args.seed}); Ctrl-C stops early and keeps the model",
         flush=True,
     )
+    if train.size < y.shape[0]:
+        X, y = X[train], y[train]
     started = time.perf_counter()
     # ValueError: invalid data or hyperparameters, or divergence (documented).
     with _user_errors(args.data, "training failed: ", ValueError):
-        model.fit(data.X, y)
-    seconds, accuracy = time.perf_counter() - started, model.score(data.X, y)
+        model.fit(X, y)
+    seconds, accuracy = time.perf_counter() - started, model.score(X, y)
     unit = "epochs" if model.solver_ == "sgd" else f"{model.solver_} iterations"
     print(f"trained in {seconds:.2f} s: {model.n_iter_} {unit}, training accuracy {accuracy:.4f}")
-    with _writing(args.output):
-        extra = {"target": data.target, "feature_names": data.feature_names, "format": fmt}
-        model.save(args.output, extra=extra)
-    print(f"saved the model to {args.output}")
-    return 0
+    return model
+
+
+def _read(args: argparse.Namespace, fmt: str, target: str | None, options: Any, **how: Any) -> Any:
+    """Read DATA (``options``: of a CSV), with a progress line for a large file."""
+    with reading_progress(args.data, forced=args.progress) as progress, _user_errors(args.data):
+        if fmt == "csv":
+            options = {**(options or {}), "progress": progress}
+        return read_data(
+            args.data,
+            target,
+            fmt,
+            max_bytes=args.max_bytes,
+            csv_options=options if fmt == "csv" else None,
+            **how,
+        )
 
 
 def _check_model_size(path: str, n_features: int, n_classes: int, max_bytes: int | None) -> None:
@@ -220,29 +310,43 @@ def _check_model_size(path: str, n_features: int, n_classes: int, max_bytes: int
 
 def _load(path: str) -> tuple[Any, dict[str, Any]]:
     """The estimator in ``path`` and what ``train`` stored beside it (``{}`` if nothing)."""
+    from .persistence import read_saved
+
     with _user_errors(path):
         estimator, extra = read_saved(path)
     return estimator, extra or {}
 
 
 def _features(args: argparse.Namespace, model: Any, extra: dict, target: str | None) -> Any:
-    """Read DATA for ``model``: the trained feature columns of a CSV, by name."""
+    """Read DATA for ``model``: the trained feature columns of a CSV, by name, its ID column,
+    and missing values filled in with the training data's values."""
     fmt = _format(args.data, args.format)
-    with _user_errors(args.data):
-        return read_data(
-            args.data,
-            target if fmt == "csv" else None,
-            fmt,
-            features=extra.get("feature_names") if fmt == "csv" else None,
-            n_features=model.n_features_in_ if fmt == "svmlight" else None,
-            max_bytes=args.max_bytes,
-        )
+    _check_csv_options(args, fmt, ["sep", "id"] if "id" in args else ["sep"])
+    options, imputation = None, extra.get("imputation")
+    if fmt == "csv":
+        id_column = getattr(args, "id", None)  # predict only: evaluate needs no IDs
+        if id_column is None and "id" in args and extra.get("id_column") is not None:
+            with _user_errors(args.data):
+                header = read_csv_header(args.data, args.sep)
+            id_column = extra["id_column"] if extra["id_column"] in header else None
+        options = {"sep": args.sep, "id_column": id_column, "missing": imputation is not None}
+    data = _read(
+        args,
+        fmt,
+        target if fmt == "csv" else None,
+        options,
+        features=extra.get("feature_names") if fmt == "csv" else None,
+        n_features=model.n_features_in_ if fmt == "svmlight" else None,
+    )
+    if imputation is not None and fmt == "csv":
+        fill(data.X, imputation["values"])
+    return data
 
 
-def _predicted(model: Any, data: Any, path: str) -> np.ndarray:
+def _predicted(model: Any, data: Any, path: str, method: str = "predict") -> np.ndarray:
     # ValueError: the number of features does not match the model's.
     with _user_errors(path, f"{path}: ", ValueError):
-        return model.predict(data.X)
+        return getattr(model, method)(data.X)
 
 
 def _text(label: Any) -> str:
@@ -253,8 +357,22 @@ def _predict(args: argparse.Namespace) -> int:
     model, extra = _load(args.model)
     if args.output is not None:
         _check_writable(args.output, args.model, args.data)
-    predicted = _predicted(model, _features(args, model, extra, target=None), args.data)
-    rows = [["prediction"], *([_text(v)] for v in predicted)]
+    if args.proba and not hasattr(model, "predict_proba"):
+        raise UserError(
+            f"--proba: {args.model} holds a {type(model).__name__}, which gives no "
+            "probabilities (a hinge-loss model scores, it does not estimate probabilities); "
+            "train with --loss softmax for them"
+        )
+    data = _features(args, model, extra, target=None)
+    header, columns = ["prediction"], [[_text(v) for v in _predicted(model, data, args.data)]]
+    if data.ids is not None:
+        id_column = args.id if args.id is not None else extra["id_column"]
+        header, columns = [id_column, *header], [data.ids, *columns]
+    if args.proba:
+        proba = _predicted(model, data, args.data, "predict_proba")
+        header += [_text(c) for c in model.classes_]
+        columns += [[f"{p:.6g}" for p in proba[:, c]] for c in range(proba.shape[1])]
+    rows = [header, *zip(*columns, strict=True)]
     if args.output is None:
         csv.writer(sys.stdout, lineterminator="\n").writerows(rows)
         return 0
@@ -272,29 +390,27 @@ def _evaluate(args: argparse.Namespace) -> int:
     if fmt == "csv" and args.labels is None:
         target = args.target if args.target is not None else extra.get("target")
         if target is None:
-            raise _needs_labels(f"evaluate needs the labels of {args.data}", args.data)
+            raise _needs_labels(f"evaluate needs the labels of {args.data}", args.data, args.sep)
     elif args.target is not None:
         raise UserError(f"--target names a CSV column, but {args.data} is {fmt}")
     data = _features(args, model, extra, target=target)
     y = _labels(data, args.data, args.labels, missing="pass --labels FILE")
     predicted = _predicted(model, data, args.data)
     labels, true_index, predicted_index = _encode(model.classes_, y, predicted)
-    k = len(labels)
-    confusion = confusion_counts(true_index, predicted_index, k)
+    from .plot import confusion_counts
+
+    confusion = confusion_counts(true_index, predicted_index, len(labels))
+    present = np.flatnonzero(confusion.sum(0) + confusion.sum(1))  # scikit-learn's classes
+    confusion = confusion[np.ix_(present, present)]
+    report = classification_report(confusion, [_text(labels[c]) for c in present])
+    if args.json:
+        print(report_json(report))
+        return 0
     correct, n = int(np.trace(confusion)), int(confusion.sum())
     source = f", target {data.target!r}" if data.target else ""
     print(f"{args.data} ({fmt}): {n} samples{source}")
     print(f"accuracy: {correct / n:.4f} ({correct} of {n} correct)\n")
-    names = [_text(v) for v in labels]
-    hits, n_predicted, support = np.diag(confusion), confusion.sum(0), confusion.sum(1)
-    rows = [
-        [names[c], _ratio(hits[c], n_predicted[c]), _ratio(hits[c], support[c]), str(support[c])]
-        for c in range(k)
-    ]
-    print(_table(["class", "precision", "recall", "support"], rows) + "\n")
-    print("confusion matrix (rows: true class, columns: predicted class)")
-    rows = [[names[c], *(str(v) for v in confusion[c])] for c in range(k)]
-    print(_table(["true \\ predicted", *names], rows))
+    print(report_text(report, confusion))
     return 0
 
 
@@ -307,20 +423,6 @@ def _encode(classes: np.ndarray, y: np.ndarray, predicted: np.ndarray) -> tuple[
         labels.append(label)
     true_index = np.array([index[v] for v in y.tolist()], dtype=np.intp)
     return labels, true_index, np.array([index[v] for v in predicted.tolist()], dtype=np.intp)
-
-
-def _ratio(numerator: int, denominator: int) -> str:
-    # Precision of a class never predicted (recall of one never present) is 0/0: undefined.
-    return f"{numerator / denominator:.4f}" if denominator else "n/a"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    """Columns separated by two spaces: the first left-aligned, the others right-aligned."""
-    widths = [max(map(len, column)) for column in zip(header, *rows, strict=True)]
-    return "\n".join(
-        "  ".join([row[0].ljust(widths[0]), *map(str.rjust, row[1:], widths[1:])]).rstrip()
-        for row in [header, *rows]
-    )
 
 
 def _gradcheck(args: argparse.Namespace) -> int:
@@ -419,6 +521,40 @@ _MAX_BYTES = _arg(
     type=_bounded(int, 1),
 )
 _LOSS = {"choices": sorted(ESTIMATORS), "default": "hinge"}
+_NAMED_SEPARATORS = {"tab": "\t", "\\t": "\t", "space": " ", "comma": ",", "semicolon": ";"}
+
+
+def _separator(text: str) -> str:
+    """An argparse ``type``: one character, ``auto``, or a name (``tab``, ``\\t``, ``space``)."""
+    sep = _NAMED_SEPARATORS.get(text.lower(), text)
+    if sep != "auto" and (len(sep) != 1 or sep in '"\r\n'):
+        raise argparse.ArgumentTypeError(
+            f"expected one character, 'auto', 'tab' or 'space', got {text!r}"
+        )
+    return sep
+
+
+def _columns(text: str) -> list[str]:
+    """An argparse ``type``: comma-separated column names."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected COL[,COL...], got {text!r}")
+    return names
+
+
+_SEP = _arg(
+    "--sep SEP",
+    "CSV field separator: one character, 'tab', 'space', or 'auto' (guessed from the first "
+    "lines among , ; tab | space). Default: auto",
+    type=_separator,
+    default="auto",
+)
+_PROGRESS = _arg(
+    "--progress",
+    "show the progress of reading DATA on stderr (default: for files over 50 MB when stderr "
+    "is a terminal)",
+    action="store_true",
+)
 
 
 def _dtype(default: str, text: str) -> tuple:
@@ -450,7 +586,32 @@ _TRAINING = [
         default=argparse.SUPPRESS,
     ),
     *(_arg(spec, text, type=t, default=argparse.SUPPRESS) for spec, t, text in _HYPERPARAMETERS),
-    _arg("--seed N", "seed of the shuffling. Default: 0", type=_SEED, default=0),
+    _arg("--seed N", "seed of the shuffling and of --test-size. Default: 0", type=_SEED, default=0),
+    _arg(
+        "--class-weight",
+        "balanced: weight each class by n_samples / (n_classes × its count). Default: none",
+        choices=("balanced",),
+        default=argparse.SUPPRESS,
+    ),
+    _arg(
+        "--early-stopping",
+        "hold out --validation-fraction of the rows (stratified), stop SGD when their "
+        "accuracy stops improving, keep the best epoch (implies the sgd solver)",
+        action="store_true",
+        default=argparse.SUPPRESS,
+    ),
+    _arg(
+        "--validation-fraction F",
+        "fraction held out by --early-stopping, in (0, 1). Default: 0.1",
+        type=_bounded(float, 0.0, 1.0, nonzero=True),
+        default=argparse.SUPPRESS,
+    ),
+    _arg(
+        "--test-size F",
+        "hold out this fraction of the rows (stratified), train on the rest and print the "
+        "held-out accuracy; in (0, 1)",
+        type=_bounded(float, 0.0, 1.0, nonzero=True),
+    ),
     _arg("--no-standardize", "train on raw features, not standardized ones", action="store_true"),
     _dtype("float32", "training precision"),
     _arg("-v --verbose", "show the progress of the epochs", action="store_true"),
@@ -466,11 +627,53 @@ _TRAIN = [
     _FORMAT,
     _arg("--n-features N", "svmlight DATA: its number of columns", type=_bounded(int, 1)),
     _MAX_BYTES,
+    (
+        "CSV columns",
+        "features are every column but the target, the ID and --drop",
+        [
+            _SEP,
+            _arg(
+                "--drop COL[,COL...]",
+                "columns that are no features (repeatable)",
+                type=_columns,
+                action="extend",
+                default=[],
+            ),
+            _arg("--id COL", "column of row IDs: no feature; predict writes it beside its rows"),
+            _arg(
+                "--missing",
+                "missing values (empty, NA, N/A, nan, null, none, ?): error (refuse them, "
+                "naming the line and column), or fill them in with the training rows' mean "
+                "or median of the column, or zero; predict and evaluate fill in the same "
+                "values. Default: error",
+                choices=STRATEGIES,
+                default="error",
+            ),
+            _PROGRESS,
+        ],
+    ),
     _arg("--loss", "hinge: LinearSVM; softmax: SoftmaxClassifier. Default: hinge", **_LOSS),
     ("training", "defaults are those of the estimator (see 'help(linclf.LinearSVM)')", _TRAINING),
 ]
 _OUT = _arg("-o --output FILE", "where to write the predictions (default: stdout)")
-_PREDICT = [_MODEL, _DATA, _OUT, _FORMAT, _MAX_BYTES]
+_ID = _arg(
+    "--id COL", "CSV column of row IDs, written first (default: the model's, if DATA has it)"
+)
+_PREDICT = [
+    _MODEL,
+    _DATA,
+    _OUT,
+    _arg(
+        "--proba",
+        "also write one column of probabilities per class (softmax models only)",
+        action="store_true",
+    ),
+    _FORMAT,
+    _MAX_BYTES,
+    _SEP,
+    _ID,
+    _PROGRESS,
+]
 _EVALUATE = [
     _MODEL,
     _DATA,
@@ -478,8 +681,11 @@ _EVALUATE = [
         _arg("--target COL", "CSV column of the labels (default: the model's)"),
         _arg("--labels FILE", "labels, one per line, for DATA"),
     ],
+    _arg("--json", "print the report as JSON on stdout", action="store_true"),
     _FORMAT,
     _MAX_BYTES,
+    _SEP,
+    _PROGRESS,
 ]
 _GRADCHECK = [
     _arg("--loss", "default: hinge", **_LOSS),
@@ -490,7 +696,8 @@ _TRAIN_EXAMPLES = """examples:
   linclf train iris.csv --target species -o iris.model
   linclf train digits.npz --loss softmax --max-epochs 50 -o digits.model
   linclf train features.csv --labels labels.txt -o model.npz
-  linclf train news.svmlight --reg 1e-4 -v -o news.model"""
+  linclf train news.svmlight --reg 1e-4 -v -o news.model
+  linclf train scans.csv --target digit --id id --missing median --test-size 0.2 -o m.model"""
 
 # name: (run, help, description, arguments[, epilog])
 _COMMANDS = {
@@ -513,16 +720,18 @@ _COMMANDS = {
     "predict": (
         _predict,
         "predict the labels of a data file with a saved model",
-        "Write one predicted label per sample, under a header 'prediction', to stdout or a file. "
+        "Write one predicted label per sample, under a header 'prediction', to stdout or a file; "
+        "the ID column first, if any, and with --proba one probability column per class. "
         "CSV feature columns are picked by the names the model was trained on (any order; "
         "others, the target included, are ignored).",
         _PREDICT,
     ),
     "evaluate": (
         _evaluate,
-        "accuracy, per-class precision and recall, and confusion matrix on labeled data",
+        "accuracy, per-class precision, recall and F1, and confusion matrix on labeled data",
         "Compare a saved model's predictions on DATA with its labels: accuracy, precision, "
-        "recall and support of each class, and the confusion matrix.",
+        "recall, F1 and support of each class, their macro and weighted averages, and the "
+        "confusion matrix; as a table, or as JSON with --json.",
         _EVALUATE,
     ),
     "gradcheck": (

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import array
 import os
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .csvfile import read_csv, read_csv_header
+from .csvfile import read_csv, read_csv_header, read_csv_table
 from .npzfile import read_npz
 from .svmlight import read_svmlight
 from .textfiles import (
@@ -46,6 +47,7 @@ __all__ = [
     "format_of",
     "read_csv",
     "read_csv_header",
+    "read_csv_table",
     "read_data",
     "read_labels",
     "read_npz",
@@ -60,13 +62,15 @@ _OWN_LABELS = {"npz": "its array y", "svmlight": "the first field of each line"}
 
 class Dataset(NamedTuple):
     """What :func:`read_data` read: ``X``, ``y`` (None without labels), ``feature_names`` and
-    ``target`` (CSV only, else None) and ``format``."""
+    ``target`` (CSV only, else None), ``format``, and ``ids`` (CSV with an ID column only:
+    its texts, dtype object)."""
 
     X: Any
     y: np.ndarray | None
     feature_names: list[str] | None
     target: str | None
     format: str
+    ids: np.ndarray | None = None
 
 
 def read_labels(path: str | os.PathLike) -> np.ndarray:
@@ -129,6 +133,7 @@ def read_data(
     features: list[str] | None = None,
     n_features: int | None = None,
     max_bytes: int | None = None,
+    csv_options: Mapping[str, Any] | None = None,
 ) -> Dataset:
     """Read a data file of any supported format, chosen by ``fmt`` or by the extension.
 
@@ -147,6 +152,9 @@ def read_data(
     max_bytes : int or None
         npz and svmlight: the read budget (see :func:`read_npz`, :func:`read_svmlight`);
         a CSV's cost is linear in its size by construction.
+    csv_options : mapping or None
+        CSV only: more keyword arguments of :func:`read_csv_table` (``sep``, ``drop``,
+        ``id_column``, ``missing``, ``engine``, ``progress``).
 
     Returns
     -------
@@ -167,7 +175,8 @@ def read_data(
             f"{fmt}, whose labels are {_OWN_LABELS[fmt]}"
         )
     if fmt == "csv":
-        return Dataset(*read_csv(path, target, features=features), fmt)
+        table = read_csv_table(path, target, features=features, **(csv_options or {}))
+        return Dataset(table.X, table.y, table.feature_names, target, fmt, table.ids)
     if fmt == "npz":
         X, y = read_npz(path, max_bytes=max_bytes)
     else:

@@ -50,22 +50,20 @@ def open_data(path: str | os.PathLike) -> Any:
 
 
 @contextlib.contextmanager
-def opened(path: str | os.PathLike, *, as_csv: bool = False) -> Iterator[Any]:
-    """The lines of a UTF-8 text file (or a csv reader of them), its errors as DataFileError."""
+def opened(path: str | os.PathLike) -> Iterator[Any]:
+    """The lines of a UTF-8 text file, its errors as DataFileError."""
     # utf-8-sig drops a spreadsheet's byte-order mark; csv needs newline="" for quoted breaks.
     raw = open_data(path)
     with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as fh:
-        lines = csv.reader(fh) if as_csv else fh
         try:
-            yield lines
+            yield fh
         except UnicodeDecodeError as exc:
             raise DataFileError(
                 f"{os.fspath(path)} is not UTF-8 text (byte {exc.start} of a line cannot be "
                 "decoded); is it a binary file?"
             ) from None
         except csv.Error as exc:
-            where = f", line {lines.line_num}" if as_csv else ""
-            raise DataFileError(f"{os.fspath(path)}{where}: {exc}") from None
+            raise DataFileError(f"{os.fspath(path)}: {exc}") from None
 
 
 def labels_from_text(values: list[str]) -> np.ndarray:
