@@ -179,16 +179,19 @@ def documented_objects():
     """``{qualified name: object}`` of what the API reference documents with parameters.
 
     The names of ``linclf.__all__``, ``linclf.datasets.__all__``, the schedules and
-    optimizer of ``linclf.optim``, ``linclf.plot`` and ``linclf.distributed``, and the
+    optimizer of ``linclf.optim``, ``linclf.plot``, ``linclf.distributed`` and
+    ``linclf.chunks``, and the
     public methods (written in linclf) of their classes; not exceptions and warnings, nor
     the ``Optimizer`` protocol (its methods are documented once, in the module docstring).
     """
+    import linclf.chunks
     import linclf.datasets
     import linclf.distributed
     import linclf.optim
     import linclf.plot
 
     modules = [linclf, linclf.datasets, linclf.optim, linclf.plot, linclf.distributed]
+    modules.append(linclf.chunks)
     found = {}
     for module in modules:
         for name in module.__all__:

@@ -26,6 +26,8 @@ import linclf
 # _solvers (the Solver protocol, the SGD solver over the Trainer, full-batch solvers) sits
 # above the Trainer, and _fitting (fit plan, fitted-model record, class weights) above the
 # solvers, below the estimator that uses it; datasets sits just below demo, which loads it;
+# chunks (the per-chunk training API) sits above the estimator it fits and below
+# distributed, its Dask driver;
 # the package root (``from . import __version__``) sits below __main__, its only importer.
 # A new module fails test_every_module_has_a_rank until it is placed here.
 RANKS = {
@@ -47,8 +49,10 @@ RANKS = {
     "trainer": 5,
     "_solvers": 5.5,
     "_fitting": 5.7,
+    "_dask": 5.8,  # lazy prediction on Dask: below the estimator that delegates to it
     "estimator": 6,
     "datasets": 6,
+    "chunks": 6.5,
     "demo": 8,
     "plot": 7,
     "persistence": 7,

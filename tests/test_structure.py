@@ -33,9 +33,11 @@ MAX_FUNCTION_LINES = 60
 # read whole, plot.coefficients and the small things of its point 9 (about 390), and every
 # public parameter described for the API reference (about 150), and the command line for
 # real CSV files (--id/--drop, --sep sniffing, --missing, --proba, evaluate's per-class
-# report and --json, --test-size, progress; the pandas fast path of the CSV reader: 889):
-# a ratchet, lowered when code is cut.
-MAX_PACKAGE_LINES = 11_840
+# report and --json, --test-size, progress; the pandas fast path of the CSV reader: 889),
+# then issue 14's lazy prediction on Dask (_dask, 304), the public per-chunk API that the
+# Dask driver now only schedules (chunks, 633, most of it docstrings) and the round
+# checkpoint of distributed fits (80): a ratchet, lowered when code is cut.
+MAX_PACKAGE_LINES = 12_850
 
 NOT_CODE = {
     tokenize.COMMENT,

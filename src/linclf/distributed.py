@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import numbers
-import re
+import os
 import time
 import uuid
 import warnings
@@ -19,14 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from . import _validation
-from ._fitting.plan import FitPlan, make_plan
+from . import _validation, chunks
+from ._dask import as_dask_array, is_dask
 from ._fitting.state import FittedModel
-from ._fitting.weights import class_weight_factors
+from ._training import checkpoint
 from ._training.progress import Progress
-from .estimator import LinearSVM, SoftmaxClassifier, fitted_state, set_fitted_state
+from .chunks import ChunkPlan
+from .estimator import set_fitted_state
 from .exceptions import DivergenceError, LostDataError, convergence_warning
-from .losses import l2_penalty
 
 __all__ = ["STRATEGIES", "LostDataError", "fit", "round_traffic"]
 
@@ -109,6 +109,8 @@ def fit(
     max_rounds: int | None = None,
     sample_weight: Any = None,
     callbacks: Sequence[Callable[[Mapping[str, Any]], Any]] = (),
+    checkpoint_path: str | os.PathLike | None = None,
+    resume: bool = False,
 ) -> Any:
     """Fit a linclf estimator on a Dask cluster; the data never leave the workers.
 
@@ -116,10 +118,11 @@ def fit(
     ----------
     estimator : LinearSVM or SoftmaxClassifier
         Fitted in place with its hyperparameters; ``standardize``, ``early_stopping`` refused.
-    X : dask.array.Array of shape (n_samples, n_features)
+    X : dask.array.Array or dask DataFrame of shape (n_samples, n_features)
         Chunked by rows, sizes known or not (as after boolean indexing); column chunks are
-        merged, so each row chunk holds all D columns. Empty row chunks are skipped.
-    y : dask.array.Array or ndarray of shape (n_samples,)
+        merged, so each row chunk holds all D columns. Empty row chunks are skipped. A
+        DataFrame's string column names become ``feature_names_in_``.
+    y : dask.array.Array, dask Series or ndarray of shape (n_samples,)
         Labels of any sortable type, at least two distinct values; rechunked to X's rows.
     client : distributed.Client or None
         The cluster; ``None`` is the default client (``distributed.get_client()``).
@@ -132,7 +135,16 @@ def fit(
     sample_weight : dask.array.Array, ndarray or None, shape (n_samples,)
         Non-negative weights, multiplied by ``class_weight``; a chunk of weight 0 is skipped.
     callbacks : sequence of callables
-        ``callback({"round", "loss", "seconds"})`` after each round; ``True`` stops the fit.
+        ``callback({"round", "loss", "seconds", "W", "b"})`` after each round, W and b
+        copies of the model after it (b None without an intercept); ``True`` stops the fit.
+    checkpoint_path : str, os.PathLike or None, default None
+        Where the driver writes the state after each round (atomically, never pickled, the
+        previous one kept at ``+ ".prev"``): parameters, optimizer, stopping rule, seed.
+        Not with ``solver="lbfgs"``.
+    resume : bool, default False
+        Continue from the checkpoint at ``checkpoint_path`` (after the driver died, or a
+        callback stopped the fit): the same data and settings end bit for bit as a fit
+        that was never interrupted.
 
     Returns
     -------
@@ -144,8 +156,10 @@ def fit(
     ImportError
         Without dask or distributed.
     ValueError, TypeError
-        No client, bad arguments (before any work is sent), or bad data (from the worker
-        that found it, at its row in the whole of X).
+        No client, bad arguments (before any work is sent), bad data (from the worker
+        that found it, at its row in the whole of X), or a checkpoint of another fit.
+    FileNotFoundError
+        ``resume=True`` and no checkpoint at ``checkpoint_path`` (nor ``.prev``).
     DivergenceError
         A loss or the parameters became non-finite.
     LostDataError
@@ -171,22 +185,20 @@ def fit(
     (5, True)
     """
     da, distributed = _import_dask()
-    plan, max_rounds, callbacks = _check_settings(
-        estimator, strategy, solver, max_rounds, callbacks
-    )
+    plan, callbacks = _check_settings(estimator, strategy, solver, max_rounds, callbacks)
+    _check_checkpointing(solver, checkpoint_path, resume)
     client = _check_client(distributed, client)
-    X, y, sample_weight = _check_collections(da, X, y, sample_weight)
-    plan = plan.for_data(X.dtype)  # dtype="auto": the dtype of X, as a single machine's fit
+    X, y, sample_weight, names = _check_collections(da, X, y, sample_weight)
+    plan = plan.for_dtype(X.dtype)  # dtype="auto": the dtype of X, as a single machine's fit
     fit_id = uuid.uuid4().hex[:8]
     try:
-        data = _persist_chunks(client, da, plan, fit_id, X, y, sample_weight)
-        params = _start_params(estimator, plan, data.classes, data.n_features)
-        reg = plan.reg_for(data.n_samples, data.classes.shape[0])
-        # Cosine annealing spans the rounds; the worker's Trainer runs one epoch regardless.
-        per_round = replace(plan, reg=reg, max_epochs=max_rounds, verbose=0, random_state=None)
-        seed = _base_seed(plan.random_state)
+        data, plan = _persist_chunks(client, da, plan, fit_id, X, y, sample_weight)
+        params = plan.start_params(data.n_features, estimator)  # warm_start's, or zeros
+        kind, where = (strategy, solver), (checkpoint_path, resume)
+        plan, saver = _checkpoints(client, plan, data, estimator, kind, *where)
+        reg, max_rounds = plan.reg, plan.max_rounds
         progress = Progress(plan.verbose, max_rounds, data.n_samples, unit="round")
-        run = _Run(client, data.chunks, per_round, callbacks, progress, seed, fit_id)
+        run = _Run(client, data.chunks, plan, callbacks, progress, fit_id, saver)
         fit_rounds = run.average if strategy == "average" else getattr(run, solver)
         try:
             optimizer, curve, converged = fit_rounds(params, max_rounds)
@@ -200,7 +212,7 @@ def fit(
             f"Dask recomputes what a worker loses, or resubmit the data and fit again ({exc}). "
             "The estimator was left unchanged."
         ) from exc
-    tol = plan.limits("sgd")[0]
+    tol = plan.tol
     if not converged and tol is not None:
         message = (
             f"linclf.distributed.fit stopped at max_rounds={max_rounds} while the loss was "
@@ -209,6 +221,7 @@ def fit(
         warnings.warn(message, convergence_warning(), stacklevel=2)
     # No generator: set_fitted_state seeds partial_fit's from random_state, as fit does.
     trained = dict(reg=reg, n_iter=len(curve), loss_curve=curve, optimizer=optimizer)
+    trained["feature_names_in"] = names  # a dask DataFrame's string column names, or None
     model = FittedModel(params["W"], params["b"], data.classes, data.n_features, **trained)
     set_fitted_state(estimator, model)
     return estimator
@@ -216,31 +229,41 @@ def fit(
 
 def _check_settings(
     estimator: Any, strategy: str, solver: str, max_rounds: Any, callbacks: Any
-) -> tuple[FitPlan, int, tuple[Callable, ...]]:
-    """``(plan, max_rounds, callbacks)``: every setting checked on the driver, before any work."""
+) -> tuple[ChunkPlan, tuple[Callable, ...]]:
+    """``(plan, callbacks)``: every setting checked on the driver, before any work."""
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {list(STRATEGIES)}, got {strategy!r}")
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {list(SOLVERS)}, got {solver!r}")
     if solver == "lbfgs" and strategy != "gradient":
         raise ValueError("solver='lbfgs' needs strategy='gradient' (full-batch gradients)")
-    if not isinstance(estimator, LinearSVM | SoftmaxClassifier):
-        raise TypeError(
-            "estimator must be a linclf classifier (LinearSVM or SoftmaxClassifier), got "
-            f"{type(estimator).__name__}"
-        )
-    plan = make_plan(estimator)  # batch_size, learning_rate...: what the workers would run
-    if plan.standardize is True:
-        raise ValueError(
-            "standardize=True is not supported by linclf.distributed: scale the features "
-            "beforehand (e.g. with dask_ml.preprocessing.StandardScaler)"
-        )
-    if plan.early_stopping:
-        raise ValueError("early_stopping=True is not supported by linclf.distributed")
-    max_rounds = plan.limits("sgd")[1] if max_rounds is None else max_rounds
-    _validation.check_scalar(max_rounds, "max_rounds", numbers.Integral, low=1)
+    plan = ChunkPlan.from_estimator(estimator, max_rounds=max_rounds)
     callbacks = _validation.check_callbacks(callbacks, "callback(info) with the round's info")
-    return plan, int(max_rounds), callbacks
+    return plan, callbacks
+
+
+def _check_checkpointing(solver: str, path: Any, resume: Any) -> None:
+    """TypeError or ValueError for checkpoint settings that cannot work; FileNotFoundError,
+    before any work is sent, when ``resume`` finds no checkpoint."""
+    if path is not None and not isinstance(path, str | os.PathLike):
+        raise TypeError(
+            f"checkpoint_path must be None, a str or an os.PathLike, got {type(path).__name__}"
+        )
+    if not isinstance(resume, bool | np.bool_):
+        raise TypeError(f"resume must be a bool, got {resume!r} of type {type(resume).__name__}")
+    if resume and path is None:
+        raise ValueError("resume=True needs checkpoint_path, the checkpoint to continue from")
+    if path is not None and solver == "lbfgs":
+        raise ValueError(
+            "checkpoint_path is not supported with solver='lbfgs' (SciPy's L-BFGS-B keeps its "
+            "state to itself): use solver='sgd', or fit without checkpoint_path"
+        )
+    previous = checkpoint.previous_path(path) if resume else None
+    if resume and not (os.path.exists(path) or os.path.exists(previous)):
+        raise FileNotFoundError(
+            f"resume=True found no checkpoint at {os.fspath(path)} (nor {previous}): fit "
+            "with resume=False first, with checkpoint_path where it should be written"
+        )
 
 
 def _check_client(distributed: Any, client: Any) -> Any:
@@ -258,15 +281,20 @@ def _check_client(distributed: Any, client: Any) -> Any:
     return client
 
 
-def _check_collections(da: Any, X: Any, y: Any, sample_weight: Any) -> tuple[Any, Any, Any]:
-    """X as a dask array with one column chunk, y and the weights as 1-d dask arrays.
+def _check_collections(da: Any, X: Any, y: Any, sample_weight: Any) -> tuple[Any, ...]:
+    """``(X, y, w, names)``: X as a dask array with one column chunk, y and the weights as
+    1-d dask arrays (a dask DataFrame or Series converted, never computed on the driver),
+    and the feature names of a DataFrame X (None for an array).
 
     Lengths that are known are compared here, before anything is computed.
     """
+    names = None
+    if is_dask(X) and not isinstance(X, da.Array) and hasattr(X, "to_dask_array"):
+        X, names = as_dask_array(X)  # row chunks of unknown size: counted when persisted
     if not isinstance(X, da.Array):
         raise TypeError(
-            f"X must be a dask.array.Array chunked by rows, got {type(X).__name__}; "
-            "e.g. dask.array.from_array(X, chunks=(rows_per_chunk, -1))"
+            f"X must be a dask.array.Array chunked by rows or a dask DataFrame, got "
+            f"{type(X).__name__}; e.g. dask.array.from_array(X, chunks=(rows_per_chunk, -1))"
         )
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
@@ -278,13 +306,16 @@ def _check_collections(da: Any, X: Any, y: Any, sample_weight: Any) -> tuple[Any
     X = X.rechunk({1: -1}) if X.numblocks[1] > 1 else X  # X Wᵀ sums over whole rows
 
     def rows(v: Any, name: str) -> Any:
+        if is_dask(v):  # a Series too: converted where it lies, not pulled to the driver
+            v = as_dask_array(v, name)[0]
         v = v if isinstance(v, da.Array) else da.from_array(np.asarray(v), chunks=-1)
         if v.ndim != 1:
             raise ValueError(f"{name} must be 1-D (n_samples,), got shape {v.shape}")
         _check_lengths(X.shape[0], v.shape[0], name)
         return v
 
-    return X, rows(y, "y"), None if sample_weight is None else rows(sample_weight, "sample_weight")
+    weights = None if sample_weight is None else rows(sample_weight, "sample_weight")
+    return X, rows(y, "y"), weights, names
 
 
 def _check_lengths(n_X: float, n_v: float, name: str) -> None:
@@ -323,20 +354,21 @@ class _Chunks:
 
 
 def _persist_chunks(
-    client: Any, da: Any, plan: FitPlan, fit_id: str, X: Any, y: Any, sample_weight: Any
-) -> _Chunks:
-    """The chunks validated where they lie, once, labels encoded with the classes of all."""
+    client: Any, da: Any, plan: ChunkPlan, fit_id: str, X: Any, y: Any, sample_weight: Any
+) -> tuple[_Chunks, ChunkPlan]:
+    """The chunks validated where they lie, once, labels encoded with the classes of all;
+    the plan with what the chunks share (:meth:`ChunkPlan.with_summaries`)."""
     import dask
 
     X, y, sample_weight = _aligned_rows(client, X, y, sample_weight)
     starts = np.cumsum((0, *X.chunks[0]))
     weight_blocks = [None] * X.numblocks[0] if sample_weight is None else sample_weight.to_delayed()
     blocks = zip(X.to_delayed()[:, 0], y.to_delayed(), weight_blocks, starts, strict=False)
-    check = dask.delayed(_check_chunk, pure=True)
+    check = dask.delayed(chunks.check_chunk, pure=True)
     checked = client.compute(
         [
             check(
-                X_k, y_k, w_k, int(start), plan.dtype, dask_key_name=f"linclf-check-c{k}-{fit_id}"
+                plan, X_k, y_k, w_k, start=int(start), dask_key_name=f"linclf-check-c{k}-{fit_id}"
             )
             for k, (X_k, y_k, w_k, start) in enumerate(blocks)
             if X.chunks[0][k] > 0  # an empty chunk (boolean indexing leaves them) adds nothing
@@ -346,118 +378,83 @@ def _persist_chunks(
         raise ValueError(
             f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required"
         )
-    summaries = client.gather([client.submit(_chunk_labels, chunk) for chunk in checked])
-    classes, per_class, divisor = _label_weights(plan, summaries)
+    summaries = client.gather([client.submit(chunks.summarize, chunk) for chunk in checked])
+    plan = plan.with_summaries(summaries)
     encoded = [
-        client.submit(
-            _encode_chunk, chunk, classes, per_class, divisor, key=f"linclf-chunk-c{k}-{fit_id}"
-        )
+        client.submit(chunks.encode_chunk, plan, chunk, key=f"linclf-chunk-c{k}-{fit_id}")
         for k, chunk in enumerate(checked)
     ]
-    if sample_weight is not None or per_class is not None:
-        weights = client.gather([client.submit(_chunk_weight, chunk) for chunk in encoded])
+    if sample_weight is not None or plan.class_factors is not None:
+        weights = client.gather([client.submit(chunks.chunk_weight, chunk) for chunk in encoded])
         if not any(weights):
             raise ValueError(
                 "sample_weight (times class_weight) is zero for every sample; at least one "
                 "sample needs a positive weight"
             )
         encoded = [chunk for chunk, weight in zip(encoded, weights, strict=True) if weight > 0]
-    return _Chunks(encoded, classes, int(X.shape[0]), int(X.shape[1]))
+    return _Chunks(encoded, plan.classes, plan.n_samples, int(X.shape[1])), plan
 
 
-_POSITION = re.compile(r"\b(row|rows from|index) (\d+)")
+@dataclass(frozen=True)
+class _Checkpoints:
+    """Where a fit checkpoints its rounds, what a resume must match, what it resumes."""
+
+    path: str | os.PathLike
+    fingerprint: dict[str, Any]
+    resumed: checkpoint.RoundState | None
 
 
-def _check_chunk(X: Any, y: Any, weights: Any, start: int, dtype: np.dtype) -> tuple:
-    """On a worker: ``(X, y, w)`` of rows ``[start, start + n)`` checked as ``fit`` checks them.
+def _checkpoints(
+    client: Any,
+    plan: ChunkPlan,
+    data: _Chunks,
+    estimator: Any,
+    kind: tuple,
+    path: Any,
+    resume: bool,
+) -> tuple[ChunkPlan, _Checkpoints | None]:
+    """The plan (a resumed fit's seed is the checkpoint's) and the fit's checkpoints, if any.
 
-    The positions in the messages are rows of the whole X; a chunk of zero weights is valid
-    (the total weight is judged over all the chunks), and weights are not rescaled here.
+    The fingerprint holds everything the rounds' numbers depend on: the chunks (a digest of
+    each: its labels, weights and 64 of its rows), the settings, and the seed when
+    ``random_state`` fixes it (a drawn one is taken from the checkpoint).
     """
-    try:
-        X = _validation.check_X(np.asarray(X), dtype=dtype, name="X", order="C")
-        y = _validation.check_y(np.asarray(y), X.shape[0])
-        if weights is not None:
-            weights = np.asarray(weights)
-            if not (weights.dtype.kind in "iuf" and not np.any(weights)):
-                _validation.check_sample_weight(weights, X.shape[0])
-            weights = weights.astype(np.float64)
-    except ValueError as exc:
-        where = (
-            f"{str(exc).rstrip('.')}; counted in X's chunk of rows {start} to {start + len(X) - 1}"
-        )
-        raise ValueError(_POSITION.sub(lambda m: f"{m[1]} {start + int(m[2])}", where)) from None
-    return X, y, weights
+    if path is None:
+        return plan, None
+    n_classes, settings = plan.classes.shape[0], plan.settings
+    digests = client.gather([client.submit(_chunk_digest, c, n_classes) for c in data.chunks])
+    hyper = plan.make_optimizer().state_dict()
+    named = ("learning_rate", "momentum", "nesterov")
+    params = plan.start_params(data.n_features)
+    fingerprint = dict(
+        fit="linclf.distributed",
+        strategy=kind[0],
+        solver=kind[1],
+        loss=settings.loss,
+        loss_params=dict(settings.loss_params),
+        reg=plan.reg,
+        tol=plan.tol,
+        optimizer={k: v for k, v in hyper.items() if k in named or k.startswith("schedule.")},
+        adaptive=settings.schedule == "adaptive",
+        batch_size=settings.batch_size,
+        shuffle=settings.shuffle,
+        n_iter_no_change=settings.n_iter_no_change,
+        classes=plan.classes.tolist(),
+        n_samples=plan.n_samples,
+        n_features=data.n_features,
+        params={k: [list(p.shape), p.dtype.name] for k, p in params.items() if p is not None},
+        chunks=digests,
+        seed=plan.seed if isinstance(estimator.random_state, numbers.Integral) else "drawn",
+    )
+    resumed = checkpoint.load_round_state(path, fingerprint) if resume else None
+    plan = plan if resumed is None else replace(plan, seed=resumed.seed)
+    return plan, _Checkpoints(path, fingerprint, resumed)
 
 
-def _chunk_labels(chunk: tuple) -> tuple:
-    """On a worker: the chunk's ``(labels, counts, weight sum, largest weight)``."""
-    _, y, weights = chunk
-    try:
-        labels, index = np.unique(y, return_inverse=True)
-    except TypeError:
-        _validation.encode_labels(y)  # raises its ValueError for labels that cannot be sorted
-        raise
-    counts = np.bincount(index.reshape(-1), minlength=labels.shape[0])
-    if weights is None:
-        return labels, counts, None, None
-    with np.errstate(over="ignore"):  # an overflowing total is judged on the driver
-        return labels, counts, np.sum(weights), np.max(weights)
-
-
-def _label_weights(plan: FitPlan, summaries: list[tuple]) -> tuple:
-    """``(classes, per_class, divisor)`` from the chunks' label counts and weight totals.
-
-    As ``check_sample_weight`` does for one array: when the weights' sum overflows, they
-    are all divided by the largest, here the largest of all the chunks.
-    """
-    labels = np.concatenate([labels for labels, *_ in summaries])
-    classes, index = _validation.encode_labels(labels)  # continuous or single labels refused
-    counts = np.bincount(index, np.concatenate([counts for _, counts, *_ in summaries]))
-    # "balanced" from the class counts of all the chunks, not of each one.
-    per_class = class_weight_factors(plan.class_weight, classes, counts)
-    divisor = None
-    if summaries[0][2] is not None:
-        with np.errstate(over="ignore"):
-            total = np.sum([total for *_, total, _ in summaries])
-        divisor = None if np.isfinite(total) else max(largest for *_, largest in summaries)
-    return classes, per_class, divisor
-
-
-def _encode_chunk(chunk: tuple, classes: np.ndarray, per_class: Any, divisor: Any) -> tuple:
-    """On a worker: ``(X, class indices, weights)``, the weights times the class factors."""
+def _chunk_digest(chunk: tuple, n_classes: int) -> str:
+    """On a worker: the chunk's digest (labels, weights, 64 evenly spaced rows of X)."""
     X, y, weights = chunk
-    y = _validation.index_labels(y, classes)
-    if weights is not None and divisor is not None:
-        weights = weights / divisor
-    if per_class is not None:
-        weights = (np.ones(len(y)) if weights is None else weights) * per_class[y]
-    return X, y, weights
-
-
-def _chunk_weight(chunk: tuple) -> float:
-    """On a worker: the chunk's weight total (its rows without weights)."""
-    X, _, weights = chunk
-    return float(X.shape[0]) if weights is None else float(np.sum(weights))
-
-
-def _start_params(estimator: Any, plan: FitPlan, classes: np.ndarray, n_features: int) -> _Params:
-    """The previous model's rows with ``warm_start`` (same classes, shape, dtype), else zeros."""
-    shape = (classes.shape[0], n_features)
-    if plan.warm_start and hasattr(estimator, "coef_"):
-        old = fitted_state(estimator)
-        if (old.W.shape, old.W.dtype) == (shape, plan.dtype) and np.array_equal(
-            classes, old.classes
-        ):
-            return {"W": old.W.copy(), "b": None if old.b is None else old.b.copy()}
-    return plan.zero_params(*shape)
-
-
-def _base_seed(random_state: Any) -> int:
-    """The entropy every chunk seed derives from: fixed by an int, drawn once otherwise."""
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(2**63))
-    return int(np.random.SeedSequence(random_state).entropy)  # an int is its own entropy
+    return checkpoint.data_digest(_validation.TrainingData(X, y, n_classes, weights))
 
 
 @dataclass
@@ -469,11 +466,11 @@ class _Run:
 
     client: Any
     chunks: list[Any]
-    plan: FitPlan  # λ resolved, a few hundred bytes: it goes with every task
+    plan: ChunkPlan  # λ and the seed resolved, a few hundred bytes: it goes with every task
     callbacks: tuple[Callable[[Mapping[str, Any]], Any], ...]
     progress: Progress  # the estimator's verbose, a round for an epoch
-    seed: int
     run_id: str
+    saver: _Checkpoints | None = None
     rounds: int = 0  # broadcasts so far (L-BFGS-B may take several per iteration)
 
     def broadcast(self, params: _Params) -> Any:
@@ -494,59 +491,108 @@ class _Run:
         with dask.config.set(threshold):
             return self.client.submit(_copy_params, dict(params), key=key)
 
-    def submit(self, what: str, index: int, function: Callable, *args: Any) -> Any:
+    def submit(self, what: str, index: int, function: Callable, *args: Any, **kwargs: Any) -> Any:
         key = f"linclf-{what}-r{self.rounds}-c{index}-{self.run_id}"
-        return self.client.submit(function, *args, key=key)
+        return self.client.submit(function, *args, key=key, **kwargs)
 
-    def report(self, round_index: int, loss: float, seconds: float, last: bool = False) -> bool:
-        info = {"round": round_index, "loss": loss, "seconds": seconds}
+    def report(
+        self, round_index: int, loss: float, seconds: float, params: _Params, last: bool = False
+    ) -> bool:
+        model = {name: None if p is None else p.copy() for name, p in params.items()}
+        info = {"round": round_index, "loss": loss, "seconds": seconds, **model}
         log = {"epoch": round_index, "loss": loss, "val_accuracy": None, "seconds": seconds}
         self.progress.epoch(log, last=last)
         return any(callback(info) is True for callback in self.callbacks)
 
-    def rounds_until_stop(self, max_rounds: int, one_round: Callable, scale: Callable) -> tuple:
-        """``(losses, converged)`` of ``one_round(round, lr_scale) -> loss``; decays call scale."""
-        plateau, curve, lr_scale = self.plan.make_plateau(), [], 1.0
-        for round_index in range(max_rounds):
+    def rounds_until_stop(
+        self,
+        max_rounds: int,
+        one_round: Callable,
+        scale: Callable,
+        params: _Params,
+        optimizer: Any = None,
+    ) -> tuple:
+        """``(losses, converged)`` of ``one_round(round, lr_scale) -> loss``; decays call scale.
+
+        With checkpoints, the state after each round is written before the callbacks see it,
+        and a resumed fit first takes the saved one into ``params``, ``optimizer`` and the rule.
+        """
+        plateau, curve, lr_scale, start = self.plan.stopping_rule(), [], 1.0, 0
+        saved = None if self.saver is None else self.saver.resumed
+        if saved is not None:
+            curve, lr_scale, start = self.restore(saved, params, optimizer, plateau)
+            if saved.stopped:
+                return curve, True
+        for round_index in range(start, max_rounds):
             started = time.perf_counter()
             curve.append(one_round(round_index, lr_scale))
             step = plateau.update(curve[-1], lr_scale)
             if step.decay is not None:
                 lr_scale *= step.decay
                 scale(step.decay)
+            if self.saver is not None:
+                state = dict(plateau=plateau.state_dict(), lr_scale=lr_scale, stopped=step.stop)
+                self.save(params, optimizer, round_index + 1, curve, **state)
             seconds = time.perf_counter() - started
-            if self.report(round_index + 1, curve[-1], seconds, last=step.stop) or step.stop:
+            if self.report(round_index + 1, curve[-1], seconds, params, step.stop) or step.stop:
                 return curve, True
         return curve, False
 
+    def restore(
+        self, saved: checkpoint.RoundState, params: _Params, optimizer: Any, plateau: Any
+    ) -> tuple[list[float], float, int]:
+        """``(losses, lr_scale, rounds done)`` of the checkpoint, its state put in place."""
+        for name, saved_param in saved.params.items():
+            if saved_param is not None:
+                params[name][...] = saved_param
+        if optimizer is not None:
+            optimizer.load_state_dict(saved.optimizer)
+        plateau.load_state_dict(saved.plateau)
+        self.rounds = saved.round  # the broadcasts' keys go on counting rounds
+        return list(saved.loss_curve), saved.lr_scale, saved.round
+
+    def save(
+        self, params: _Params, optimizer: Any, rounds: int, curve: list[float], **state: Any
+    ) -> None:
+        """Checkpoint the fit after ``rounds`` rounds (the state: plateau, lr_scale, stopped)."""
+        optimizer_state = None if optimizer is None else optimizer.state_dict()
+        record = checkpoint.RoundState(
+            params,
+            optimizer_state,
+            round=rounds,
+            loss_curve=list(curve),
+            seed=self.plan.seed,
+            **state,
+        )
+        checkpoint.save_round_state(self.saver.path, self.saver.fingerprint, record)
+
     def average(self, params: _Params, max_rounds: int) -> tuple[None, list[float], bool]:
         def one_round(round_index: int, lr_scale: float) -> float:
-            shared, seed = self.broadcast(params), (self.seed, round_index)
+            shared, epoch = self.broadcast(params), dict(round_index=round_index, lr_scale=lr_scale)
             tasks = [
-                self.submit("average", k, _local_epoch, self.plan, shared, c, (*seed, k), lr_scale)
+                self.submit(
+                    "average", k, chunks.local_epoch, self.plan, shared, c, chunk_index=k, **epoch
+                )
                 for k, c in enumerate(self.chunks)
             ]
-            results = self.client.gather(tasks)  # in chunk order
+            merged, loss = chunks.merge(self.client.gather(tasks))  # in chunk order
             self.rounds += 1
-            total, finite = math.fsum(r["weight"] for r in results), True
-            with np.errstate(over="ignore", invalid="ignore"):  # judged just below
-                for name in (name for name, p in params.items() if p is not None):
-                    terms = ((r["weight"] / total) * r[name] for r in results)
-                    params[name][...] = sum(terms, np.zeros(params[name].shape))  # to its dtype
-                    finite &= bool(np.isfinite(np.sum(params[name], dtype=np.float64)))
-            loss = math.fsum(r["weight"] * r["loss"] for r in results) / total
+            finite = True
+            for name in (name for name, p in merged.items() if p is not None):
+                params[name][...] = merged[name]
+                finite &= bool(np.isfinite(np.sum(params[name], dtype=np.float64)))
             if not (math.isfinite(loss) and finite):
                 raise _diverged(round_index, "the averaged model is not finite")
             return loss
 
         # No optimizer: set_fitted_state makes a fresh one, as every chunk's was at each round.
-        return None, *self.rounds_until_stop(max_rounds, one_round, lambda factor: None)
+        return None, *self.rounds_until_stop(max_rounds, one_round, lambda factor: None, params)
 
     def full_gradient(self, params: _Params) -> tuple[float, np.ndarray]:
         """One round: the objective on all the data at ``params`` and its flat float64 gradient."""
         shared = self.broadcast(params)
         parts = [
-            self.submit("gradient", k, _chunk_sums, self.plan, shared, chunk)
+            self.submit("gradient", k, chunks.gradient_sums, self.plan, shared, chunk)
             for k, chunk in enumerate(self.chunks)
         ]
         for level in range((len(parts) - 1).bit_length()):  # (0+1)+(2+3)...: ⌈log₂K⌉ levels
@@ -557,12 +603,7 @@ class _Run:
             parts = paired + parts[len(paired) * 2 :]  # an odd one out goes up as is
         sums = parts[0].result()  # [Σ w L, Σ w ∂L/∂W, Σ w ∂L/∂b, Σ w], Σ w > 0
         self.rounds += 1
-        with np.errstate(over="ignore", invalid="ignore"):  # the caller judges finiteness
-            penalty, dW_penalty = l2_penalty(params["W"].astype(np.float64), self.plan.reg)
-            grad = sums[1:-1] / sums[-1]
-            if dW_penalty is not None:
-                grad[: params["W"].size] += dW_penalty.ravel()
-            return float(sums[0] / sums[-1] + penalty), grad
+        return chunks.loss_and_gradient(self.plan, params, sums)
 
     def sgd(self, params: _Params, max_rounds: int) -> tuple[Any, list[float], bool]:
         optimizer = self.plan.make_optimizer()
@@ -573,12 +614,12 @@ class _Run:
                 raise _diverged(round_index, f"the loss is {loss}")
             # A diverging step may overflow the training dtype: the next round's loss says so.
             with np.errstate(over="ignore", invalid="ignore"):
-                optimizer.step(params, _unflatten(grad, params))
+                optimizer.step(params, chunks.unflatten(grad, params))
             optimizer.epoch_end()  # a round is an epoch for the schedule
             return loss
 
         scale = optimizer.scale_learning_rate  # its lr_scale follows the rule's, factor for factor
-        return optimizer, *self.rounds_until_stop(max_rounds, one_round, scale)
+        return optimizer, *self.rounds_until_stop(max_rounds, one_round, scale, params, optimizer)
 
     def lbfgs(self, params: _Params, max_rounds: int) -> tuple[Any, list[float], bool]:
         from scipy.optimize import minimize
@@ -586,7 +627,7 @@ class _Run:
         curve, last = [], {"x": None, "loss": None, "time": time.perf_counter()}  # last evaluation
 
         def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
-            loss, grad = self.full_gradient(_unflatten(x, params))
+            loss, grad = self.full_gradient(chunks.unflatten(x, params))
             last.update(x=x.copy(), loss=loss)
             return loss, grad
 
@@ -594,7 +635,9 @@ class _Run:
             # The loss at the accepted point: SciPy's latest evaluation (else one more round).
             curve.append(last["loss"] if np.array_equal(last["x"], xk) else objective(xk)[0])
             started, last["time"] = last["time"], time.perf_counter()
-            if self.report(len(curve), curve[-1], last["time"] - started):
+            if self.report(
+                len(curve), curve[-1], last["time"] - started, chunks.unflatten(xk, params)
+            ):
                 raise _Stop
 
         x0 = np.concatenate([p.ravel() for p in params.values() if p is not None]).astype(float)
@@ -608,19 +651,12 @@ class _Run:
             x, converged = last["x"], True
         if not np.all(np.isfinite(x)):
             raise DivergenceError("L-BFGS-B produced non-finite parameters")
-        params.update(_unflatten(x, params))
+        params.update(chunks.unflatten(x, params))
         return self.plan.make_optimizer(), curve, converged
 
 
 class _Stop(Exception):
     """Raised inside SciPy's callback when a user callback asks to stop."""
-
-
-def _unflatten(x: np.ndarray, like: _Params) -> _Params:
-    """The flat float64 ``[W, b]`` as arrays of the shapes and dtypes of ``like``."""
-    W, b = like["W"], like["b"]
-    b_x = None if b is None else x[W.size :].astype(b.dtype)
-    return {"W": x[: W.size].reshape(W.shape).astype(W.dtype), "b": b_x}
 
 
 def _diverged(round_index: int, what: str) -> DivergenceError:
@@ -633,37 +669,3 @@ def _diverged(round_index: int, what: str) -> DivergenceError:
 def _copy_params(params: _Params) -> _Params:
     """On a worker: the broadcast parameters (the task's spec holds them: its lineage)."""
     return params
-
-
-def _local_epoch(
-    plan: FitPlan, params: _Params, chunk: tuple, seed: tuple, lr_scale: float
-) -> dict[str, Any]:
-    """On a worker: one SGD epoch on one chunk, seeded by (base seed, round, chunk)."""
-    X, y, weights = chunk
-    weight = X.shape[0] if weights is None else float(np.sum(weights))
-    base, round_index, index = seed
-    rng = np.random.default_rng(np.random.SeedSequence(base, spawn_key=(round_index, index)))
-    optimizer = plan.make_optimizer()
-    # Place the schedule where a sequential fit would be at this epoch.
-    state = optimizer.state_dict()
-    batches = -(-X.shape[0] // min(plan.batch_size, X.shape[0]))
-    state.update(epoch=round_index, t=round_index * batches, lr_scale=lr_scale)
-    optimizer.load_state_dict(state)
-    trainer = plan.make_trainer(
-        optimizer, rng, plan.reg, max_epochs=1, tol=None, early_stopping=False, lr_decay=None
-    )
-    local = {name: None if p is None else p.copy() for name, p in params.items()}
-    # The chunk was validated once, by the tasks that persisted it.
-    trainer.fit_data(local, _validation.TrainingData(X, y, local["W"].shape[0], weights))
-    return {**local, "weight": weight, "loss": trainer.history_["loss"][0]}
-
-
-def _chunk_sums(plan: FitPlan, params: _Params, chunk: tuple) -> np.ndarray:
-    """On a worker: the chunk's [Σ w L, Σ w ∂L/∂W, Σ w ∂L/∂b, Σ w], M + 2 float64."""
-    X, y, weights = chunk
-    weight = X.shape[0] if weights is None else float(np.sum(weights))
-    with np.errstate(over="ignore", invalid="ignore"):  # judged by the driver
-        mean_loss, grads = plan.objective(0.0).loss_grad(params, X, y, weights)
-        # The core returns weighted means: times the weight total, they become sums.
-        means = [[mean_loss], grads["W"].ravel(), [] if grads["b"] is None else grads["b"]]
-        return np.multiply(np.concatenate([*means, [1.0]]), weight, dtype=np.float64)

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ._dask import dask_predict, dask_score, is_dask
 from ._engine.blas import blas_threads
 from ._engine.blocks import is_out_of_core
 from ._engine.core import batched_scores
@@ -406,10 +407,12 @@ class _LinearClassifier(*estimator_bases()):
         r"""Class scores :math:`S = X W^\top + b`, in bounded-memory row chunks.
 
         X is scanned for NaN/inf only when a score is non-finite: out-of-core X is read once.
+        A Dask X (array or DataFrame) gives a lazy dask array, one task per row chunk, the
+        model held once in the graph (docs/scaling.md); so do the other prediction methods.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array or DataFrame} of shape (n_samples, n_features)
             Samples with the features the model was fitted on, in any form ``fit`` takes.
 
         Returns
@@ -418,6 +421,8 @@ class _LinearClassifier(*estimator_bases()):
             Column ``c`` scores ``classes_[c]``; two classes: ``classes_[1]`` minus ``classes_[0]``.
         """
         model = fitted_state(self)
+        if is_dask(X):
+            return dask_predict(self, model, X, "decision")
         X = check_features(X, model, type(self).__name__, check_finite=False)
         with np.errstate(all="ignore"):  # a non-finite score is explained below
             S = batched_scores(X, self.coef_, self.intercept_)
@@ -450,6 +455,8 @@ class _LinearClassifier(*estimator_bases()):
         ndarray of shape (n_samples,)
             The label of ``classes_`` with the highest score, for each sample.
         """
+        if is_dask(X):
+            return dask_predict(self, fitted_state(self), X, "labels")
         S = self.decision_function(X)  # first: it raises NotFittedError when unfitted
         index = (S > 0).astype(np.intp) if S.ndim == 1 else np.argmax(S, axis=1)
         return self.classes_[index]
@@ -469,8 +476,11 @@ class _LinearClassifier(*estimator_bases()):
         Returns
         -------
         float
-            The (weighted) fraction of samples whose predicted label is ``y``'s.
+            The (weighted) fraction of samples whose predicted label is ``y``'s; for a Dask
+            X, reduced on the workers (y and the weights in memory or Dask collections).
         """
+        if is_dask(X):
+            return dask_score(self, fitted_state(self), X, y, sample_weight)
         predicted = self.predict(X)
         y = check_y(y, predicted.shape[0])
         same_label_kind(y, self.classes_)
@@ -732,6 +742,8 @@ class SoftmaxClassifier(_LinearClassifier):
         ndarray of shape (n_samples, n_classes)
             Column ``c`` is the probability of ``classes_[c]``; each row sums to 1.
         """
+        if is_dask(X):
+            return dask_predict(self, fitted_state(self), X, "proba")
         return softmax(self._all_scores(X))
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
@@ -747,4 +759,6 @@ class SoftmaxClassifier(_LinearClassifier):
         ndarray of shape (n_samples, n_classes)
             The log of :meth:`predict_proba`, computed without taking the log of 0.
         """
+        if is_dask(X):
+            return dask_predict(self, fitted_state(self), X, "log_proba")
         return log_softmax(self._all_scores(X))

@@ -3,7 +3,7 @@
 Arrays ``param.``, ``anchor.``, ``best.``, ``optimizer.`` and ``perm``; the rest, with the
 :func:`fingerprint` a resumed fit must match, as JSON. The old file moves to ``.prev``
 before the new one is written atomically, if it is intact: after a crash one of the two is
-complete.
+complete. A :class:`RoundState` (a distributed fit after a round) is kept the same way.
 """
 
 from __future__ import annotations
@@ -24,12 +24,15 @@ from .._validation import TrainingData
 from ..exceptions import ModelFileError
 
 __all__ = [
+    "RoundState",
     "TrainingState",
     "fingerprint",
     "load_checkpoint",
+    "load_round_state",
     "previous_path",
     "read_checkpoint",
     "save_checkpoint",
+    "save_round_state",
     "write_checkpoint",
 ]
 
@@ -203,3 +206,80 @@ def read_checkpoint(path: _PathLike) -> tuple[dict[str, Any], dict[str, np.ndarr
     if all(problem.endswith(": missing") for problem in problems):
         raise FileNotFoundError(f"no checkpoint at {path} (nor {previous_path(path)})")
     raise ModelFileError("no intact checkpoint: " + "; ".join(problems))
+
+
+@dataclass
+class RoundState:
+    """A round-based fit (``linclf.distributed.fit``) after ``round`` rounds: all its resume
+    needs to go on bit for bit. ``optimizer``: the SGD's state dict, or None when each
+    round starts fresh ones; ``plateau``: the stopping rule's counters; ``seed``: the
+    entropy of the chunks' seeds; ``stopped``: the stopping rule ended the fit."""
+
+    params: Mapping[str, np.ndarray | None]
+    optimizer: Mapping[str, Any] | None
+    plateau: dict[str, Any]
+    lr_scale: float
+    round: int
+    loss_curve: list[float]
+    stopped: bool
+    seed: int
+
+
+def save_round_state(path: _PathLike, fingerprint: dict[str, Any], state: RoundState) -> None:
+    """Write ``state`` as the checkpoint at ``path`` (:func:`write_checkpoint`: the previous
+    one kept at ``path.prev``, atomically, no pickle)."""
+    arrays = {f"param.{name}": p for name, p in state.params.items() if p is not None}
+    optimizer, optimizer_arrays = split_arrays(state.optimizer or {}, "optimizer")
+    meta = dict(
+        fingerprint=fingerprint,
+        optimizer=None if state.optimizer is None else optimizer,
+        plateau=state.plateau,
+        lr_scale=state.lr_scale,
+        round=state.round,
+        loss_curve=state.loss_curve,
+        stopped=state.stopped,
+        seed=str(state.seed),  # up to 2**128: a string, whatever reads the JSON
+    )
+    write_checkpoint(path, json_safe(meta), {**arrays, **optimizer_arrays})
+
+
+def load_round_state(path: _PathLike, fingerprint: dict[str, Any]) -> RoundState:
+    """Read the newest intact checkpoint (:func:`read_checkpoint`) of a round-based fit;
+    ValueError if it was written for another ``fingerprint`` (another fit's checkpoint
+    included), ModelFileError if its parameters contradict it."""
+    meta, arrays = read_checkpoint(path)
+    theirs, ours = meta.get("fingerprint"), json_safe(fingerprint)
+    if theirs != ours:
+        theirs = theirs if isinstance(theirs, dict) else {}
+        differ = [_difference(key, theirs, ours) for key in {**theirs, **ours}]
+        raise ValueError(
+            f"the checkpoint at {path} was written for another fit: "
+            f"{'; '.join(d for d in differ if d)}. Resume with the same chunks (rows, labels, "
+            "weights), strategy, solver, objective, optimizer hyperparameters and "
+            "random_state, or start afresh with resume=False"
+        )
+    _check_consistent(path, fingerprint, arrays)
+    optimizer = meta["optimizer"]
+    params = join_arrays({}, arrays, "param")
+    return RoundState(
+        params={name: params.get(name) for name in fingerprint["params"]},
+        optimizer=None if optimizer is None else join_arrays(optimizer, arrays, "optimizer"),
+        plateau={**meta["plateau"], "best": json_float(meta["plateau"]["best"])},
+        lr_scale=json_float(meta["lr_scale"]),
+        round=int(meta["round"]),
+        loss_curve=[json_float(loss) for loss in meta["loss_curve"]],
+        stopped=bool(meta["stopped"]),
+        seed=int(meta["seed"]),
+    )
+
+
+def _difference(key: str, theirs: dict, ours: dict) -> str:
+    """``"key: a (checkpoint) != b (this fit)"`` (values longer than 40 characters left out),
+    or "" when they agree."""
+    if theirs.get(key) == ours.get(key):
+        return ""
+    values = [repr(side.get(key, "missing")) for side in (theirs, ours)]
+    shown = all(len(value) <= 40 for value in values)
+    return (
+        f"{key}: {values[0]} (checkpoint) != {values[1]} (this fit)" if shown else f"{key} differs"
+    )
