@@ -25,7 +25,6 @@ from ._fitting.state import FittedModel
 from ._training import checkpoint
 from ._training.progress import Progress
 from .chunks import ChunkPlan
-from .estimator import set_fitted_state
 from .exceptions import DivergenceError, LostDataError, convergence_warning
 
 __all__ = ["STRATEGIES", "LostDataError", "fit", "round_traffic"]
@@ -111,6 +110,7 @@ def fit(
     callbacks: Sequence[Callable[[Mapping[str, Any]], Any]] = (),
     checkpoint_path: str | os.PathLike | None = None,
     resume: bool = False,
+    stream: bool = False,
 ) -> Any:
     """Fit a linclf estimator on a Dask cluster; the data never leave the workers.
 
@@ -145,6 +145,12 @@ def fit(
         Continue from the checkpoint at ``checkpoint_path`` (after the driver died, or a
         callback stopped the fit): the same data and settings end bit for bit as a fit
         that was never interrupted.
+    stream : bool, default False
+        Keep no chunk in the workers' memory: every round reads each chunk again from X's
+        graph (its files, or whatever computes it), uses it and drops it, so data larger
+        than the cluster's memory trains; a worker holds about one chunk per thread. A
+        first pass checks the chunks and counts their labels. The same tasks as the
+        persisted fit, so the same model, bit for bit; each round costs a read of X.
 
     Returns
     -------
@@ -187,18 +193,21 @@ def fit(
     da, distributed = _import_dask()
     plan, callbacks = _check_settings(estimator, strategy, solver, max_rounds, callbacks)
     _check_checkpointing(solver, checkpoint_path, resume)
+    if not isinstance(stream, bool | np.bool_):
+        raise TypeError(f"stream must be a bool, got {stream!r} of type {type(stream).__name__}")
     client = _check_client(distributed, client)
     X, y, sample_weight, names = _check_collections(da, X, y, sample_weight)
     plan = plan.for_dtype(X.dtype)  # dtype="auto": the dtype of X, as a single machine's fit
     fit_id = uuid.uuid4().hex[:8]
     try:
-        data, plan = _persist_chunks(client, da, plan, fit_id, X, y, sample_weight)
+        where = _Workers(client, bool(stream))
+        data, plan = _persist_chunks(where, plan, fit_id, X, y, sample_weight)
         params = plan.start_params(data.n_features, estimator)  # warm_start's, or zeros
-        kind, where = (strategy, solver), (checkpoint_path, resume)
-        plan, saver = _checkpoints(client, plan, data, estimator, kind, *where)
+        kind = (strategy, solver)
+        plan, saver = _checkpoints(where, plan, data, estimator, kind, checkpoint_path, resume)
         reg, max_rounds = plan.reg, plan.max_rounds
         progress = Progress(plan.verbose, max_rounds, data.n_samples, unit="round")
-        run = _Run(client, data.chunks, plan, callbacks, progress, fit_id, saver)
+        run = _Run(where, data.chunks, plan, callbacks, progress, fit_id, saver)
         fit_rounds = run.average if strategy == "average" else getattr(run, solver)
         try:
             optimizer, curve, converged = fit_rounds(params, max_rounds)
@@ -223,6 +232,8 @@ def fit(
     trained = dict(reg=reg, n_iter=len(curve), loss_curve=curve, optimizer=optimizer)
     trained["feature_names_in"] = names  # a dask DataFrame's string column names, or None
     model = FittedModel(params["W"], params["b"], data.classes, data.n_features, **trained)
+    from .estimator import set_fitted_state  # driver only: see linclf.chunks
+
     set_fitted_state(estimator, model)
     return estimator
 
@@ -327,12 +338,14 @@ def _check_lengths(n_X: float, n_v: float, name: str) -> None:
         )
 
 
-def _aligned_rows(client: Any, X: Any, y: Any, sample_weight: Any) -> list[Any]:
+def _aligned_rows(workers: _Workers, X: Any, y: Any, sample_weight: Any) -> list[Any]:
     """``[X, y, sample_weight]`` with known row chunks, y's and the weights' on X's rows."""
     arrays = [X, y] + ([] if sample_weight is None else [sample_weight])
+    client = workers.client
     if any(math.isnan(n) for array in arrays for n in array.chunks[0]):
-        # Boolean indexing leaves the sizes unknown: persist once, then count each block.
-        arrays = client.persist(arrays)
+        # Boolean indexing leaves the sizes unknown: count each block, after persisting
+        # the arrays once unless the fit streams them (then each count reads them).
+        arrays = arrays if workers.stream else client.persist(arrays)
         with client.as_current():
             for array in arrays:
                 array.compute_chunk_sizes()
@@ -353,39 +366,63 @@ class _Chunks:
     n_features: int
 
 
+@dataclass(frozen=True)
+class _Workers:
+    """Where a fit's work runs: ``client``'s cluster, on chunks held in the workers' memory
+    (futures), or with ``stream`` on chunks that each task recomputes from X's graph (a
+    ``dask.delayed`` per chunk, dropped once the task is done)."""
+
+    client: Any
+    stream: bool
+
+    def submit(self, function: Callable, *args: Any, key: str | None = None, **kw: Any) -> Any:
+        """A future of ``function(*args, **kw)`` on the cluster, under ``key``."""
+        if not self.stream:
+            return self.client.submit(function, *args, key=key, **kw)
+        import dask
+
+        task = dask.delayed(function, pure=False)(*args, dask_key_name=key, **kw)
+        return self.client.compute(task)
+
+    def gather(self, futures: list[Any]) -> list[Any]:
+        return self.client.gather(futures)
+
+
 def _persist_chunks(
-    client: Any, da: Any, plan: ChunkPlan, fit_id: str, X: Any, y: Any, sample_weight: Any
+    workers: _Workers, plan: ChunkPlan, fit_id: str, X: Any, y: Any, sample_weight: Any
 ) -> tuple[_Chunks, ChunkPlan]:
     """The chunks validated where they lie, once, labels encoded with the classes of all;
-    the plan with what the chunks share (:meth:`ChunkPlan.with_summaries`)."""
+    the plan with what the chunks share (:meth:`ChunkPlan.with_summaries`). Streamed, the
+    chunks are delayed objects that recompute (read, check, encode) for every task."""
     import dask
 
-    X, y, sample_weight = _aligned_rows(client, X, y, sample_weight)
+    X, y, sample_weight = _aligned_rows(workers, X, y, sample_weight)
     starts = np.cumsum((0, *X.chunks[0]))
     weight_blocks = [None] * X.numblocks[0] if sample_weight is None else sample_weight.to_delayed()
     blocks = zip(X.to_delayed()[:, 0], y.to_delayed(), weight_blocks, starts, strict=False)
     check = dask.delayed(chunks.check_chunk, pure=True)
-    checked = client.compute(
-        [
-            check(
-                plan, X_k, y_k, w_k, start=int(start), dask_key_name=f"linclf-check-c{k}-{fit_id}"
-            )
-            for k, (X_k, y_k, w_k, start) in enumerate(blocks)
-            if X.chunks[0][k] > 0  # an empty chunk (boolean indexing leaves them) adds nothing
-        ]
-    )
+    checked = [
+        check(plan, X_k, y_k, w_k, start=int(start), dask_key_name=f"linclf-check-c{k}-{fit_id}")
+        for k, (X_k, y_k, w_k, start) in enumerate(blocks)
+        if X.chunks[0][k] > 0  # an empty chunk (boolean indexing leaves them) adds nothing
+    ]
     if not checked:
         raise ValueError(
             f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required"
         )
-    summaries = client.gather([client.submit(chunks.summarize, chunk) for chunk in checked])
+    if not workers.stream:
+        checked = workers.client.compute(checked)  # held in the workers' memory
+    summaries = workers.gather([workers.submit(chunks.summarize, chunk) for chunk in checked])
     plan = plan.with_summaries(summaries)
+    encode = dask.delayed(chunks.encode_chunk, pure=True) if workers.stream else None
     encoded = [
-        client.submit(chunks.encode_chunk, plan, chunk, key=f"linclf-chunk-c{k}-{fit_id}")
+        encode(plan, chunk, dask_key_name=f"linclf-chunk-c{k}-{fit_id}")
+        if workers.stream
+        else workers.submit(chunks.encode_chunk, plan, chunk, key=f"linclf-chunk-c{k}-{fit_id}")
         for k, chunk in enumerate(checked)
     ]
     if sample_weight is not None or plan.class_factors is not None:
-        weights = client.gather([client.submit(chunks.chunk_weight, chunk) for chunk in encoded])
+        weights = workers.gather([workers.submit(chunks.chunk_weight, c) for c in encoded])
         if not any(weights):
             raise ValueError(
                 "sample_weight (times class_weight) is zero for every sample; at least one "
@@ -405,7 +442,7 @@ class _Checkpoints:
 
 
 def _checkpoints(
-    client: Any,
+    workers: _Workers,
     plan: ChunkPlan,
     data: _Chunks,
     estimator: Any,
@@ -422,7 +459,7 @@ def _checkpoints(
     if path is None:
         return plan, None
     n_classes, settings = plan.classes.shape[0], plan.settings
-    digests = client.gather([client.submit(_chunk_digest, c, n_classes) for c in data.chunks])
+    digests = workers.gather([workers.submit(_chunk_digest, c, n_classes) for c in data.chunks])
     hyper = plan.make_optimizer().state_dict()
     named = ("learning_rate", "momentum", "nesterov")
     params = plan.start_params(data.n_features)
@@ -461,10 +498,11 @@ def _chunk_digest(chunk: tuple, n_classes: int) -> str:
 class _Run:
     """A fit's rounds; ``average``, ``sgd``, ``lbfgs`` return ``(optimizer, losses, converged)``.
 
-    ``chunks`` are futures of ``(X_k, y_k, w_k)``, each with rows and a weight total > 0.
+    ``chunks`` are futures of ``(X_k, y_k, w_k)`` (streamed: delayed objects computing
+    them), each with rows and a weight total > 0.
     """
 
-    client: Any
+    workers: _Workers
     chunks: list[Any]
     plan: ChunkPlan  # λ and the seed resolved, a few hundred bytes: it goes with every task
     callbacks: tuple[Callable[[Mapping[str, Any]], Any], ...]
@@ -489,11 +527,11 @@ class _Run:
         # One model per round is the design, not the accidental repetition Dask warns of.
         threshold = {"distributed.admin.large-graph-warning-threshold": max(2 * size, 2**24)}
         with dask.config.set(threshold):
-            return self.client.submit(_copy_params, dict(params), key=key)
+            return self.workers.client.submit(_copy_params, dict(params), key=key)
 
     def submit(self, what: str, index: int, function: Callable, *args: Any, **kwargs: Any) -> Any:
         key = f"linclf-{what}-r{self.rounds}-c{index}-{self.run_id}"
-        return self.client.submit(function, *args, key=key, **kwargs)
+        return self.workers.submit(function, *args, key=key, **kwargs)
 
     def report(
         self, round_index: int, loss: float, seconds: float, params: _Params, last: bool = False
@@ -575,7 +613,7 @@ class _Run:
                 )
                 for k, c in enumerate(self.chunks)
             ]
-            merged, loss = chunks.merge(self.client.gather(tasks))  # in chunk order
+            merged, loss = chunks.merge(self.workers.gather(tasks))  # in chunk order
             self.rounds += 1
             finite = True
             for name in (name for name, p in merged.items() if p is not None):
