@@ -6,11 +6,13 @@ against the installed package; a failing example is shown in full in the asserti
 
 from __future__ import annotations
 
+import ast
 import doctest
 import importlib
 import inspect
 import pkgutil
 import re
+from pathlib import Path
 
 import pytest
 
@@ -269,3 +271,18 @@ def test_every_returned_value_is_described(qualname):
     entries = numpydoc_entries(numpydoc_sections(DOCUMENTED[qualname].__doc__).get("Returns", ""))
     blank = [" ".join(names) for names, text in entries if not text]
     assert not blank, f"{qualname}: Returns entries {blank} have no description"
+
+
+def test_no_docstring_holds_a_control_character():
+    # TeX in a docstring that is not a raw string: "\top" and "\rVert" become a tab and a
+    # carriage return ("dS^\top X" rendered as "dS^<tab>op X"); raw docstrings keep them.
+    package = Path(linclf.__file__).resolve().parent
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                doc = ast.get_docstring(node, clean=False) or ""
+                if any(ch in doc for ch in "\t\r\x0b\x0c\x07\x08"):
+                    found.append(f"{path.relative_to(package)}:{getattr(node, 'name', '')}")
+    assert found == [], f"docstrings with control characters (make them r-strings): {found}"

@@ -27,7 +27,7 @@ def is_sparse(X: Any) -> bool:
 
 @dataclass(frozen=True)
 class TrainingData:
-    """Training data checked once at the public boundary; everything below trusts it.
+    r"""Training data checked once at the public boundary; everything below trusts it.
 
     Attributes
     ----------

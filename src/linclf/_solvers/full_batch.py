@@ -171,7 +171,7 @@ class FullBatchObjective:
         return self.value, grad
 
     def backward(self, dS: np.ndarray) -> np.ndarray:
-        """:math:`dS^\top X` for another ``dS`` (into the :attr:`dW_loss` workspace); with
+        r""":math:`dS^\top X` for another ``dS`` (into the :attr:`dW_loss` workspace); with
         X centered implicitly, :math:`dS^\top X - (dS^\top 1) c^\top`."""
         dW, _, _ = linear_backward(dS, self.data.X, self._W, None, out=self._dW)
         if self.center is not None:
