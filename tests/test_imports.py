@@ -38,6 +38,7 @@ RANKS = {
     "_engine.blas": 0,
     "_version": 0,
     "_engine.blocks": 0,
+    "_engine.compiled": 0,  # the compiled kernel's loader: ctypes and NumPy only
     "_formats": 1,
     "_training": 2,
     "_validation": 1,

@@ -36,9 +36,10 @@ MAX_FUNCTION_LINES = 60
 # report and --json, --test-size, progress; the pandas fast path of the CSV reader: 889),
 # then issue 14's lazy prediction on Dask (_dask, 304), the public per-chunk API that the
 # Dask driver now only schedules (chunks, 633, most of it docstrings) and the round
-# checkpoint of distributed fits (80), and streamed distributed fits (45): a ratchet,
-# lowered when code is cut.
-MAX_PACKAGE_LINES = 12_895
+# checkpoint of distributed fits (80), and streamed distributed fits (45), then issue 15's
+# loader of the compiled kernel (_engine/compiled.py, 170; the C itself is not counted)
+# and the engine's and Trainer's seams to it (145): a ratchet, lowered when code is cut.
+MAX_PACKAGE_LINES = 13_210
 
 NOT_CODE = {
     tokenize.COMMENT,

@@ -6,6 +6,7 @@ import numbers
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -120,9 +121,11 @@ class Trainer:
     checkpoint_every : int, default 1
         Epochs between checkpoints; one is also written on convergence.
     n_threads : "auto", int or None, default "auto"
-        BLAS threads while training (with threadpoolctl); ``"auto"`` asks the objective
-        (:class:`~linclf.LinearObjective`: 1 for its small-matrix blocks, where more threads
-        only spin); ``None`` leaves the BLAS alone.
+        BLAS threads while training (with threadpoolctl), and an int the compiled kernel's
+        threads too (the objective's ``threads(n)``); ``"auto"`` asks the objective
+        (:class:`~linclf.LinearObjective`: 1 BLAS thread for its small-matrix blocks, where
+        more only spin; the compiled kernel on every usable core); ``None`` leaves the BLAS
+        and the objective alone.
     random_state : int, np.random.Generator or None
         Seed of the permutations.
     verbose : int or bool, default 0
@@ -280,7 +283,10 @@ class Trainer:
         threads = auto(params) if self.n_threads == "auto" else self.n_threads
         progress = Progress(self.verbose, self.max_epochs, data.n_samples)
         # The BLAS limit is entered once per fit (threadpoolctl: docs/benchmarks.md).
-        with SigintGuard() as sigint, blas_threads(threads):
+        # n_threads=k also sets the threads of a compiled kernel (the objective's own).
+        own = getattr(self.objective, "threads", None)
+        kernel_threads = own(self.n_threads) if own and isinstance(self.n_threads, int) else None
+        with SigintGuard() as sigint, blas_threads(threads), kernel_threads or nullcontext():
             for epoch in range(self.n_epochs_, self.max_epochs):
                 started = time.perf_counter()
                 # Overflow in a diverging step is caught and reported as DivergenceError;

@@ -2,11 +2,17 @@ r"""The batched CPU engine: preallocated workspaces, the fused step, and batch i
 
 Nothing here validates its inputs, and no step allocates memory that grows with the batch.
 The Trainer's objective protocol: ``loss_grad(params, X, y, sample_weight) -> (loss,
-grads)`` (name → ndarray, or None), optionally ``scores(params, X) -> S``.
+grads)`` (name → ndarray, or None), optionally ``scores(params, X) -> S``,
+``blas_threads(params)`` and ``threads(n_threads)`` (a context: compute with that many).
+
+Dense batches go to the compiled fused kernel when it was built (``compiled.py``); sparse
+ones, other losses, and everything when it was not, to the NumPy path: the scores node in
+the row blocks of ``blas.py``, the loss node, the backward product.
 """
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -18,11 +24,15 @@ from ..linear import linear_backward, linear_forward
 from ..losses import get_loss, l2_penalty
 from .blas import blas_threads, block_rows, blocked_backward, blocked_forward
 from .blocks import RowBlockReader, block_rows_for, is_out_of_core, iter_row_blocks
+from .compiled import LOSS_KINDS, FusedKernel, load_kernel, usable_cores
 
 __all__ = ["BatchSource", "LinearObjective", "batched_scores"]
 
 # Bytes of X per chunk in batched_scores and when copying X: bounds the temporaries.
 _CHUNK_BYTES = 16 * 2**20
+# Rows per thread below which the compiled kernel uses fewer threads (waking one costs more).
+_ROWS_PER_THREAD = 16
+_KERNELS = ("auto", "numpy")
 
 
 def _chunk_rows(n_features: int, itemsize: int) -> int:
@@ -41,15 +51,39 @@ class LinearObjective:
     loss, reg, **loss_params : str; float; keyword arguments
         Name of a loss node in :data:`linclf.losses.LOSSES`, L2 strength
         :math:`\lambda \ge 0`, the node's hyperparameters (``delta``).
+    kernel : {"auto", "numpy"}, default "auto"
+        ``"auto"``: the compiled fused kernel for dense batches of a hinge or softmax loss
+        when it was built (and ``LINCLF_KERNEL=numpy`` is not set), else the NumPy path;
+        ``"numpy"``: always the NumPy path. The two agree to rounding (docs/benchmarks.md).
+    n_threads : int or None, default None
+        Threads of the compiled kernel; None: every core this process may use (fewer for
+        batches under 16 rows a thread). The result depends on it only through rounding,
+        and is the same bits for the same count; ``Trainer(n_threads=k)`` sets it during a
+        fit (:meth:`threads`).
     """
 
-    def __init__(self, loss: str = "hinge", reg: float = 0.0, **loss_params: Any) -> None:
+    def __init__(
+        self,
+        loss: str = "hinge",
+        reg: float = 0.0,
+        *,
+        kernel: str = "auto",
+        n_threads: int | None = None,
+        **loss_params: Any,
+    ) -> None:
         self.node = get_loss(loss, **loss_params)  # validates the loss's hyperparameters
         check_scalar(reg, "reg", numbers.Real, low=0.0)
+        if kernel not in _KERNELS:
+            raise ValueError(f"kernel must be one of {list(_KERNELS)}, got {kernel!r}")
+        if n_threads is not None:
+            check_scalar(n_threads, "n_threads", numbers.Integral, low=1)
         self.loss, self.reg, self.loss_params = loss, float(reg), loss_params
+        self.kernel, self.n_threads = kernel, None if n_threads is None else int(n_threads)
         self._key: tuple | None = None
         self._S = self._dW = self._work = np.empty((0, 0))
         self._block_rows = 0
+        self._fused_key: tuple | None = None
+        self._scratch = self._db = np.empty(0)
 
     def _workspace(self, n_rows: int, W: np.ndarray) -> None:
         # (Re)allocate only when the shapes or dtype change or a larger batch arrives.
@@ -60,6 +94,83 @@ class LinearObjective:
             self._work = np.empty_like(W, order="C")  # block partials, then the penalty
             self._block_rows = block_rows(*W.shape)
             self._key = key
+
+    @contextlib.contextmanager
+    def threads(self, n_threads: int | None) -> Iterator[None]:
+        """Within the context, the compiled kernel runs ``n_threads`` threads (None: all).
+
+        Parameters
+        ----------
+        n_threads : int or None
+            As the constructor's ``n_threads``; restored on leaving.
+        """
+        saved, self.n_threads = self.n_threads, n_threads
+        try:
+            yield
+        finally:
+            self.n_threads = saved
+
+    def compiled_kernel(self, X: Any, W: np.ndarray, b: np.ndarray | None) -> FusedKernel | None:
+        """The compiled kernel if it computes this step, else None (the NumPy path does).
+
+        Parameters
+        ----------
+        X, W, b : ndarray (B, D); ndarray (C, D); ndarray (C,) or None
+            The batch and the parameters of a :meth:`loss_grad` call.
+
+        Returns
+        -------
+        FusedKernel or None
+            The kernel for a dense batch in W's dtype (float32 or float64) whose rows are
+            contiguous, C-ordered W and b, and a hinge or softmax loss; else None.
+        """
+        if self.kernel == "numpy" or self.loss not in LOSS_KINDS:
+            return None
+        if type(X) not in (np.ndarray, np.memmap) or X.ndim != 2 or X.dtype != W.dtype:
+            return None
+        item, (C, D) = X.dtype.itemsize, W.shape
+        rows_ok = X.strides[1] == item and X.strides[0] >= 0 and X.strides[0] % item == 0
+        bias_ok = b is None or (
+            isinstance(b, np.ndarray) and b.dtype == W.dtype and b.shape == (C,)
+        )
+        params_ok = W.ndim == 2 and W.flags.c_contiguous and X.shape[1] == D and bias_ok
+        if X.dtype.kind != "f" or item not in (4, 8) or not (rows_ok and params_ok):
+            return None
+        return load_kernel()
+
+    def _fused_threads(self, n_rows: int) -> int:
+        if self.n_threads is not None:
+            return self.n_threads
+        return max(1, min(usable_cores(), n_rows // _ROWS_PER_THREAD))
+
+    def _fused(
+        self, kernel: FusedKernel, X: np.ndarray, y: Any, w: Any, W: np.ndarray, b: Any
+    ) -> tuple[float, dict[str, np.ndarray | None]] | None:
+        """The step on the compiled kernel, or None for input the NumPy path must refuse."""
+        n, threads = X.shape[0], self._fused_threads(X.shape[0])
+        labels_ok = isinstance(y, np.ndarray) and y.dtype.kind in "iu"
+        weights_ok = w is None or (isinstance(w, np.ndarray) and w.dtype.kind in "fiu")
+        if not (labels_ok and weights_ok):
+            return None  # the loss node says what is wrong
+        y = np.ascontiguousarray(y, dtype=np.int64)
+        w = None if w is None else np.ascontiguousarray(w, dtype=np.float64)
+        if y.shape != (n,) or (w is not None and w.shape != (n,)):
+            return None  # the loss node says what is wrong
+        key = (W.shape, W.dtype, threads, b is None)
+        if key != self._fused_key:
+            self._dW = np.empty_like(W, order="C")
+            self._db = None if b is None else np.empty(W.shape[0], dtype=W.dtype)
+            size = kernel.scratch_bytes(W.shape[0], W.shape[1], W.dtype, threads)
+            self._scratch = np.empty(size, dtype=np.uint8)
+            self._fused_key, self._key = key, None  # the NumPy path reallocates its own
+        b = None if b is None else np.ascontiguousarray(b)
+        delta = float(self.loss_params.get("delta", 1.0))
+        loss = kernel.loss_grad(
+            X, y, w, W, b, loss=LOSS_KINDS[self.loss], delta=delta, reg=self.reg,
+            dW=self._dW, db=self._db, scratch=self._scratch, n_threads=threads,
+        )  # fmt: skip
+        # None: a label or a weight the kernel refused (before reading X); NumPy says which.
+        return None if loss is None else (loss, {"W": self._dW, "b": self._db})
 
     def loss_grad(
         self,
@@ -88,6 +199,11 @@ class LinearObjective:
             without a bias), buffers of this objective that the next call overwrites.
         """
         W, b, n = params["W"], params.get("b"), X.shape[0]
+        kernel = self.compiled_kernel(X, W, b)
+        if kernel is not None:
+            fused = self._fused(kernel, X, y, sample_weight, W, b)
+            if fused is not None:
+                return fused
         self._workspace(n, W)
         S = self._forward(X, W, b, out=self._S[:n])  # S = X Wᵀ + b
         loss, dS = self.node.loss_grad(S, y, sample_weight=sample_weight, out=S)  # dS over S
@@ -146,13 +262,18 @@ class LinearObjective:
 def batched_scores(
     X: np.ndarray, W: np.ndarray, b: np.ndarray | None = None, *, chunk_rows: int | None = None
 ) -> np.ndarray:
-    """``S = X Wᵀ + b`` in row chunks (16 MiB of X), converted to W's dtype chunk by chunk."""
+    """``S = X Wᵀ + b`` in row chunks (16 MiB of X), converted to W's dtype chunk by chunk.
+
+    Dense chunks go to the compiled kernel when it was built (every usable core), else to
+    the row-blocked NumPy products.
+    """
     n = X.shape[0]
     S = np.empty((n, W.shape[0]), dtype=W.dtype)
+    kernel = _scores_kernel(W, b)
     if is_out_of_core(X):
         rows = block_rows(*W.shape)
         for start, block in iter_row_blocks(X, dtype=W.dtype):
-            blocked_forward(block, W, b, rows=rows, out=S[start : start + block.shape[0]])
+            _block_scores(kernel, block, W, b, rows, S[start : start + block.shape[0]])
         return S
     if is_sparse(X):  # sparse × dense needs no chunking: nothing is densified
         Xs = X if X.dtype == W.dtype else X.astype(W.dtype)
@@ -161,11 +282,32 @@ def batched_scores(
         chunk_rows = _chunk_rows(X.shape[1], max(X.dtype.itemsize, W.dtype.itemsize))
     rows = block_rows(*W.shape)
     # As in training: the small-matrix blocks run on one thread (idle ones only slow them).
-    with blas_threads(1 if rows else None):
+    with blas_threads(1 if rows and kernel is None else None):
         for start in range(0, n, chunk_rows):
             block = np.asarray(X[start : start + chunk_rows], dtype=W.dtype)
-            blocked_forward(block, W, b, rows=rows, out=S[start : start + chunk_rows])
+            _block_scores(kernel, block, W, b, rows, S[start : start + chunk_rows])
     return S
+
+
+def _scores_kernel(W: np.ndarray, b: np.ndarray | None) -> FusedKernel | None:
+    """The compiled kernel if it can score with these parameters (any dense rows), else None."""
+    if W.dtype not in (np.float32, np.float64) or not W.flags.c_contiguous or W.ndim != 2:
+        return None
+    if b is not None and (b.dtype != W.dtype or b.shape != (W.shape[0],)):
+        return None
+    return load_kernel()
+
+
+def _block_scores(
+    kernel: FusedKernel | None, block: np.ndarray, W: np.ndarray, b: Any, rows: int, out: Any
+) -> None:
+    if kernel is None or block.ndim != 2 or block.shape[1] != W.shape[1]:
+        blocked_forward(block, W, b, rows=rows, out=out)  # (NumPy's error for a bad shape)
+        return
+    block = np.ascontiguousarray(block)  # a view when the rows are C-ordered already
+    b = None if b is None else np.ascontiguousarray(b)
+    threads = max(1, min(usable_cores(), block.shape[0] // _ROWS_PER_THREAD))
+    kernel.scores(block, W, b, out, threads)
 
 
 def _take_rows(X: Any, index: np.ndarray, dtype: np.dtype) -> Any:

@@ -1,0 +1,168 @@
+r"""The compiled fused kernel (``fused.c``), when it was built: found, checked and called.
+
+``pip install .`` compiles ``fused.c`` three times when a C compiler is there (setup.py):
+``_fused_avx512`` (AVX-512 F), ``_fused_avx2`` (AVX2 + FMA) and ``_fused_base`` (the
+target's baseline). The widest the CPU runs is loaded with ctypes, which releases the GIL
+during a call; without any of them, or with ``LINCLF_KERNEL=numpy`` in the environment,
+:func:`load_kernel` returns None and the engine runs its NumPy path (the reference the
+compiled one is tested against). Nothing here validates: the engine hands over arrays
+it made or checked (C-ordered rows, W's dtype, ``int64`` labels, ``float64`` weights).
+
+One call computes, for a batch of rows :math:`X` (B, D), labels :math:`y`, weights
+:math:`w` (or none) and :math:`W` (C, D), :math:`b` (C,), with the NumPy path's formulas
+(:mod:`linclf.losses`), :math:`\mathcal{L} = \sum_i a_i L_i(X_i W^\top + b, y_i) +
+\lambda \lVert W \rVert^2` (:math:`a_i = w_i / \sum_k w_k`, or :math:`1/B`), its
+gradients ``dW`` (C, D) and ``db`` (C,), in one pass over X per block of rows that stays in
+cache. Threads take contiguous runs of rows and sum their partial ``dW`` in thread order:
+for one thread count the result is the same bits every time; another thread count sums
+in another order (float32 rounding apart).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import importlib.util
+import os
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FusedKernel", "describe", "load_kernel", "usable_cores"]
+
+# By what linclf_cpu_level of the baseline build says the CPU runs: 2, 1, 0.
+_BUILDS = ("_fused_base", "_fused_avx2", "_fused_avx512")
+_ABI = 2
+LOSS_KINDS = {"hinge": 0, "softmax": 1}
+
+_p, _i64, _f64, _int = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double, ctypes.c_int
+
+
+def usable_cores() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _library(name: str) -> ctypes.CDLL | None:
+    spec = importlib.util.find_spec(f"{__package__}.{name}")
+    if spec is None or not spec.origin or not spec.origin.endswith((".so", ".pyd", ".dylib")):
+        return None
+    try:
+        lib = ctypes.CDLL(spec.origin)
+        lib.linclf_abi.restype = _int
+        if lib.linclf_abi() != _ABI:
+            return None
+    except (OSError, AttributeError):  # a stale or foreign build: the NumPy path
+        return None
+    return lib
+
+
+class FusedKernel:
+    """The loaded library's functions, for float32 and float64.
+
+    Attributes
+    ----------
+    isa : str
+        The instruction set it was built for: ``"avx512"``, ``"avx2"``, ``"sse2"`` or
+        ``"baseline"``.
+    """
+
+    def __init__(self, lib: ctypes.CDLL) -> None:
+        self._lib = lib
+        lib.linclf_isa.restype = ctypes.c_char_p
+        self.isa = lib.linclf_isa().decode()
+        lib.linclf_scratch_bytes.restype = _i64
+        lib.linclf_scratch_bytes.argtypes = [_i64, _i64, _i64, _int]
+        self._loss_grad, self._scores = {}, {}
+        for dtype, suffix in ((np.float32, "f32"), (np.float64, "f64")):
+            f = getattr(lib, f"linclf_loss_grad_{suffix}")
+            f.restype = _int
+            f.argtypes = [_p, _i64, _i64, _i64, _p, _p, _p, _p, _i64, _int, _f64, _f64]
+            f.argtypes += [_p, _p, _p, _int, ctypes.POINTER(_f64)]
+            self._loss_grad[np.dtype(dtype)] = f
+            g = getattr(lib, f"linclf_scores_{suffix}")
+            g.restype = _int
+            g.argtypes = [_p, _i64, _i64, _i64, _p, _p, _i64, _p, _int]
+            self._scores[np.dtype(dtype)] = g
+
+    def scratch_bytes(self, n_classes: int, n_features: int, dtype: Any, n_threads: int) -> int:
+        """Bytes of the ``scratch`` buffer :meth:`loss_grad` needs for these shapes."""
+        itemsize = np.dtype(dtype).itemsize
+        return int(self._lib.linclf_scratch_bytes(n_classes, n_features, itemsize, n_threads))
+
+    def loss_grad(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None,
+        W: np.ndarray,
+        b: np.ndarray | None,
+        *,
+        loss: int,
+        delta: float,
+        reg: float,
+        dW: np.ndarray,
+        db: np.ndarray | None,
+        scratch: np.ndarray,
+        n_threads: int,
+    ) -> float | None:
+        """The batch's objective, writing ``dW`` (and ``db`` when ``b`` is given); None, with
+        nothing written, for a label outside ``[0, C)`` or a weight not ``>= 0``."""
+        w = None if sample_weight is None else sample_weight.ctypes.data
+        value = _f64()  # one per call: Python threads may call at once
+        code = self._loss_grad[X.dtype](
+            X.ctypes.data, X.strides[0] // X.dtype.itemsize, X.shape[0], X.shape[1],
+            y.ctypes.data, w, W.ctypes.data, None if b is None else b.ctypes.data, W.shape[0],
+            loss, delta, reg,
+            dW.ctypes.data, None if db is None else db.ctypes.data, scratch.ctypes.data,
+            n_threads, ctypes.byref(value),
+        )  # fmt: skip
+        return value.value if code == 0 else None
+
+    def scores(
+        self, X: np.ndarray, W: np.ndarray, b: np.ndarray | None, out: np.ndarray, n_threads: int
+    ) -> np.ndarray:
+        """``out = X Wᵀ + b`` (X rows C-ordered, W's dtype; ``out`` (n, C) C-contiguous)."""
+        self._scores[X.dtype](
+            X.ctypes.data, X.strides[0] // X.dtype.itemsize, X.shape[0], X.shape[1],
+            W.ctypes.data, None if b is None else b.ctypes.data, W.shape[0],
+            out.ctypes.data, n_threads,
+        )  # fmt: skip
+        return out
+
+
+@functools.lru_cache(maxsize=1)
+def _load() -> FusedKernel | None:
+    base = _library(_BUILDS[0])
+    if base is None:
+        return None
+    base.linclf_cpu_level.restype = _int
+    level = max(0, min(int(base.linclf_cpu_level()), len(_BUILDS) - 1))
+    for name in reversed(_BUILDS[1 : level + 1]):
+        lib = _library(name)
+        if lib is not None:
+            return FusedKernel(lib)
+    return FusedKernel(base)
+
+
+def load_kernel() -> FusedKernel | None:
+    """The compiled kernel for this CPU, or None (not built, or ``LINCLF_KERNEL=numpy``).
+
+    The environment variable is read at every call, so setting it turns the compiled
+    path off for what runs next (the CI step that runs the suite on the NumPy path does).
+    """
+    if os.environ.get("LINCLF_KERNEL", "auto").strip().lower() == "numpy":
+        return None
+    return _load()
+
+
+def describe() -> str:
+    """What the engine's training steps run on, e.g. ``"compiled (avx512, 2 threads)"``."""
+    kernel = load_kernel()
+    if kernel is None:
+        return "NumPy (no compiled kernel)"
+    cores = usable_cores()
+    return f"compiled ({kernel.isa}, {cores} thread{'s' if cores != 1 else ''})"
