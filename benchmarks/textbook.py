@@ -29,6 +29,21 @@ def textbook_svm_loss(W, b, X, y, reg):
     return loss, dW, db
 
 
+def textbook_softmax_loss(W, b, X, y, reg):
+    """Softmax cross-entropy + ``reg·‖W‖²`` and its gradient (CS231n ``softmax_loss``)."""
+    n = X.shape[0]
+    rows = np.arange(n)
+    scores = X.dot(W.T) + b
+    scores -= scores.max(axis=1, keepdims=True)  # the stable shift
+    probs = np.exp(scores)
+    probs /= probs.sum(axis=1, keepdims=True)
+    loss = -np.log(probs[rows, y]).sum() / n + reg * np.sum(W * W)
+    probs[rows, y] -= 1  # dL/dS = p - onehot(y)
+    dW = probs.T.dot(X) / n + 2 * reg * W
+    db = probs.sum(axis=0) / n
+    return loss, dW, db
+
+
 class TextbookSGD:
     """Minibatch SGD with momentum on the textbook loss: ``X[idx]`` gathered per batch.
 

@@ -101,6 +101,10 @@ def test_demo_runs_gradient_check_training_and_reports_accuracy(args):
     accuracy = float(re.search(r"held-out accuracy: ([0-9.]+)", out).group(1))
     assert accuracy >= 0.93  # a linear SVM gets ~96% on standardized digits
     assert re.search(r"total time: [0-9.]+ s", out)
+    # It says what the training steps ran on: the compiled kernel and its ISA, or NumPy.
+    from linclf import kernel_info
+
+    assert f"steps on {kernel_info()}" in out
 
 
 def test_version_and_usage_errors():

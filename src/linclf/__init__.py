@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._engine.compiled import kernel_info
 from ._engine.core import LinearObjective
 from ._version import __version__
 from .exceptions import (
@@ -68,6 +69,7 @@ __all__ = [
     "__version__",
     "assert_gradient_close",
     "check_gradient",
+    "kernel_info",
     "l2_penalty",
     "linear_backward",
     "linear_forward",

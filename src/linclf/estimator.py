@@ -582,7 +582,9 @@ class LinearSVM(_LinearClassifier):
         keeps float32 and float64 X as they are (as scikit-learn does) and trains other X
         in float64; np.float32 forces float32, faster for large float64 X.
     n_threads : "auto", int or None, default "auto"
-        BLAS threads during training (needs threadpoolctl); see :class:`linclf.Trainer`.
+        Threads during training: the BLAS's (needs threadpoolctl) and, for an int, the
+        compiled kernel's (:func:`linclf.kernel_info`; ``"auto"``: every usable core); see
+        :class:`linclf.Trainer`. A seed gives the same ``coef_`` for the same count.
     random_state : int, np.random.Generator or None
         Seed of shuffling and validation split: the same seed gives bit-identical ``coef_``.
     verbose : int or bool, default 0

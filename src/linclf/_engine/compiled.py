@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FusedKernel", "describe", "load_kernel", "usable_cores"]
+__all__ = ["FusedKernel", "kernel_info", "load_kernel", "usable_cores"]
 
 # By what linclf_cpu_level of the baseline build says the CPU runs: 2, 1, 0.
 _BUILDS = ("_fused_base", "_fused_avx2", "_fused_avx512")
-_ABI = 2
+_ABI = 3
 LOSS_KINDS = {"hinge": 0, "softmax": 1}
 
 _p, _i64, _f64, _int = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double, ctypes.c_int
@@ -159,8 +159,22 @@ def load_kernel() -> FusedKernel | None:
     return _load()
 
 
-def describe() -> str:
-    """What the engine's training steps run on, e.g. ``"compiled (avx512, 2 threads)"``."""
+def kernel_info() -> str:
+    """What the engine's training steps and scores run on in this process.
+
+    Returns
+    -------
+    str
+        ``"compiled (<isa>, <n> threads)"``, the instruction set of the build loaded
+        (``avx512``, ``avx2``, ``sse2`` or ``baseline``) and the cores a step uses by
+        default; or ``"NumPy (no compiled kernel)"`` when it was not built or
+        ``LINCLF_KERNEL=numpy`` is set.
+
+    Examples
+    --------
+    >>> kernel_info().startswith(("compiled (", "NumPy"))
+    True
+    """
     kernel = load_kernel()
     if kernel is None:
         return "NumPy (no compiled kernel)"

@@ -53,7 +53,9 @@
 #define CT 2 /* (16 registers) */
 #endif
 #define BCT 6 /* at most this many classes per tile of the gradient */
-#define MAX_THREADS 64
+#define MAX_THREADS 63
+#define PARTS_PER_THREAD 2 /* so a worker that wakes late still finds a part to take */
+#define MAX_PARTS (MAX_THREADS * PARTS_PER_THREAD)
 #define BLOCK_BYTES (192 * 1024) /* bytes of X per row block: stays in L2 with W and dW */
 
 typedef float vfloat __attribute__((vector_size(VBYTES)));
@@ -85,6 +87,7 @@ static struct {
     task_fn fn;
     void *arg;
     int nparts;
+    int nthreads; /* of the open job: workers 1..nthreads-1 take part */
     int atfork;
 } pool = {.busy = PTHREAD_MUTEX_INITIALIZER,
           .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -104,7 +107,7 @@ static inline void cpu_relax(void) {
 
 /* A worker spins this long for the next job before it sleeps: the Python work between
  * two steps of an epoch (the update, the next batch) takes tens of microseconds. */
-#define SPIN_SECONDS 1e-4
+#define SPIN_SECONDS 3e-4
 
 static void claim_parts(void) {
     for (;;) {
@@ -115,8 +118,8 @@ static void claim_parts(void) {
     }
 }
 
-static void *worker_main(void *unused) {
-    (void)unused;
+static void *worker_main(void *id_) {
+    int id = (int)(intptr_t)id_;
     unsigned long seen = 0;
     for (;;) {
         unsigned long g = atomic_load(&pool.generation);
@@ -138,7 +141,7 @@ static void *worker_main(void *unused) {
         /* Enter, then check the job is still the one seen open: the caller closes the job
          * before it waits for inside == 0, so a late worker never touches a finished one. */
         atomic_fetch_add(&pool.inside, 1);
-        if (atomic_load(&pool.generation) == g) claim_parts();
+        if (atomic_load(&pool.generation) == g && id < pool.nthreads) claim_parts();
         atomic_fetch_sub(&pool.inside, 1);
     }
     return NULL;
@@ -165,7 +168,8 @@ static int pool_grow(int nt) {
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        int failed = pthread_create(&thread, &attr, worker_main, NULL);
+        int failed = pthread_create(&thread, &attr, worker_main,
+                                    (void *)(intptr_t)(pool.started + 1));
         pthread_attr_destroy(&attr);
         if (failed) break;
         pool.started++;
@@ -180,13 +184,15 @@ static void wait_for(atomic_int *counter, int value) {
     }
 }
 
-/* Run fn on parts 0..nparts-1; returns when all are done and no worker holds the job. */
-static void pool_run(task_fn fn, void *arg, int nparts) {
-    if (nparts > 1 && pthread_mutex_trylock(&pool.busy) == 0) {
-        if (pool_grow(nparts) > 1) {
+/* Run fn on parts 0..nparts-1 with up to nthreads threads (the caller's included);
+ * returns when all are done and no worker holds the job. */
+static void pool_run(task_fn fn, void *arg, int nparts, int nthreads) {
+    if (nparts > 1 && nthreads > 1 && pthread_mutex_trylock(&pool.busy) == 0) {
+        if (pool_grow(nthreads) > 1) {
             pool.fn = fn;
             pool.arg = arg;
             pool.nparts = nparts;
+            pool.nthreads = nthreads;
             atomic_store(&pool.next_part, 0);
             atomic_store(&pool.parts_done, 0);
             pthread_mutex_lock(&pool.lock);
@@ -222,7 +228,7 @@ typedef struct {
     void *scratch; /* each part's partial dW (parts 1..nt-1), block of dS, db sums */
     int64_t block_rows;
     int parts; /* partial dW arrays in scratch: parts 1..parts */
-    double loss_part[MAX_THREADS];
+    double loss_part[MAX_PARTS];
     double wsq_part[MAX_THREADS];
 } job_t;
 
@@ -233,6 +239,17 @@ static void part_rows(int64_t n, int part, int nt, int64_t *lo, int64_t *hi) {
     *hi = tiles * (part + 1) / nt * RT;
     if (*lo > n) *lo = n;
     if (*hi > n) *hi = n;
+}
+
+static int clamp_threads(int nt) { return nt < 1 ? 1 : nt > MAX_THREADS ? MAX_THREADS : nt; }
+
+/* The parts of a call: PARTS_PER_THREAD per thread, at least 16 rows each (one thread:
+ * one part). Fixed by n and nt only, so the sums are too. */
+static int parts_for(int64_t n, int nt) {
+    if (nt <= 1) return 1;
+    int64_t parts = (int64_t)nt * PARTS_PER_THREAD, most = n / 16;
+    if (parts > most) parts = most > nt ? most : nt;
+    return (int)parts;
 }
 
 static int64_t block_rows_for(int64_t d, int64_t itemsize) {
@@ -261,7 +278,7 @@ static int64_t block_rows_for(int64_t d, int64_t itemsize) {
 
 EXPORT const char *linclf_isa(void) { return ISA_NAME; }
 
-EXPORT int linclf_abi(void) { return 2; }
+EXPORT int linclf_abi(void) { return 3; }
 
 /* 2 for AVX-512 (F) with AVX2 and FMA, 1 for AVX2 and FMA, 0 otherwise: what the CPU
  * and the operating system run (GCC's and Clang's checks include the OS's XSAVE state). */
@@ -279,6 +296,7 @@ EXPORT int linclf_cpu_level(void) {
 /* Bytes of scratch a call with these shapes and threads needs. */
 EXPORT int64_t linclf_scratch_bytes(int64_t c, int64_t d, int64_t itemsize, int nt) {
     int64_t rows = block_rows_for(d, itemsize);
+    nt = clamp_threads(nt) * (clamp_threads(nt) > 1 ? PARTS_PER_THREAD : 1); /* parts, at most */
     int64_t per_part = rows * c * itemsize + c * (int64_t)sizeof(double) + 64;
     return (int64_t)(nt - 1) * c * d * itemsize + (int64_t)nt * per_part + 64;
 }

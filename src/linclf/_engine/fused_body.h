@@ -125,14 +125,15 @@ INLINE double F(softmax_row)(REAL *s, int64_t c, int64_t y, double a) {
 /* dWt[j, :] += sum_i dS[i, j] X_i over the block's rows, for nc <= BCT classes from j0:
  * two vectors of columns at a time, so 2 nc sums are in flight (an FMA's latency). */
 INLINE void F(backward_tile)(const job_t *job, int64_t lo, int64_t hi, const REAL *dS,
-                             int64_t j0, const int nc, REAL *dWt, int64_t next_hi) {
+                             int64_t j0, const int nc, REAL *dWt, int64_t next_hi,
+                             int first) {
     const REAL *X = (const REAL *)job->X;
     int64_t d = job->d, c = job->c, k = 0, ahead = hi - lo;
     for (; k + 2 * VL <= d; k += 2 * VL) {
         VEC acc[2][BCT];
-        for (int q = 0; q < nc; q++) {
-            acc[0][q] = F(vload)(dWt + (j0 + q) * d + k);
-            acc[1][q] = F(vload)(dWt + (j0 + q) * d + k + VL);
+        for (int q = 0; q < nc; q++) { /* the part's first block writes, the others add */
+            acc[0][q] = first ? (VEC){0} : F(vload)(dWt + (j0 + q) * d + k);
+            acc[1][q] = first ? (VEC){0} : F(vload)(dWt + (j0 + q) * d + k + VL);
         }
         for (int64_t i = lo; i < hi; i++) {
             const REAL *x = X + i * job->ldx + k, *g = dS + (i - lo) * c + j0;
@@ -153,7 +154,7 @@ INLINE void F(backward_tile)(const job_t *job, int64_t lo, int64_t hi, const REA
     }
     for (; k < d; k++)
         for (int q = 0; q < nc; q++) {
-            REAL s = dWt[(j0 + q) * d + k];
+            REAL s = first ? (REAL)0 : dWt[(j0 + q) * d + k];
             for (int64_t i = lo; i < hi; i++) s += dS[(i - lo) * c + j0 + q] * X[i * job->ldx + k];
             dWt[(j0 + q) * d + k] = s;
         }
@@ -163,18 +164,18 @@ INLINE void F(backward_tile)(const job_t *job, int64_t lo, int64_t hi, const REA
  * also prefetches the rows of the next block, up to next_hi, whose scores come next: X
  * streams from memory while the block in cache is worked on. */
 static void F(block_backward)(const job_t *job, int64_t lo, int64_t hi, const REAL *dS,
-                              REAL *dWt, int64_t next_hi) {
+                              REAL *dWt, int64_t next_hi, int first) {
     int64_t tiles = (job->c + BCT - 1) / BCT;
     for (int64_t t = 0; t < tiles; t++) {
         int64_t j = job->c * t / tiles, pf = t == 0 ? next_hi : 0;
         int nc = (int)(job->c * (t + 1) / tiles - j);
         switch (nc) {
-            case 6: F(backward_tile)(job, lo, hi, dS, j, 6, dWt, pf); break;
-            case 5: F(backward_tile)(job, lo, hi, dS, j, 5, dWt, pf); break;
-            case 4: F(backward_tile)(job, lo, hi, dS, j, 4, dWt, pf); break;
-            case 3: F(backward_tile)(job, lo, hi, dS, j, 3, dWt, pf); break;
-            case 2: F(backward_tile)(job, lo, hi, dS, j, 2, dWt, pf); break;
-            default: F(backward_tile)(job, lo, hi, dS, j, 1, dWt, pf); break;
+            case 6: F(backward_tile)(job, lo, hi, dS, j, 6, dWt, pf, first); break;
+            case 5: F(backward_tile)(job, lo, hi, dS, j, 5, dWt, pf, first); break;
+            case 4: F(backward_tile)(job, lo, hi, dS, j, 4, dWt, pf, first); break;
+            case 3: F(backward_tile)(job, lo, hi, dS, j, 3, dWt, pf, first); break;
+            case 2: F(backward_tile)(job, lo, hi, dS, j, 2, dWt, pf, first); break;
+            default: F(backward_tile)(job, lo, hi, dS, j, 1, dWt, pf, first); break;
         }
     }
 }
@@ -198,10 +199,10 @@ static void F(task_loss_grad)(void *arg, int part, int nt) {
     REAL *dWt, *dS;
     double *db, loss = 0.0;
     F(part_scratch)(job, part, nt, &dWt, &dS, &db);
-    memset(dWt, 0, (size_t)(job->c * job->d) * sizeof(REAL));
     for (int64_t j = 0; j < job->c; j++) db[j] = 0.0;
     int64_t lo, hi;
     part_rows(job->n, part, nt, &lo, &hi);
+    if (lo >= hi) memset(dWt, 0, (size_t)(job->c * job->d) * sizeof(REAL)); /* no rows */
     for (int64_t start = lo; start < hi; start += job->block_rows) {
         int64_t stop = start + job->block_rows < hi ? start + job->block_rows : hi;
         F(block_scores)(job, start, stop, dS, job->c);
@@ -214,7 +215,8 @@ static void F(task_loss_grad)(void *arg, int part, int nt) {
                 loss += a * F(softmax_row)(s, job->c, job->y[i], a);
             for (int64_t j = 0; j < job->c; j++) db[j] += (double)s[j];
         }
-        F(block_backward)(job, start, stop, dS, dWt, stop + job->block_rows < hi ? stop + job->block_rows : hi);
+        int64_t next_hi = stop + job->block_rows < hi ? stop + job->block_rows : hi;
+        F(block_backward)(job, start, stop, dS, dWt, next_hi, start == lo);
     }
     job->loss_part[part] = loss;
 }
@@ -272,26 +274,26 @@ EXPORT int F(linclf_loss_grad)(const REAL *X, int64_t ldx, int64_t n, int64_t d,
     job_t job = {.X = X, .ldx = ldx, .n = n, .d = d, .c = c, .y = y, .w = w, .wtotal = wtotal,
                  .W = W, .b = b, .loss = loss_kind, .delta = delta, .reg = reg, .dW = dW,
                  .db = db, .scratch = scratch, .block_rows = block_rows_for(d, sizeof(REAL))};
-    if (nt < 1) nt = 1;
-    if (nt > MAX_THREADS - 1) nt = MAX_THREADS - 1;
-    pool_run(F(task_loss_grad), &job, nt);
+    nt = clamp_threads(nt);
+    int np = parts_for(n, nt);
+    pool_run(F(task_loss_grad), &job, np, nt);
     double loss = 0.0;
-    for (int t = 0; t < nt; t++) loss += job.loss_part[t];
+    for (int t = 0; t < np; t++) loss += job.loss_part[t];
     if (b != NULL) {
         for (int64_t j = 0; j < c; j++) {
             double s = 0.0;
-            for (int t = 0; t < nt; t++) {
+            for (int t = 0; t < np; t++) {
                 REAL *dWt, *dS;
                 double *dbt;
-                F(part_scratch)(&job, t, nt, &dWt, &dS, &dbt);
+                F(part_scratch)(&job, t, np, &dWt, &dS, &dbt);
                 s += dbt[j];
             }
             db[j] = (REAL)s;
         }
     }
-    /* The reduction, on as many threads: its cost grows with C D, not with the batch. */
-    job.parts = nt - 1;
-    pool_run(F(task_reduce), &job, nt);
+    /* The reduction, in nt slices: its cost grows with C D, not with the batch. */
+    job.parts = np - 1;
+    pool_run(F(task_reduce), &job, nt, nt);
     double wsq = 0.0;
     for (int t = 0; t < nt; t++) wsq += job.wsq_part[t];
     *out_loss = loss + reg * wsq;
@@ -303,9 +305,8 @@ EXPORT int F(linclf_scores)(const REAL *X, int64_t ldx, int64_t n, int64_t d, co
                             const REAL *b, int64_t c, REAL *S, int nt) {
     job_t job = {.X = X, .ldx = ldx, .n = n, .d = d, .c = c, .W = W, .b = b, .loss = -1,
                  .S = S, .block_rows = block_rows_for(d, sizeof(REAL))};
-    if (nt < 1) nt = 1;
-    if (nt > MAX_THREADS - 1) nt = MAX_THREADS - 1;
-    pool_run(F(task_scores), &job, nt);
+    nt = clamp_threads(nt);
+    pool_run(F(task_scores), &job, parts_for(n, nt), nt);
     return 0;
 }
 

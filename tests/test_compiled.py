@@ -1,0 +1,395 @@
+"""The compiled fused kernel against the NumPy path, the loop references and itself.
+
+The NumPy path (``kernel="numpy"``), the naive loops of linclf.objective and the numerical
+checker are the oracles. Every compiled-specific test skips when the kernel is not built
+or ``LINCLF_KERNEL=numpy`` (the CI step that runs the suite on the NumPy path).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import multiprocessing
+import os
+import platform
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import make_blobs, make_problem
+from linclf import SGD, LinearObjective, Trainer, assert_gradient_close
+from linclf._engine.compiled import FusedKernel, kernel_info, load_kernel
+from linclf._engine.core import batched_scores
+from linclf.objective import softmax_loss_naive, svm_loss_naive
+
+KERNEL = load_kernel()  # None when not built or LINCLF_KERNEL=numpy
+compiled = pytest.mark.skipif(
+    KERNEL is None, reason="compiled kernel not built or LINCLF_KERNEL=numpy"
+)
+ISAS = ("sse2", "avx2", "avx512")  # x86-64 builds, narrowest first
+# (B, D, C): D not a multiple of 16, B of 4, C of the tiles 4/5/6; the last has C·D >= 65536
+# (the reduction runs on several threads), the 3072 one several row blocks per thread.
+SHAPES = [
+    (1, 1, 1), (3, 5, 2), (7, 17, 3), (64, 3072, 10), (37, 101, 13), (256, 33, 2),
+    (50, 40, 7), (9, 7000, 10),
+]  # fmt: skip
+
+
+def _cpu_isa() -> str | None:
+    """The widest build this CPU runs, by /proc/cpuinfo's flags (Linux x86-64), else None."""
+    info = Path("/proc/cpuinfo")
+    if platform.machine().lower() not in ("x86_64", "amd64") or not info.is_file():
+        return None
+    lines = [line for line in info.read_text().splitlines() if line.startswith("flags")]
+    flags = set(lines[0].split(":", 1)[1].split()) if lines else set()
+    avx2 = {"avx2", "fma"} <= flags
+    return "avx512" if avx2 and "avx512f" in flags else "avx2" if avx2 else "sse2"
+
+
+@functools.cache
+def _problem(B: int, D: int, C: int) -> tuple[np.ndarray, ...]:
+    """float64 X, W (scores O(1)), b, y, w, reseeded until no hinge margin (Δ 1 or 0.5, b or
+    not) is within 1e-3 of its kink: float32 rounding (<1e-5 here) never flips an indicator."""
+    for seed in itertools.count():
+        rng = np.random.default_rng([B, D, C, seed])
+        X, W = rng.normal(size=(B, D)), rng.normal(size=(C, D)) / np.sqrt(D)
+        b, y, w = rng.normal(size=C), rng.integers(0, C, size=B), rng.uniform(0.1, 2.0, size=B)
+        off = np.arange(C) != y[:, None]
+        for S, delta in itertools.product((X @ W.T, X @ W.T + b), (1.0, 0.5)):
+            margins = (S - S[np.arange(B), y][:, None] + delta)[off]  # m_ij, j ≠ y_i
+            if np.any(np.abs(margins) < 1e-3):
+                break
+        else:
+            for a in (X, W, b, y, w):
+                a.setflags(write=False)
+            return X, W, b, y, w
+    raise AssertionError("unreachable")
+
+
+def _case(shape, dtype, bias=True, weights="random"):
+    X, W, b, y, w = _problem(*shape)
+    w = {"none": None, "random": w, "some zero": w * (np.arange(w.size) % 2), "all zero": 0 * w}
+    return X.astype(dtype), W.astype(dtype), b.astype(dtype) if bias else None, y, w[weights]
+
+
+def _run(objective, X, W, b, y, w):
+    """(loss, dW, db) of a call, copied out of the buffers the next call overwrites."""
+    loss, grads = objective.loss_grad({"W": W, "b": b}, X, y, w)
+    return loss, grads["W"].copy(), None if grads["b"] is None else grads["b"].copy()
+
+
+def _assert_same_bits(got, want):
+    assert not isinstance(got[0], type), got  # an exception (of _outcome)
+    for got_part, want_part in zip(got, want, strict=True):
+        np.testing.assert_array_equal(got_part, want_part)  # NaN equals NaN
+
+
+def test_the_compiled_kernel_is_built_where_ci_expects_it(monkeypatch):
+    # With LINCLF_EXPECT_COMPILED=1 (CI after building) a missing or too narrow build fails
+    # instead of every compiled test skipping; without it, kernel_info() tells the truth.
+    cpu = _cpu_isa()
+    if os.environ.get("LINCLF_EXPECT_COMPILED") == "1":
+        monkeypatch.delenv("LINCLF_KERNEL", raising=False)  # the build, whatever path runs
+        kernel = load_kernel()
+        assert kernel is not None, "LINCLF_EXPECT_COMPILED=1, but no compiled kernel loads"
+        assert cpu is None or kernel.isa == cpu
+    elif KERNEL is None:
+        assert kernel_info() == "NumPy (no compiled kernel)"
+    else:
+        assert kernel_info().startswith(f"compiled ({KERNEL.isa}, ")
+        assert cpu is None or ISAS.index(KERNEL.isa) <= ISAS.index(cpu)  # never one it lacks
+
+
+@compiled
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+@pytest.mark.parametrize("reg", [0.0, 0.1])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("weights", ["none", "random", "some zero", "all zero"])
+@pytest.mark.parametrize(
+    ("loss", "params"),
+    [("hinge", {"delta": 1.0}), ("hinge", {"delta": 0.5}), ("softmax", {})],
+    ids=["hinge1", "hinge0.5", "softmax"],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_compiled_equals_the_numpy_path(shape, dtype, loss, params, weights, bias, reg, n_threads):
+    # The fused pass computes the NumPy path's loss, dW and db to rounding, for every shape,
+    # loss, dtype, weighting, bias, penalty and thread count.
+    X, W, b, y, w = _case(shape, dtype, bias, weights)
+    objective = LinearObjective(loss, reg, n_threads=n_threads, **params)
+    assert objective.compiled_kernel(X, W, b) is KERNEL  # this case does run compiled
+    got = _run(objective, X, W, b, y, w)
+    want = _run(LinearObjective(loss, reg, kernel="numpy", **params), X, W, b, y, w)
+    # float64: the worst-case rounding D·eps is 1.6e-12 here (seen: 5e-15); 1e-10 is far above.
+    # float32: D-term sums in two orders differ by ~eps·√D (random-walk rounding; seen: under
+    # eps·√D / 20); 4x that covers both paths' errors and the sums over the rows.
+    tol = 1e-10 if dtype == np.float64 else 4 * np.finfo(dtype).eps * np.sqrt(shape[1])
+    assert abs(got[0] - want[0]) <= tol * max(1.0, abs(want[0]))  # losses are O(1)
+    assert got[1].dtype == dtype and (got[2] is None) == (not bias)
+    for got_grad, want_grad in zip(got[1:], want[1:], strict=True):  # dW, db: normwise
+        if want_grad is not None:
+            scale = np.abs(want_grad).max(initial=0.0)
+            np.testing.assert_allclose(got_grad, want_grad, rtol=0, atol=tol * scale)
+
+
+@compiled
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_strided_batches_run_compiled_and_column_strided_ones_fall_back(dtype):
+    # X[::2] (C-ordered rows, stride 2·D) is read in place, never the NaN rows between;
+    # X[:, ::2] has no contiguous rows: the NumPy path computes it (its bits exactly).
+    X, *rest = _case((50, 40, 7), dtype)
+    W, b, y, w = rest
+    tall, wide = np.full((100, 40), np.nan, dtype), np.full((50, 80), np.nan, dtype)
+    tall[::2] = wide[:, ::2] = X
+    objective = LinearObjective("softmax", 0.1, n_threads=2)
+    assert objective.compiled_kernel(tall[::2], W, b) is KERNEL
+    # Same kernel, same threads: the bits of the contiguous copy.
+    _assert_same_bits(_run(objective, tall[::2], W, b, y, w), _run(objective, X, W, b, y, w))
+    assert objective.compiled_kernel(wide[:, ::2], W, b) is None
+    numpy_path = LinearObjective("softmax", 0.1, kernel="numpy")
+    _assert_same_bits(_run(objective, wide[:, ::2], *rest), _run(numpy_path, wide[:, ::2], *rest))
+
+
+@compiled
+@pytest.mark.parametrize(("loss", "params"), [("hinge", {"delta": 1.0}), ("softmax", {})])
+def test_compiled_gradients_pass_the_numerical_checker(loss, params):
+    # dW and db of the compiled path are the objective's gradients (float64, default
+    # tolerances; the checker sets aside any coordinate within h of a hinge kink).
+    W, b, X, y, w = make_problem(seed=4)
+    objective = LinearObjective(loss, 0.1, n_threads=2, **params)
+    assert objective.compiled_kernel(X, W, b) is KERNEL
+    _, dW, db = _run(objective, X, W, b, y, w)  # copies: the next call overwrites the buffers
+
+    def f(_):
+        return objective.loss_grad({"W": W, "b": b}, X, y, w)[0]
+
+    assert_gradient_close(f, W, dW)
+    assert_gradient_close(f, b, db)
+
+
+@compiled
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(
+    ("loss", "naive", "params"),
+    [("hinge", svm_loss_naive, {"delta": 0.5}), ("softmax", softmax_loss_naive, {})],
+    ids=["hinge", "softmax"],
+)
+def test_compiled_equals_the_loop_reference(loss, naive, params, weighted, bias):
+    # An implementation sharing no code with either path agrees to 1e-10 in float64 (as in
+    # test_objective.py: O(1) values, errors ~1e-15).
+    W, b, X, y, w = make_problem(seed=6)
+    b, w = b if bias else None, w if weighted else None
+    got = LinearObjective(loss, 0.3, n_threads=2, **params).loss_grad({"W": W, "b": b}, X, y, w)
+    loss_ref, dW_ref, db_ref = naive(W, b, X, y, 0.3, sample_weight=w, **params)
+    assert abs(got[0] - loss_ref) <= 1e-10
+    np.testing.assert_allclose(got[1]["W"], dW_ref, rtol=0, atol=1e-10)
+    if bias:
+        np.testing.assert_allclose(got[1]["b"], db_ref, rtol=0, atol=1e-10)
+    assert (got[1]["b"] is None) == (not bias)
+
+
+@compiled
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("loss", ["hinge", "softmax"])
+@pytest.mark.parametrize("shape", [(64, 3072, 10), (9, 7000, 10)], ids=str)
+def test_the_same_call_twice_gives_the_same_bits(shape, loss, n_threads):
+    # Threads sum their partials in thread order: one thread count, one result.
+    case = _case(shape, np.float32)
+    objective = LinearObjective(loss, 0.1, n_threads=n_threads)
+    _assert_same_bits(_run(objective, *case), _run(objective, *case))
+
+
+@compiled
+@pytest.mark.parametrize("loss", ["hinge", "softmax"])
+def test_concurrent_calls_give_the_bits_of_calls_made_alone(loss):
+    # Four Python threads, each with its own objective and data, call at once: all but one
+    # find the pool busy and run the same partition serially. Every call must return the
+    # bits its data gives alone (another thread's loss or gradient would show).
+    shapes = [(64, 3072, 10), (37, 101, 13), (256, 33, 2), (50, 40, 7)]
+    cases = [_case(shape, np.float32) for shape in shapes]
+    alone = [_run(LinearObjective(loss, 0.1, n_threads=2), *case) for case in cases]
+    start = threading.Barrier(len(cases))
+
+    def work(t):
+        objective, wrong = LinearObjective(loss, 0.1, n_threads=2), []
+        start.wait()
+        for _ in range(100):
+            got = _run(objective, *cases[t])
+            try:
+                _assert_same_bits(got, alone[t])
+            except AssertionError:
+                wrong.append(f"thread {t}: loss {got[0]!r}, alone {alone[t][0]!r}")
+        return wrong
+
+    with ThreadPoolExecutor(len(cases)) as pool:
+        wrong = [line for lines in pool.map(work, range(len(cases))) for line in lines]
+    assert not wrong, f"{len(wrong)} of {100 * len(cases)} calls differ; first: {wrong[0]}"
+
+
+def _child_loss(conn, case):
+    conn.send(_run(LinearObjective("softmax", 0.1, n_threads=2), *case)[0])
+    conn.close()
+
+
+@compiled
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
+def test_a_forked_child_runs_the_kernel_on_two_threads():
+    # After the parent ran two threads, a fork()ed child has none of its workers: it must
+    # start its own and answer (GNU OpenMP would hang here), with the parent's bits.
+    case = _case((256, 33, 2), np.float64)
+    loss = _run(LinearObjective("softmax", 0.1, n_threads=2), *case)[0]
+    receive, send = multiprocessing.Pipe(duplex=False)
+    child = multiprocessing.get_context("fork").Process(target=_child_loss, args=(send, case))
+    child.start()
+    send.close()
+    answered = receive.poll(60)
+    child.join(10 if answered else 0)
+    if child.is_alive():
+        child.kill()
+        child.join()
+    assert answered and child.exitcode == 0
+    assert receive.recv() == loss
+
+
+@compiled
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+@pytest.mark.parametrize("where", ["W", "X"])
+@pytest.mark.parametrize("loss", ["hinge", "softmax"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_non_finite_input_gives_a_non_finite_loss(dtype, loss, where, value):
+    # The Trainer detects divergence by a non-finite loss: the kernel must not hide one
+    # (reg 0, so the penalty cannot be what makes it non-finite).
+    X, W, b, y, _ = _case((50, 40, 7), dtype)  # X, W: fresh copies (astype)
+    (W if where == "W" else X)[3, 5] = value
+    objective = LinearObjective(loss, 0.0, n_threads=2)
+    assert objective.compiled_kernel(X, W, b) is KERNEL
+    assert not np.isfinite(objective.loss_grad({"W": W, "b": b}, X, y)[0])
+
+
+def _set(a, index, value):
+    a = a.astype(np.result_type(a, type(value)))
+    a[index] = value
+    return a
+
+
+BAD_INPUTS = {  # (X, W, b, y, w) -> the same with one mistake
+    "label C": lambda X, W, b, y, w: (X, W, b, _set(y, 1, len(W)), w),
+    "label -1": lambda X, W, b, y, w: (X, W, b, _set(y, 1, -1), w),
+    "float labels": lambda X, W, b, y, w: (X, W, b, y.astype(np.float64), w),
+    "bool labels": lambda X, W, b, y, w: (X, W, b, y == 1, w),
+    "labels too short": lambda X, W, b, y, w: (X, W, b, y[:-1], w),
+    "negative weight": lambda X, W, b, y, w: (X, W, b, y, _set(w, 2, -1.0)),
+    "NaN weight": lambda X, W, b, y, w: (X, W, b, y, _set(w, 2, np.nan)),
+    "weights too short": lambda X, W, b, y, w: (X, W, b, y, w[:-1]),
+    "X narrower than W": lambda X, W, b, y, w: (np.ascontiguousarray(X[:, :-1]), W, b, y, w),
+    "bias too long": lambda X, W, b, y, w: (X, W, np.append(b, 0.0), y, w),
+}
+
+
+def _outcome(objective, case):
+    try:
+        return _run(objective, *case)
+    except Exception as error:  # the NumPy path's refusal, to compare
+        return type(error), str(error)
+
+
+@compiled
+@pytest.mark.bad_input
+@pytest.mark.parametrize("loss", ["hinge", "softmax"])
+@pytest.mark.parametrize("bad", list(BAD_INPUTS))
+def test_bad_input_gets_the_numpy_paths_answer(bad, loss):
+    # Dense float input the compiled path must not take: the NumPy path's exception, same
+    # type and message (or, where it computes, its very bits); never a crash or a guess.
+    W, b, X, y, w = make_problem(seed=8)
+    case = BAD_INPUTS[bad](X, W, b, y, w)
+    want = _outcome(LinearObjective(loss, 0.1, kernel="numpy"), case)
+    got = _outcome(LinearObjective(loss, 0.1, n_threads=2), case)
+    if isinstance(want[0], type):
+        assert got == want
+    else:
+        _assert_same_bits(got, want)
+
+
+def test_linclf_kernel_numpy_turns_the_compiled_path_off(monkeypatch):
+    # The variable is read at every call: set, the NumPy path runs (its exact bits).
+    monkeypatch.setenv("LINCLF_KERNEL", "numpy")
+    W, b, X, y, w = make_problem(seed=9)
+    objective = LinearObjective("hinge", 0.1, n_threads=2)
+    assert load_kernel() is None and objective.compiled_kernel(X, W, b) is None
+    assert kernel_info() == "NumPy (no compiled kernel)"
+    numpy_path = LinearObjective("hinge", 0.1, kernel="numpy")
+    _assert_same_bits(_run(objective, X, W, b, y, w), _run(numpy_path, X, W, b, y, w))
+    monkeypatch.undo()
+    assert load_kernel() is KERNEL  # the environment as before: the build (if any) is back
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("kwargs", [{"kernel": "bogus"}, {"n_threads": 0}], ids=str)
+def test_bad_kernel_settings_are_refused(kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):  # naming the setting
+        LinearObjective("hinge", **kwargs)
+
+
+@compiled
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("layout", ["C", "F", "row-strided"])
+@pytest.mark.parametrize("n_rows", [0, 1, 70])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batched_scores_on_the_compiled_path(monkeypatch, dtype, n_rows, layout, bias):
+    # S = X Wᵀ + b against a float64 product, within the rounding bound of a dot product of
+    # D terms plus the bias, γ_(D+1)·(|X||W|ᵀ + |b|), doubled for the oracle's own rounding.
+    calls, original = [], FusedKernel.scores
+    monkeypatch.setattr(FusedKernel, "scores", lambda *a: calls.append(1) or original(*a))
+    rng = np.random.default_rng(n_rows)
+    X = rng.normal(size=(n_rows, 37)).astype(dtype)
+    W, b = rng.normal(size=(6, 37)).astype(dtype), rng.normal(size=6).astype(dtype)
+    b = b if bias else np.zeros(6, dtype=dtype)
+    X = {"C": X, "F": np.asfortranarray(X), "row-strided": np.repeat(X, 2, axis=0)[::2]}[layout]
+    S = batched_scores(X, W, b if bias else None)
+    X64, W64, b64 = (a.astype(np.float64) for a in (X, W, b))
+    bound = 2 * 38 * np.finfo(dtype).eps * (np.abs(X64) @ np.abs(W64).T + np.abs(b64))
+    assert S.dtype == dtype and S.shape == (n_rows, 6)
+    assert np.all(np.abs(S - (X64 @ W64.T + b64)) <= bound)
+    assert len(calls) == (n_rows > 0)  # the compiled kernel scored them
+
+
+def _fit(k, own=None, kernel="auto", seen=None):
+    X, y = make_blobs(seed=1)
+    objective = LinearObjective("hinge", reg=1e-3, kernel=kernel, n_threads=own)
+    params = {"W": np.zeros((3, X.shape[1])), "b": np.zeros(3)}
+    record = [] if seen is None else [lambda trainer, log: seen.append(trainer.objective.n_threads)]
+    settings = dict(batch_size=32, max_epochs=3, tol=None, random_state=0, callbacks=record)
+    Trainer(objective, SGD(0.05, momentum=0.9), n_threads=k, **settings).fit(params, X, y)
+    return objective, params
+
+
+@pytest.mark.parametrize(("k", "own"), [(1, None), (2, 3)])
+def test_trainer_fits_are_reproducible_and_restore_the_threads(k, own):
+    # Same seed and threads: the same bits; during the fit the objective runs k threads,
+    # after it its own setting again.
+    seen = []
+    objective, first = _fit(k, own, seen=seen)
+    _, second = _fit(k, own)
+    assert first["W"].tobytes() == second["W"].tobytes()
+    assert first["b"].tobytes() == second["b"].tobytes()
+    assert seen == [k] * 3 and objective.n_threads == own
+
+
+@compiled
+@pytest.mark.parametrize("k", [1, 2])
+def test_a_compiled_fit_matches_a_numpy_fit(monkeypatch, k):
+    # Same batches, only the rounding differs: 12 float64 steps stay within 1e-8 of the largest
+    # parameter (per-step rounding ~1e-16, a few times amplified; seen: 5e-16).
+    calls, original = [], FusedKernel.loss_grad
+    spy = lambda *a, **kw: calls.append(kw["n_threads"]) or original(*a, **kw)  # noqa: E731
+    monkeypatch.setattr(FusedKernel, "loss_grad", spy)
+    _, fast = _fit(k)
+    _, reference = _fit(k, kernel="numpy")
+    assert calls == [k] * 12  # every step of the first fit ran compiled, on k threads
+    for name in ("W", "b"):
+        scale = np.abs(reference[name]).max()
+        np.testing.assert_allclose(fast[name], reference[name], rtol=0, atol=1e-8 * scale)
