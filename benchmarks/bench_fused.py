@@ -6,9 +6,10 @@ Issue 15's three measurements, side by side in one run (float32, D = 3072, C = 1
    softmax: the textbook two-GEMM kernel (:mod:`textbook`, 2 BLAS threads), linclf's NumPy
    path (``LinearObjective(kernel="numpy")``, its default BLAS threads), and the compiled
    kernel (``LinearObjective()``) on 1 and 2 threads. The *one-pass floor* of a batch is
-   ``max(bytes / read bandwidth, 4·B·C·D flops / SGEMM peak)``, both measured in the run:
-   the read bandwidth by two Python threads each reducing half of the 49,000 rows (NumPy
-   releases the GIL), the peak by a 2048² SGEMM on 2 BLAS threads. Each call takes the
+   ``max(bytes / read bandwidth, 4·B·C·D flops / SGEMM peak)``, both measured in the run
+   (the fastest of the repeats): the read bandwidth by two Python threads each reducing
+   half of the 49,000 rows (NumPy releases the GIL), the peak by a 2048² SGEMM on 2 BLAS
+   threads. Each call takes the
    next batch of a 49,000-row X (a cursor shared by the contenders), so batches come from
    memory, as in an epoch; contenders run round-robin, each run timed after one untimed
    call (``warm_interleave``), and the table gives medians.
@@ -148,10 +149,11 @@ def kernel_contenders(loss: str, cursor: Cursor, W, b, number: int) -> dict:
 
 def measure_kernels(X, y, W, b, repeats: int, losses) -> tuple[list[list[str]], dict]:
     rows, ratios = [], {}
+    # The floor is the machine's best: the fastest SGEMM and the fastest read of the run.
     with threadpool_limits(2, user_api="blas"):
-        peak = common.sgemm_gflops(2, max(3, repeats // 4)).median
+        peak = common.sgemm_gflops(2, max(5, repeats // 2)).min
     flops_per_s = 2 * 2048**3 / peak
-    read = statistics.median(read_once(X) for _ in range(max(5, repeats // 4)))
+    read = min(read_once(X) for _ in range(max(5, repeats // 2)))
     bandwidth = X.nbytes / read
     for loss in losses:
         for B in BATCHES:
@@ -239,14 +241,17 @@ def measure_epoch(X, y, rounds: int) -> tuple[list[list[str]], dict]:
     rows, ratios = [], {}
     for name in variants:
         epoch, per_epoch = statistics.median(steady[name]), statistics.median(logged[name])
-        ratios[name] = epoch / read
+        ratios[name] = per_epoch / read
         rows.append(
             [name, f"{epoch * 1e3:.0f} ms", f"{epoch / read:.2f}", f"{per_epoch * 1e3:.0f} ms",
              f"{per_epoch / read:.2f}"]
         )  # fmt: skip
-    two = statistics.median(steady["compiled, 2 threads (default)"])
-    one = statistics.median(steady["compiled, n_threads=1"])
-    return rows, {"read": read, "ratios": ratios, "threads": two / one}
+    # The verdicts use the logged epochs: the difference of two fits carries each fit's
+    # setup (a 602 MB permuted copy whose page faults vary by ±0.6 s here) twice.
+    two = statistics.median(logged["compiled, 2 threads (default)"])
+    one = statistics.median(logged["compiled, n_threads=1"])
+    spread = [f"{min(v) * 1e3:.0f}–{max(v) * 1e3:.0f}" for v in steady.values()]
+    return rows, {"read": read, "ratios": ratios, "threads": two / one, "spread": spread}
 
 
 def targets(kernels: dict, epoch: dict) -> list[str]:
@@ -261,7 +266,10 @@ def targets(kernels: dict, epoch: dict) -> list[str]:
         f"{r[('hinge', 256)]['textbook']:.2f}× (≤ 0.6): " + ("met" if ok else "NOT met")
     )
     e = epoch["ratios"]["compiled, 2 threads (default)"]
-    lines.append(f"2. epoch: {e:.2f}× one read of X (≤ 3): " + ("met" if e <= 3 else "NOT met"))
+    lines.append(
+        f"2. epoch (median logged): {e:.2f}× one read of X (≤ 3): "
+        + ("met" if e <= 3 else "NOT met")
+    )
     worst = max(r[("hinge", B)]["threads"] for B in BATCHES if B >= 256)
     ok = worst <= 0.65 and epoch["threads"] <= 0.65
     lines.append(
@@ -285,14 +293,14 @@ def main() -> None:
     load = common.LoadLog(patient=not args.quick)
     repeats = 9 if args.quick else 25
     kernel_rows, kernels = load.run(lambda: measure_kernels(X, y, W, b, repeats, losses))
-    epoch_rows, epoch = load.run(lambda: measure_epoch(X, y, 2 if args.quick else 5))
+    epoch_rows, epoch = load.run(lambda: measure_epoch(X, y, 2 if args.quick else 7))
     head = ["loss", "B", "textbook", "NumPy path", "compiled 1 thr", "compiled 2 thr"]
     head += ["one-pass floor", "2 thr / floor", "2 thr / 1 thr"]
     body = [
         "Loss + gradient of one batch, medians; ratios to the textbook kernel in the same "
         f"run. Read bandwidth {kernels['bandwidth'] / 1e9:.1f} GB/s (X once: "
         f"{kernels['read'] * 1e3:.1f} ms), SGEMM peak {kernels['gflops']:.0f} GFLOP/s "
-        "(2 threads).",
+        "(2 threads), the fastest of their repeats.",
         "",
         common.md_table(head, kernel_rows, "ll" + "r" * 7),
         "",
@@ -307,7 +315,8 @@ def main() -> None:
             "lrrrr",
         ),
         "",
-        f"Epoch 2 threads / 1 thread: {epoch['threads']:.2f}.",
+        f"Epoch 2 threads / 1 thread (median logged epochs): {epoch['threads']:.2f}. The "
+        "(6 − 2) / 4 estimates ranged over the rounds: " + ", ".join(epoch["spread"]) + " ms.",
         "",
         *targets(kernels, epoch),
         "",

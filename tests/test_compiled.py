@@ -385,7 +385,7 @@ def test_a_compiled_fit_matches_a_numpy_fit(monkeypatch, k):
     # Same batches, only the rounding differs: 12 float64 steps stay within 1e-8 of the largest
     # parameter (per-step rounding ~1e-16, a few times amplified; seen: 5e-16).
     calls, original = [], FusedKernel.loss_grad
-    spy = lambda *a, **kw: calls.append(kw["n_threads"]) or original(*a, **kw)  # noqa: E731
+    spy = lambda *a, **kw: calls.append(kw["workspace"].n_threads) or original(*a, **kw)  # noqa: E731
     monkeypatch.setattr(FusedKernel, "loss_grad", spy)
     _, fast = _fit(k)
     _, reference = _fit(k, kernel="numpy")
@@ -393,3 +393,29 @@ def test_a_compiled_fit_matches_a_numpy_fit(monkeypatch, k):
     for name in ("W", "b"):
         scale = np.abs(reference[name]).max()
         np.testing.assert_allclose(fast[name], reference[name], rtol=0, atol=1e-8 * scale)
+
+
+@compiled
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("momentum", "nesterov"), [(0.0, False), (0.9, False), (0.9, True)])
+def test_the_compiled_sgd_update_has_the_numpy_updates_bits(monkeypatch, dtype, momentum, nesterov):
+    # SGD's step on the compiled kernel (one pass, no FMA) against the ufuncs it replaces,
+    # over steps whose rate changes (as under a schedule): the same bits, not only close.
+    from linclf import SGD
+
+    rng = np.random.default_rng(11)
+    start = {"W": rng.normal(size=(7, 33)).astype(dtype), "b": rng.normal(size=7).astype(dtype)}
+    grads = [
+        {k: rng.normal(size=v.shape).astype(dtype) for k, v in start.items()} for _ in range(5)
+    ]
+    results = []
+    for kernel in ("auto", "numpy"):
+        monkeypatch.setenv("LINCLF_KERNEL", kernel)
+        params = {k: v.copy() for k, v in start.items()}
+        opt = SGD(0.05, momentum=momentum, nesterov=nesterov, schedule="invscaling")
+        for g in grads:
+            opt.step(params, g)
+        results.append(params)
+    for name in start:
+        np.testing.assert_array_equal(results[0][name], results[1][name])
+    assert not np.array_equal(results[0]["W"], start["W"])  # the steps did move W

@@ -37,9 +37,10 @@ MAX_FUNCTION_LINES = 60
 # then issue 14's lazy prediction on Dask (_dask, 304), the public per-chunk API that the
 # Dask driver now only schedules (chunks, 633, most of it docstrings) and the round
 # checkpoint of distributed fits (80), and streamed distributed fits (45), then issue 15's
-# loader of the compiled kernel (_engine/compiled.py, 182; the C itself is not counted)
-# and the engine's, Trainer's and demo's seams to it (152): a ratchet, lowered when code is cut.
-MAX_PACKAGE_LINES = 13_229
+# loader of the compiled kernel (_engine/compiled.py, 232; the C itself is not counted)
+# and the seams of the engine, Trainer, SGD and demo to it (185): a ratchet,
+# lowered when code is cut.
+MAX_PACKAGE_LINES = 13_312
 
 NOT_CODE = {
     tokenize.COMMENT,

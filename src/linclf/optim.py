@@ -33,15 +33,17 @@ momentum μ and learning rate η:
 ICML 2013, put η inside v); the two differ only when η changes between steps (a schedule).
 """
 
+import contextlib
 import dataclasses
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from operator import attrgetter
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from ._engine.compiled import load_kernel
 from ._validation import check_scalar
 
 __all__ = [
@@ -320,8 +322,17 @@ def _sgd_update(
     learning_rate: float,
     momentum: float,
     nesterov: bool,
+    n_threads: int | None = None,
 ) -> None:
-    """One update of ``param`` in place, arguments trusted (``velocity`` None iff μ = 0)."""
+    """One update of ``param`` in place, arguments trusted (``velocity`` None iff μ = 0).
+
+    The compiled kernel, when built, does the same operations in one pass on ``n_threads``
+    threads (the same bits); the ufuncs below are its reference and the path without it."""
+    kernel = load_kernel()
+    if kernel is not None and kernel.sgd_update(
+        param, grad, velocity, learning_rate, momentum, nesterov, n_threads
+    ):
+        return
     if velocity is None:
         np.multiply(grad, learning_rate, out=workspace)  # η g
     else:
@@ -407,6 +418,10 @@ class SGD:
         Steps, :meth:`epoch_end` calls, :meth:`scale_learning_rate` product (read-only).
     current_learning_rate : float
         η = η₀ · schedule(t, epoch) · lr_scale, the rate the next step will use.
+    n_threads : int or None
+        Threads of the step on the compiled kernel, when built (None: every usable core;
+        the bits do not depend on it); ``Trainer(n_threads=k)`` sets it during a fit
+        (:meth:`threads`).
 
     Raises
     ------
@@ -446,7 +461,23 @@ class SGD:
         self._schedule = make_schedule(schedule)
         self._velocity: dict[str, np.ndarray] = {}
         self._workspace: dict[str, np.ndarray] = {}
+        self.n_threads: int | None = None
         self.reset()
+
+    @contextlib.contextmanager
+    def threads(self, n_threads: int | None) -> Iterator[None]:
+        """Within the context, steps on the compiled kernel use ``n_threads`` threads.
+
+        Parameters
+        ----------
+        n_threads : int or None
+            As the attribute ``n_threads``; restored on leaving.
+        """
+        saved, self.n_threads = self.n_threads, n_threads
+        try:
+            yield
+        finally:
+            self.n_threads = saved
 
     @property
     def current_learning_rate(self) -> float:
@@ -497,7 +528,8 @@ class SGD:
             velocity = self._velocity.get(name) if self._momentum > 0.0 else None
             if velocity is None and self._momentum > 0.0:
                 velocity = self._velocity[name] = np.zeros_like(param)
-            _sgd_update(param, grad, velocity, work, lr, self._momentum, self._nesterov)
+            hyper = (lr, self._momentum, self._nesterov, self.n_threads)
+            _sgd_update(param, grad, velocity, work, *hyper)
         self._t += 1
 
     def epoch_end(self) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
-from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -122,7 +122,8 @@ class Trainer:
         Epochs between checkpoints; one is also written on convergence.
     n_threads : "auto", int or None, default "auto"
         BLAS threads while training (with threadpoolctl), and an int the compiled kernel's
-        threads too (the objective's ``threads(n)``); ``"auto"`` asks the objective
+        threads too (the objective's and the optimizer's ``threads(n)``); ``"auto"`` asks the
+        objective
         (:class:`~linclf.LinearObjective`: 1 BLAS thread for its small-matrix blocks, where
         more only spin; the compiled kernel on every usable core); ``None`` leaves the BLAS
         and the objective alone.
@@ -283,10 +284,13 @@ class Trainer:
         threads = auto(params) if self.n_threads == "auto" else self.n_threads
         progress = Progress(self.verbose, self.max_epochs, data.n_samples)
         # The BLAS limit is entered once per fit (threadpoolctl: docs/benchmarks.md).
-        # n_threads=k also sets the threads of a compiled kernel (the objective's own).
-        own = getattr(self.objective, "threads", None)
-        kernel_threads = own(self.n_threads) if own and isinstance(self.n_threads, int) else None
-        with SigintGuard() as sigint, blas_threads(threads), kernel_threads or nullcontext():
+        # n_threads=k also sets the threads of a compiled kernel: the objective's own and
+        # the optimizer's (their threads(k) contexts, when they have one).
+        with SigintGuard() as sigint, blas_threads(threads), contextlib.ExitStack() as own:
+            if isinstance(self.n_threads, int):
+                for part in (self.objective, self.optimizer):
+                    if hasattr(part, "threads"):
+                        own.enter_context(part.threads(self.n_threads))
             for epoch in range(self.n_epochs_, self.max_epochs):
                 started = time.perf_counter()
                 # Overflow in a diverging step is caught and reported as DivergenceError;

@@ -28,22 +28,46 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FusedKernel", "kernel_info", "load_kernel", "usable_cores"]
+__all__ = ["FusedKernel", "FusedWorkspace", "kernel_info", "load_kernel", "usable_cores"]
 
 # By what linclf_cpu_level of the baseline build says the CPU runs: 2, 1, 0.
 _BUILDS = ("_fused_base", "_fused_avx2", "_fused_avx512")
-_ABI = 3
+_ABI = 5
 LOSS_KINDS = {"hinge": 0, "softmax": 1}
 
 _p, _i64, _f64, _int = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double, ctypes.c_int
 
 
+_cores: list = [None, 1]  # [pid, count]: asked once per process (a fork asks again)
+
+
 def usable_cores() -> int:
-    """CPUs this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+    """CPUs this process may run on (its affinity mask where the OS has one), read once."""
+    pid = os.getpid()
+    if _cores[0] != pid:
+        try:
+            count = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            count = os.cpu_count() or 1
+        _cores[:] = [pid, max(1, count)]
+    return _cores[1]
+
+
+class FusedWorkspace:
+    """The buffers of :meth:`FusedKernel.loss_grad` for one (C, D), dtype and thread count:
+    ``dW`` (C, D), ``db`` (C,) or None, the scratch, and their addresses (taken once)."""
+
+    def __init__(self, kernel: FusedKernel, W: np.ndarray, bias: bool, n_threads: int) -> None:
+        self.dW = np.empty_like(W, order="C")
+        self.db = np.empty(W.shape[0], dtype=W.dtype) if bias else None
+        size = kernel.scratch_bytes(W.shape[0], W.shape[1], W.dtype, n_threads)
+        self.scratch = np.empty(size, dtype=np.uint8)
+        self.n_threads = n_threads
+        self.addresses = (
+            self.dW.ctypes.data,
+            None if self.db is None else self.db.ctypes.data,
+            self.scratch.ctypes.data,
+        )
 
 
 def _library(name: str) -> ctypes.CDLL | None:
@@ -76,7 +100,7 @@ class FusedKernel:
         self.isa = lib.linclf_isa().decode()
         lib.linclf_scratch_bytes.restype = _i64
         lib.linclf_scratch_bytes.argtypes = [_i64, _i64, _i64, _int]
-        self._loss_grad, self._scores = {}, {}
+        self._loss_grad, self._scores, self._sgd = {}, {}, {}
         for dtype, suffix in ((np.float32, "f32"), (np.float64, "f64")):
             f = getattr(lib, f"linclf_loss_grad_{suffix}")
             f.restype = _int
@@ -87,6 +111,10 @@ class FusedKernel:
             g.restype = _int
             g.argtypes = [_p, _i64, _i64, _i64, _p, _p, _i64, _p, _int]
             self._scores[np.dtype(dtype)] = g
+            u = getattr(lib, f"linclf_sgd_update_{suffix}")
+            u.restype = None
+            u.argtypes = [_p, _p, _p, _i64, _f64, _f64, _int, _int]
+            self._sgd[np.dtype(dtype)] = u
 
     def scratch_bytes(self, n_classes: int, n_features: int, dtype: Any, n_threads: int) -> int:
         """Bytes of the ``scratch`` buffer :meth:`loss_grad` needs for these shapes."""
@@ -104,23 +132,45 @@ class FusedKernel:
         loss: int,
         delta: float,
         reg: float,
-        dW: np.ndarray,
-        db: np.ndarray | None,
-        scratch: np.ndarray,
-        n_threads: int,
+        workspace: FusedWorkspace,
     ) -> float | None:
-        """The batch's objective, writing ``dW`` (and ``db`` when ``b`` is given); None, with
-        nothing written, for a label outside ``[0, C)`` or a weight not ``>= 0``."""
+        """The batch's objective, writing ``workspace.dW`` (and ``.db`` when ``b`` is given);
+        None, with nothing written, for a label outside ``[0, C)`` or a weight not ``>= 0``."""
         w = None if sample_weight is None else sample_weight.ctypes.data
+        dW, db, scratch = workspace.addresses
         value = _f64()  # one per call: Python threads may call at once
         code = self._loss_grad[X.dtype](
             X.ctypes.data, X.strides[0] // X.dtype.itemsize, X.shape[0], X.shape[1],
             y.ctypes.data, w, W.ctypes.data, None if b is None else b.ctypes.data, W.shape[0],
-            loss, delta, reg,
-            dW.ctypes.data, None if db is None else db.ctypes.data, scratch.ctypes.data,
-            n_threads, ctypes.byref(value),
+            loss, delta, reg, dW, db, scratch, workspace.n_threads, ctypes.byref(value),
         )  # fmt: skip
         return value.value if code == 0 else None
+
+    def sgd_update(
+        self,
+        param: np.ndarray,
+        grad: np.ndarray,
+        velocity: np.ndarray | None,
+        learning_rate: float,
+        momentum: float,
+        nesterov: bool,
+        n_threads: int | None = None,
+    ) -> bool:
+        """:func:`linclf.optim._sgd_update`'s step in one pass, with its bits, in slices on
+        ``n_threads`` threads (None: every usable core); False (and nothing done) unless
+        all three arrays are C-contiguous, of one float dtype and shape."""
+        arrays = (param, grad) if velocity is None else (param, grad, velocity)
+        kind = param.dtype
+        if kind not in self._sgd or any(
+            a.dtype != kind or a.shape != param.shape or not a.flags.c_contiguous for a in arrays
+        ):
+            return False
+        self._sgd[kind](
+            param.ctypes.data, grad.ctypes.data, None if velocity is None else velocity.ctypes.data,
+            param.size, learning_rate, momentum, int(nesterov),
+            usable_cores() if n_threads is None else n_threads,
+        )  # fmt: skip
+        return True
 
     def scores(
         self, X: np.ndarray, W: np.ndarray, b: np.ndarray | None, out: np.ndarray, n_threads: int

@@ -24,7 +24,7 @@ from ..linear import linear_backward, linear_forward
 from ..losses import get_loss, l2_penalty
 from .blas import blas_threads, block_rows, blocked_backward, blocked_forward
 from .blocks import RowBlockReader, block_rows_for, is_out_of_core, iter_row_blocks
-from .compiled import LOSS_KINDS, FusedKernel, load_kernel, usable_cores
+from .compiled import LOSS_KINDS, FusedKernel, FusedWorkspace, load_kernel, usable_cores
 
 __all__ = ["BatchSource", "LinearObjective", "batched_scores"]
 
@@ -83,7 +83,7 @@ class LinearObjective:
         self._S = self._dW = self._work = np.empty((0, 0))
         self._block_rows = 0
         self._fused_key: tuple | None = None
-        self._scratch = self._db = np.empty(0)
+        self._fused_work: FusedWorkspace | None = None
 
     def _workspace(self, n_rows: int, W: np.ndarray) -> None:
         # (Re)allocate only when the shapes or dtype change or a larger batch arrives.
@@ -158,19 +158,16 @@ class LinearObjective:
             return None  # the loss node says what is wrong
         key = (W.shape, W.dtype, threads, b is None)
         if key != self._fused_key:
-            self._dW = np.empty_like(W, order="C")
-            self._db = None if b is None else np.empty(W.shape[0], dtype=W.dtype)
-            size = kernel.scratch_bytes(W.shape[0], W.shape[1], W.dtype, threads)
-            self._scratch = np.empty(size, dtype=np.uint8)
-            self._fused_key, self._key = key, None  # the NumPy path reallocates its own
+            self._fused_work = FusedWorkspace(kernel, W, b is not None, threads)
+            self._fused_key = key
+        work = self._fused_work
         b = None if b is None else np.ascontiguousarray(b)
         delta = float(self.loss_params.get("delta", 1.0))
         loss = kernel.loss_grad(
-            X, y, w, W, b, loss=LOSS_KINDS[self.loss], delta=delta, reg=self.reg,
-            dW=self._dW, db=self._db, scratch=self._scratch, n_threads=threads,
-        )  # fmt: skip
+            X, y, w, W, b, loss=LOSS_KINDS[self.loss], delta=delta, reg=self.reg, workspace=work
+        )
         # None: a label or a weight the kernel refused (before reading X); NumPy says which.
-        return None if loss is None else (loss, {"W": self._dW, "b": self._db})
+        return None if loss is None else (loss, {"W": work.dW, "b": work.db})
 
     def loss_grad(
         self,

@@ -67,6 +67,18 @@ typedef double vdouble __attribute__((vector_size(VBYTES)));
 #define EXPORT
 #endif
 
+/* No contraction of a * b + c into an FMA: where a result must be NumPy's bits. */
+#if defined(__clang__)
+#define NO_CONTRACT _Pragma("clang fp contract(off)")
+#define NO_CONTRACT_ATTR
+#elif defined(__GNUC__)
+#define NO_CONTRACT
+#define NO_CONTRACT_ATTR __attribute__((optimize("fp-contract=off")))
+#else
+#define NO_CONTRACT
+#define NO_CONTRACT_ATTR
+#endif
+
 /* ------------------------------------------------------------------ thread pool */
 
 /* A call splits its work into nt parts (fixed by the shapes and nt, never by who runs
@@ -232,6 +244,16 @@ typedef struct {
     double wsq_part[MAX_THREADS];
 } job_t;
 
+typedef struct {
+    void *p, *v;
+    const void *g;
+    int64_t n;
+    double lr, mu;
+    int nesterov;
+} sgd_job_t;
+
+#define SGD_SLICE 8192 /* entries of a parameter per thread of an SGD step, at least */
+
 /* Rows of part `part` of nt: contiguous runs in units of RT rows, in order. */
 static void part_rows(int64_t n, int part, int nt, int64_t *lo, int64_t *hi) {
     int64_t tiles = (n + RT - 1) / RT;
@@ -278,7 +300,7 @@ static int64_t block_rows_for(int64_t d, int64_t itemsize) {
 
 EXPORT const char *linclf_isa(void) { return ISA_NAME; }
 
-EXPORT int linclf_abi(void) { return 3; }
+EXPORT int linclf_abi(void) { return 5; }
 
 /* 2 for AVX-512 (F) with AVX2 and FMA, 1 for AVX2 and FMA, 0 otherwise: what the CPU
  * and the operating system run (GCC's and Clang's checks include the OS's XSAVE state). */

@@ -310,6 +310,40 @@ EXPORT int F(linclf_scores)(const REAL *X, int64_t ldx, int64_t n, int64_t d, co
     return 0;
 }
 
+/* One SGD step in place, the operations of linclf.optim._sgd_update in its order and its
+ * type, none fused into an FMA, so the bits are NumPy's: plain (velocity NULL)
+ * p -= lr g; heavy ball v = mu v + g, p -= lr v; Nesterov p -= lr (g + mu v). Element by
+ * element, so the threads' slices change no bit. */
+NO_CONTRACT_ATTR static void F(task_sgd)(void *arg, int part, int nparts) {
+    NO_CONTRACT
+    const sgd_job_t *job = (const sgd_job_t *)arg;
+    REAL *p = (REAL *)job->p, *v = (REAL *)job->v;
+    const REAL *g = (const REAL *)job->g;
+    REAL rate = (REAL)job->lr, momentum = (REAL)job->mu;
+    int64_t lo = job->n * part / nparts, hi = job->n * (part + 1) / nparts;
+    for (int64_t k = lo; k < hi; k++) {
+        REAL step;
+        if (v == NULL) {
+            step = g[k] * rate;
+        } else {
+            REAL velocity = v[k] * momentum;
+            velocity = velocity + g[k];
+            v[k] = velocity;
+            step = job->nesterov ? (velocity * momentum + g[k]) * rate : velocity * rate;
+        }
+        p[k] = p[k] - step;
+    }
+}
+
+EXPORT void F(linclf_sgd_update)(REAL *p, const REAL *g, REAL *v, int64_t n, double lr,
+                                 double mu, int nesterov, int nt) {
+    sgd_job_t job = {.p = p, .g = g, .v = v, .n = n, .lr = lr, .mu = mu, .nesterov = nesterov};
+    nt = clamp_threads(nt);
+    int parts = n / SGD_SLICE < nt ? (int)(n / SGD_SLICE) : nt; /* slices worth a thread */
+    parts = parts < 1 ? 1 : parts;
+    pool_run(F(task_sgd), &job, parts, parts);
+}
+
 #undef NAME3
 #undef NAME2
 #undef F
