@@ -419,3 +419,46 @@ def test_the_compiled_sgd_update_has_the_numpy_updates_bits(monkeypatch, dtype, 
     for name in start:
         np.testing.assert_array_equal(results[0][name], results[1][name])
     assert not np.array_equal(results[0]["W"], start["W"])  # the steps did move W
+
+
+@compiled
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("momentum", "nesterov", "learning_rate", "divergence"),
+    [(0.0, False, 0.05, "raise"), (0.9, False, 0.05, "raise"), (0.9, True, 0.05, "raise"),
+     (0.9, False, 1e6, "halve")],
+    ids=["plain", "heavy-ball", "nesterov", "halving after divergence"],
+)  # fmt: skip
+def test_the_fused_step_gives_the_bits_of_loss_grad_then_step(
+    monkeypatch, dtype, momentum, nesterov, learning_rate, divergence
+):
+    # The Trainer's one-call step (the kernel's reduction also applies SGD's update) must
+    # equal loss_grad followed by SGD.step bit for bit, halving and rolling back included.
+    from linclf import SGD, Trainer
+
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(300, 40)).astype(dtype)
+    y, w = rng.integers(0, 4, 300), rng.random(300)
+    fused_calls, original = [], LinearObjective.loss_grad_step
+
+    def spy(self, *args):
+        fused_calls.append(original(self, *args))
+        return fused_calls[-1]
+
+    fits = []
+    for step in (spy, lambda *args: None):  # fused, then loss_grad + step
+        monkeypatch.setattr(LinearObjective, "loss_grad_step", step)
+        params = {"W": np.zeros((4, 40), dtype), "b": np.zeros(4, dtype)}
+        opt = SGD(learning_rate, momentum=momentum, nesterov=nesterov)
+        trainer = Trainer(
+            LinearObjective("hinge", reg=1e-3), opt, batch_size=32, max_epochs=3, tol=None,
+            random_state=0, on_divergence=divergence, n_threads=2,
+        )  # fmt: skip
+        trainer.fit(params, X, y, w)
+        fits.append((params, trainer.history_["loss"], trainer.n_halvings_, opt.t))
+    assert fused_calls and all(loss is not None for loss in fused_calls)  # it ran fused
+    (p1, h1, n1, t1), (p2, h2, n2, t2) = fits
+    assert (h1, n1, t1) == (h2, n2, t2)
+    assert p1["W"].tobytes() == p2["W"].tobytes() and p1["b"].tobytes() == p2["b"].tobytes()
+    if divergence == "halve":
+        assert n1 > 0  # the rate of 1e6 diverged and was halved: the undo path ran

@@ -37,10 +37,10 @@ MAX_FUNCTION_LINES = 60
 # then issue 14's lazy prediction on Dask (_dask, 304), the public per-chunk API that the
 # Dask driver now only schedules (chunks, 633, most of it docstrings) and the round
 # checkpoint of distributed fits (80), and streamed distributed fits (45), then issue 15's
-# loader of the compiled kernel (_engine/compiled.py, 232; the C itself is not counted)
-# and the seams of the engine, Trainer, SGD and demo to it (185): a ratchet,
-# lowered when code is cut.
-MAX_PACKAGE_LINES = 13_312
+# loader of the compiled kernel (_engine/compiled.py, 253; the C itself is not counted)
+# and the seams of the engine, Trainer, SGD, rollback and demo to it, the fused step
+# among them (314): a ratchet, lowered when code is cut.
+MAX_PACKAGE_LINES = 13_462
 
 NOT_CODE = {
     tokenize.COMMENT,

@@ -17,6 +17,11 @@ linclf's) has:
 - ``state_dict()`` / ``load_state_dict(state)``: the whole state as a flat dict of plain
   scalars and ndarrays (JSON and ``.npz``, no pickle), restored exactly.
 
+Optionally (:class:`SGD` has them), ``step_plan(params)`` and ``count_step()``: the
+next step's rate, momentum and velocity buffers for a kernel that applies the update
+itself, with the bits of ``step``, and the count of such a step; the Trainer uses them
+when the objective has ``loss_grad_step``, and ``step`` otherwise.
+
 A :class:`Schedule` ``m(t, epoch)`` multiplies the base rate η₀ (``t``: steps taken, 0 during
 the first; ``epoch``: ``epoch_end()`` calls); docs/optimizers.md has them all.
 
@@ -530,6 +535,44 @@ class SGD:
                 velocity = self._velocity[name] = np.zeros_like(param)
             hyper = (lr, self._momentum, self._nesterov, self.n_threads)
             _sgd_update(param, grad, velocity, work, *hyper)
+        self._t += 1
+
+    def step_plan(
+        self, params: Mapping[str, np.ndarray | None]
+    ) -> tuple[float, float, bool, dict[str, np.ndarray | None]] | None:
+        """The next step for a kernel that applies it itself, or None (then call :meth:`step`).
+
+        Parameters
+        ----------
+        params : mapping of str to ndarray or None
+            The parameters the step will update (None entries are skipped).
+
+        Returns
+        -------
+        tuple or None
+            ``(learning_rate, momentum, nesterov, velocities)``: η of the step, μ, the
+            Nesterov flag and each parameter's velocity buffer (None without momentum),
+            for the update of :meth:`step`; the caller applies it and calls
+            :meth:`count_step`. None when a velocity no longer fits its parameter
+            (:meth:`step` then raises).
+        """
+        velocities: dict[str, np.ndarray | None] = {}
+        for name, param in params.items():
+            if param is None:
+                continue
+            velocity = self._velocity.get(name) if self._momentum > 0.0 else None
+            if velocity is None and self._momentum > 0.0:
+                velocity = self._velocity[name] = np.zeros_like(param)
+            if velocity is not None and (velocity.shape, velocity.dtype) != (
+                param.shape,
+                param.dtype,
+            ):
+                return None
+            velocities[name] = velocity
+        return self.current_learning_rate, self._momentum, self._nesterov, velocities
+
+    def count_step(self) -> None:
+        """Count a step applied by a kernel from :meth:`step_plan` (``t += 1``)."""
         self._t += 1
 
     def epoch_end(self) -> None:

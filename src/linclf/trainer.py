@@ -367,14 +367,25 @@ class Trainer:
         rollback = self._rollback
         weighted_loss = total_weight = 0.0
         batch = 0
+        fused = hasattr(self.objective, "loss_grad_step") and hasattr(self.optimizer, "step_plan")
         for batch, (Xb, yb, wb) in enumerate(batches):
-            loss, grads = self.objective.loss_grad(params, Xb, yb, wb)
+            # The loss and the step in one call where the objective can (grads then None).
+            loss = self._fused_step(params, Xb, yb, wb) if fused else None
+            grads = None
+            if loss is None:
+                loss, grads = self.objective.loss_grad(params, Xb, yb, wb)
             problem = rollback.problem(loss, first=self.n_steps_ == 0)
             if problem is not None:
+                if grads is None:
+                    rollback.undo_ahead()  # the parameters of that loss, not after the step
                 rollback.recover(epoch, batch, problem, self.n_steps_)
                 continue  # rolled back and halved: go on with the next batch
-            rollback.keep()  # the last state whose loss is known finite
-            self.optimizer.step(params, grads)
+            if grads is None:
+                rollback.accept_ahead()  # the last state whose loss is known finite
+                self.optimizer.count_step()
+            else:
+                rollback.keep()  # the last state whose loss is known finite
+                self.optimizer.step(params, grads)
             self.n_steps_ += 1
             weight = Xb.shape[0] if wb is None else float(np.sum(wb))
             weighted_loss += loss * weight
@@ -385,6 +396,18 @@ class Trainer:
         if not rollback.params_finite():
             rollback.recover(epoch, batch, "a parameter is not finite", self.n_steps_)
         return weighted_loss / total_weight if total_weight > 0 else 0.0
+
+    def _fused_step(self, params: _Params, Xb: Any, yb: np.ndarray, wb: Any) -> float | None:
+        """The batch's loss with the optimizer's step applied in the same call, or None.
+
+        The step is the optimizer's own update (the same bits as ``step``); the parameters
+        before it are kept aside until the loss is known finite (``Rollback.keep_ahead``).
+        """
+        plan = self.optimizer.step_plan(params)
+        if plan is None:
+            return None
+        self._rollback.keep_ahead()
+        return self.objective.loss_grad_step(params, Xb, yb, wb, plan)
 
     def _end_epoch(
         self, params: _Params, epoch: int, loss: float, t0: float, validation: TrainingData | None

@@ -32,10 +32,19 @@ __all__ = ["FusedKernel", "FusedWorkspace", "kernel_info", "load_kernel", "usabl
 
 # By what linclf_cpu_level of the baseline build says the CPU runs: 2, 1, 0.
 _BUILDS = ("_fused_base", "_fused_avx2", "_fused_avx512")
-_ABI = 5
+_ABI = 6
 LOSS_KINDS = {"hinge": 0, "softmax": 1}
 
 _p, _i64, _f64, _int = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double, ctypes.c_int
+
+
+class _SGDJob(ctypes.Structure):
+    """fused.c's sgd_job_t: an SGD step's arrays and hyperparameters."""
+
+    _fields_ = [
+        ("p", _p), ("v", _p), ("g", _p), ("n", _i64),
+        ("lr", _f64), ("mu", _f64), ("nesterov", _int),
+    ]  # fmt: skip
 
 
 _cores: list = [None, 1]  # [pid, count]: asked once per process (a fork asks again)
@@ -105,7 +114,7 @@ class FusedKernel:
             f = getattr(lib, f"linclf_loss_grad_{suffix}")
             f.restype = _int
             f.argtypes = [_p, _i64, _i64, _i64, _p, _p, _p, _p, _i64, _int, _f64, _f64]
-            f.argtypes += [_p, _p, _p, _int, ctypes.POINTER(_f64)]
+            f.argtypes += [_p, _p, _p, _int, ctypes.POINTER(_f64), ctypes.POINTER(_SGDJob), _p]
             self._loss_grad[np.dtype(dtype)] = f
             g = getattr(lib, f"linclf_scores_{suffix}")
             g.restype = _int
@@ -133,16 +142,28 @@ class FusedKernel:
         delta: float,
         reg: float,
         workspace: FusedWorkspace,
+        step: tuple | None = None,
     ) -> float | None:
         """The batch's objective, writing ``workspace.dW`` (and ``.db`` when ``b`` is given);
-        None, with nothing written, for a label outside ``[0, C)`` or a weight not ``>= 0``."""
+        None, with nothing written, for a label outside ``[0, C)`` or a weight not ``>= 0``.
+
+        ``step``: ``(learning_rate, momentum, nesterov, v_W, v_b)`` (velocities None without
+        momentum): then W and b also take SGD's step with these gradients, in the
+        reduction (the bits of :func:`linclf.optim._sgd_update` applied to them)."""
         w = None if sample_weight is None else sample_weight.ctypes.data
         dW, db, scratch = workspace.addresses
         value = _f64()  # one per call: Python threads may call at once
+        job, vb = None, None
+        if step is not None:
+            lr, mu, nesterov, vW, vb_array = step
+            v = None if vW is None else vW.ctypes.data
+            job = ctypes.byref(_SGDJob(None, v, None, W.size, lr, mu, int(nesterov)))
+            vb = None if vb_array is None else vb_array.ctypes.data
         code = self._loss_grad[X.dtype](
             X.ctypes.data, X.strides[0] // X.dtype.itemsize, X.shape[0], X.shape[1],
             y.ctypes.data, w, W.ctypes.data, None if b is None else b.ctypes.data, W.shape[0],
             loss, delta, reg, dW, db, scratch, workspace.n_threads, ctypes.byref(value),
+            job, vb,
         )  # fmt: skip
         return value.value if code == 0 else None
 

@@ -143,8 +143,54 @@ class LinearObjective:
             return self.n_threads
         return max(1, min(usable_cores(), n_rows // _ROWS_PER_THREAD))
 
+    def loss_grad_step(
+        self,
+        params: Mapping[str, np.ndarray],
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None,
+        step: tuple[float, float, bool, Mapping[str, np.ndarray | None]],
+    ) -> float | None:
+        """:meth:`loss_grad`, then SGD's step on ``params``, in one call of the compiled kernel.
+
+        Parameters
+        ----------
+        params, X, y, sample_weight
+            As in :meth:`loss_grad`; ``params`` are updated in place.
+        step : tuple
+            ``(learning_rate, momentum, nesterov, velocities)`` of :meth:`linclf.SGD.step_plan`.
+
+        Returns
+        -------
+        float or None
+            The batch's objective at ``params`` before the step (the step taken); None, and
+            nothing done, where the compiled kernel does not take the batch: then call
+            :meth:`loss_grad` and the optimizer's ``step``.
+        """
+        W, b = params["W"], params.get("b")
+        kernel = self.compiled_kernel(X, W, b)
+        lr, mu, nesterov, velocity = step
+        vW, vb = velocity.get("W"), velocity.get("b")
+        arrays = [a for a in (W, b, vW, vb) if a is not None]
+        if kernel is None or any(not a.flags.c_contiguous or not a.flags.writeable for a in arrays):
+            return None
+        if any(
+            v is not None and (v.shape, v.dtype) != (p.shape, p.dtype)
+            for v, p in ((vW, W), (vb, b))
+        ):
+            return None
+        fused = self._fused(kernel, X, y, sample_weight, W, b, step=(lr, mu, nesterov, vW, vb))
+        return None if fused is None else fused[0]
+
     def _fused(
-        self, kernel: FusedKernel, X: np.ndarray, y: Any, w: Any, W: np.ndarray, b: Any
+        self,
+        kernel: FusedKernel,
+        X: np.ndarray,
+        y: Any,
+        w: Any,
+        W: np.ndarray,
+        b: Any,
+        step: tuple | None = None,
     ) -> tuple[float, dict[str, np.ndarray | None]] | None:
         """The step on the compiled kernel, or None for input the NumPy path must refuse."""
         n, threads = X.shape[0], self._fused_threads(X.shape[0])
@@ -164,8 +210,9 @@ class LinearObjective:
         b = None if b is None else np.ascontiguousarray(b)
         delta = float(self.loss_params.get("delta", 1.0))
         loss = kernel.loss_grad(
-            X, y, w, W, b, loss=LOSS_KINDS[self.loss], delta=delta, reg=self.reg, workspace=work
-        )
+            X, y, w, W, b, loss=LOSS_KINDS[self.loss], delta=delta, reg=self.reg,
+            workspace=work, step=step,
+        )  # fmt: skip
         # None: a label or a weight the kernel refused (before reading X); NumPy says which.
         return None if loss is None else (loss, {"W": work.dW, "b": work.db})
 

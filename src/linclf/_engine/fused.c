@@ -230,6 +230,16 @@ static void pool_run(task_fn fn, void *arg, int nparts, int nthreads) {
 /* ------------------------------------------------------------------ the kernels */
 
 typedef struct {
+    void *p, *v;
+    const void *g;
+    int64_t n;
+    double lr, mu;
+    int nesterov;
+} sgd_job_t;
+
+#define SGD_SLICE 8192 /* entries of a parameter per thread of an SGD step, at least */
+
+typedef struct {
     const void *X;
     int64_t ldx, n, d, c;
     const int64_t *y;
@@ -242,19 +252,10 @@ typedef struct {
     void *scratch; /* each part's partial dW (parts 1..nt-1), block of dS, db sums */
     int64_t block_rows;
     int parts; /* partial dW arrays in scratch: parts 1..parts */
+    const sgd_job_t *step; /* the optimizer's step to apply to W after the reduction */
     double loss_part[MAX_PARTS];
     double wsq_part[MAX_THREADS];
 } job_t;
-
-typedef struct {
-    void *p, *v;
-    const void *g;
-    int64_t n;
-    double lr, mu;
-    int nesterov;
-} sgd_job_t;
-
-#define SGD_SLICE 8192 /* entries of a parameter per thread of an SGD step, at least */
 
 /* Rows of part `part` of nt: contiguous runs in units of RT rows, in order. */
 static void part_rows(int64_t n, int part, int nt, int64_t *lo, int64_t *hi) {
@@ -303,7 +304,7 @@ static int64_t block_rows_for(int64_t d, int64_t itemsize) {
 
 EXPORT const char *linclf_isa(void) { return ISA_NAME; }
 
-EXPORT int linclf_abi(void) { return 5; }
+EXPORT int linclf_abi(void) { return 6; }
 
 /* 2 for AVX-512 (F) with AVX2 and FMA, 1 for AVX2 and FMA, 0 otherwise: what the CPU
  * and the operating system run (GCC's and Clang's checks include the OS's XSAVE state). */

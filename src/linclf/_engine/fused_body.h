@@ -221,6 +221,28 @@ static void F(task_loss_grad)(void *arg, int part, int nt) {
     job->loss_part[part] = loss;
 }
 
+/* One SGD step in place on entries [lo, hi), the operations of linclf.optim._sgd_update
+ * in its order and its type, none fused into an FMA, so the bits are NumPy's: plain (v
+ * NULL) p -= lr g; heavy ball v = mu v + g, p -= lr v; Nesterov p -= lr (g + mu v). Entry
+ * by entry, so how the entries are sliced between threads changes no bit. */
+NO_CONTRACT_ATTR static void F(sgd_range)(REAL *p, const REAL *g, REAL *v, int64_t lo,
+                                          int64_t hi, double lr, double mu, int nesterov) {
+    NO_CONTRACT
+    REAL rate = (REAL)lr, momentum = (REAL)mu;
+    for (int64_t k = lo; k < hi; k++) {
+        REAL step;
+        if (v == NULL) {
+            step = g[k] * rate;
+        } else {
+            REAL velocity = v[k] * momentum;
+            velocity = velocity + g[k];
+            v[k] = velocity;
+            step = nesterov ? (velocity * momentum + g[k]) * rate : velocity * rate;
+        }
+        p[k] = p[k] - step;
+    }
+}
+
 /* dW = partial_0 + partial_1 + ... (part order) + 2 reg W, on this part's slice of dW;
  * wsq_part[part] = its slice of sum W^2 in double. Loops the compiler vectorizes. */
 static void F(task_reduce)(void *arg, int part, int nt) {
@@ -242,6 +264,10 @@ static void F(task_reduce)(void *arg, int part, int nt) {
         for (; k < hi; k++) wsq[0] += (double)W[k] * (double)W[k];
     }
     job->wsq_part[part] = (wsq[0] + wsq[1]) + (wsq[2] + wsq[3]);
+    const sgd_job_t *step = job->step;
+    if (step != NULL) /* the optimizer's step on this slice, while dW and W are in cache */
+        F(sgd_range)((REAL *)job->W, dW, (REAL *)step->v, lo, hi, step->lr, step->mu,
+                     step->nesterov);
 }
 
 static void F(task_scores)(void *arg, int part, int nt) {
@@ -262,7 +288,7 @@ EXPORT int F(linclf_loss_grad)(const REAL *X, int64_t ldx, int64_t n, int64_t d,
                                const int64_t *y, const double *w, const REAL *W,
                                const REAL *b, int64_t c, int loss_kind, double delta,
                                double reg, REAL *dW, REAL *db, void *scratch, int nt,
-                               double *out_loss) {
+                               double *out_loss, const sgd_job_t *step, REAL *vb) {
     double wtotal = 0.0;
     for (int64_t i = 0; i < n; i++)
         if ((uint64_t)y[i] >= (uint64_t)c) return 1;
@@ -291,12 +317,17 @@ EXPORT int F(linclf_loss_grad)(const REAL *X, int64_t ldx, int64_t n, int64_t d,
             db[j] = (REAL)s;
         }
     }
-    /* The reduction, in nt slices: its cost grows with C D, not with the batch. */
+    /* The reduction, in nt slices: its cost grows with C D, not with the batch. With a
+     * step (lr, mu, nesterov, W's velocity), it then updates W on each slice, and b here:
+     * step->p is unused, W and b are updated where they are. */
     job.parts = np - 1;
+    job.step = step;
     pool_run(F(task_reduce), &job, nt, nt);
     double wsq = 0.0;
     for (int t = 0; t < nt; t++) wsq += job.wsq_part[t];
     *out_loss = loss + reg * wsq;
+    if (step != NULL && b != NULL)
+        F(sgd_range)((REAL *)b, db, vb, 0, c, step->lr, step->mu, step->nesterov);
     return 0;
 }
 
@@ -310,29 +341,11 @@ EXPORT int F(linclf_scores)(const REAL *X, int64_t ldx, int64_t n, int64_t d, co
     return 0;
 }
 
-/* One SGD step in place, the operations of linclf.optim._sgd_update in its order and its
- * type, none fused into an FMA, so the bits are NumPy's: plain (velocity NULL)
- * p -= lr g; heavy ball v = mu v + g, p -= lr v; Nesterov p -= lr (g + mu v). Element by
- * element, so the threads' slices change no bit. */
-NO_CONTRACT_ATTR static void F(task_sgd)(void *arg, int part, int nparts) {
-    NO_CONTRACT
+static void F(task_sgd)(void *arg, int part, int nparts) {
     const sgd_job_t *job = (const sgd_job_t *)arg;
-    REAL *p = (REAL *)job->p, *v = (REAL *)job->v;
-    const REAL *g = (const REAL *)job->g;
-    REAL rate = (REAL)job->lr, momentum = (REAL)job->mu;
     int64_t lo = job->n * part / nparts, hi = job->n * (part + 1) / nparts;
-    for (int64_t k = lo; k < hi; k++) {
-        REAL step;
-        if (v == NULL) {
-            step = g[k] * rate;
-        } else {
-            REAL velocity = v[k] * momentum;
-            velocity = velocity + g[k];
-            v[k] = velocity;
-            step = job->nesterov ? (velocity * momentum + g[k]) * rate : velocity * rate;
-        }
-        p[k] = p[k] - step;
-    }
+    F(sgd_range)((REAL *)job->p, (const REAL *)job->g, (REAL *)job->v, lo, hi, job->lr,
+                 job->mu, job->nesterov);
 }
 
 EXPORT void F(linclf_sgd_update)(REAL *p, const REAL *g, REAL *v, int64_t n, double lr,

@@ -36,6 +36,7 @@ class Rollback:
     def __init__(self, live: Mapping[str, np.ndarray], optimizer: Any, *, halve: bool) -> None:
         self.live, self.optimizer, self.halve = live, optimizer, halve
         self.backup = {name: np.empty_like(p) for name, p in live.items()}
+        self._ahead: dict[str, np.ndarray] | None = None
         self.anchor = {name: p.copy() for name, p in live.items()}
         self.anchor_loss, self.start_loss, self.n_halvings = math.inf, math.inf, 0
 
@@ -53,6 +54,21 @@ class Rollback:
     def keep(self) -> None:
         """Remember the current parameters, whose loss was just found finite."""
         copy_arrays(self.live, self.backup)
+
+    def keep_ahead(self) -> None:
+        """Before a step that computes the loss and applies the step in one call: copy the
+        current parameters aside (their loss is not known yet)."""
+        if self._ahead is None:
+            self._ahead = {name: np.empty_like(p) for name, p in self.live.items()}
+        copy_arrays(self.live, self._ahead)
+
+    def accept_ahead(self) -> None:
+        """Their loss was finite: the copy of :meth:`keep_ahead` is now the backup."""
+        self.backup, self._ahead = self._ahead, self.backup
+
+    def undo_ahead(self) -> None:
+        """Their loss was not: put the parameters back as they were before the call."""
+        copy_arrays(self._ahead, self.live)
 
     def params_finite(self) -> bool:
         return all(np.isfinite(np.sum(p, dtype=np.float64)) for p in self.live.values())
