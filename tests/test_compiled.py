@@ -361,22 +361,28 @@ def _fit(k, own=None, kernel="auto", seen=None):
     X, y = make_blobs(seed=1)
     objective = LinearObjective("hinge", reg=1e-3, kernel=kernel, n_threads=own)
     params = {"W": np.zeros((3, X.shape[1])), "b": np.zeros(3)}
-    record = [] if seen is None else [lambda trainer, log: seen.append(trainer.objective.n_threads)]
-    settings = dict(batch_size=32, max_epochs=3, tol=None, random_state=0, callbacks=record)
-    Trainer(objective, SGD(0.05, momentum=0.9), n_threads=k, **settings).fit(params, X, y)
+
+    def record(trainer, log):
+        seen.append((trainer.objective.n_threads, trainer.optimizer.n_threads))
+
+    settings = dict(batch_size=32, max_epochs=3, tol=None, random_state=0)
+    settings["callbacks"] = [] if seen is None else [record]
+    optimizer = SGD(0.05, momentum=0.9)
+    Trainer(objective, optimizer, n_threads=k, **settings).fit(params, X, y)
+    assert optimizer.n_threads is None  # the optimizer's setting is back too
     return objective, params
 
 
 @pytest.mark.parametrize(("k", "own"), [(1, None), (2, 3)])
 def test_trainer_fits_are_reproducible_and_restore_the_threads(k, own):
-    # Same seed and threads: the same bits; during the fit the objective runs k threads,
-    # after it its own setting again.
+    # Same seed and threads: the same bits; during the fit the objective and the optimizer
+    # run k threads, after it their own settings again.
     seen = []
     objective, first = _fit(k, own, seen=seen)
     _, second = _fit(k, own)
     assert first["W"].tobytes() == second["W"].tobytes()
     assert first["b"].tobytes() == second["b"].tobytes()
-    assert seen == [k] * 3 and objective.n_threads == own
+    assert seen == [(k, k)] * 3 and objective.n_threads == own
 
 
 @compiled

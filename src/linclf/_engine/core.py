@@ -128,12 +128,14 @@ class LinearObjective:
             return None
         if type(X) not in (np.ndarray, np.memmap) or X.ndim != 2 or X.dtype != W.dtype:
             return None
+        if not isinstance(W, np.ndarray) or W.ndim != 2:
+            return None  # the NumPy path says what is wrong
         item, (C, D) = X.dtype.itemsize, W.shape
         rows_ok = X.strides[1] == item and X.strides[0] >= 0 and X.strides[0] % item == 0
         bias_ok = b is None or (
             isinstance(b, np.ndarray) and b.dtype == W.dtype and b.shape == (C,)
         )
-        params_ok = W.ndim == 2 and W.flags.c_contiguous and X.shape[1] == D and bias_ok
+        params_ok = W.flags.c_contiguous and X.shape[1] == D and bias_ok
         if X.dtype.kind != "f" or item not in (4, 8) or not (rows_ok and params_ok):
             return None
         return load_kernel()
