@@ -468,3 +468,44 @@ def test_the_fused_step_gives_the_bits_of_loss_grad_then_step(
     assert p1["W"].tobytes() == p2["W"].tobytes() and p1["b"].tobytes() == p2["b"].tobytes()
     if divergence == "halve":
         assert n1 > 0  # the rate of 1e6 diverged and was halved: the undo path ran
+
+
+def _builds() -> list[str]:
+    """The builds of fused.c installed next to linclf._engine that this CPU runs."""
+    from linclf._engine import compiled as loader
+
+    runs = _cpu_isa()
+    order = ISAS.index(runs) if runs in ISAS else 0
+    names = [f"_fused_{isa}" for isa in ("base", "avx2", "avx512")[: order + 1]]
+    return [name for name in names if loader._library(name) is not None]
+
+
+@compiled
+@pytest.mark.parametrize("build", _builds() or ["none"])
+@pytest.mark.parametrize("loss", ["hinge", "softmax"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(37, 101, 13), (64, 3072, 10)], ids=str)
+def test_every_build_computes_the_numpy_paths_step(monkeypatch, build, loss, dtype, shape):
+    # The narrower builds (baseline, AVX2) are what other CPUs load: each one this CPU can
+    # run must give the NumPy path's loss, gradients and SGD step (tolerance as above).
+    from linclf._engine import compiled as loader
+    from linclf.optim import _sgd_update  # the reference arithmetic
+
+    assert build != "none", "the compiled kernel loaded, yet no build was found"
+    kernel = loader.FusedKernel(loader._library(build))
+    monkeypatch.setattr(LinearObjective, "compiled_kernel", lambda self, *a: kernel)
+    X, W, b, y, w = _case(shape, dtype)
+    got = _run(LinearObjective(loss, 0.1, n_threads=2), X, W, b, y, w)
+    want = _run(LinearObjective(loss, 0.1, kernel="numpy"), X, W, b, y, w)
+    tol = 1e-10 if dtype == np.float64 else 4 * np.finfo(dtype).eps * np.sqrt(shape[1])
+    assert abs(got[0] - want[0]) <= tol * max(1.0, abs(want[0]))
+    for got_grad, want_grad in zip(got[1:], want[1:], strict=True):
+        np.testing.assert_allclose(got_grad, want_grad, rtol=0, atol=tol * np.abs(want_grad).max())
+    # Its SGD step (Nesterov) has the bits of the ufuncs of optim._sgd_update.
+    stepped = [W.copy(), np.ones_like(W)]
+    assert kernel.sgd_update(stepped[0], got[1], stepped[1], 0.05, 0.9, True, 2)
+    monkeypatch.setenv("LINCLF_KERNEL", "numpy")  # optim's update: the ufuncs
+    reference = [W.copy(), np.ones_like(W)]
+    _sgd_update(reference[0], got[1], reference[1], np.empty_like(W), 0.05, 0.9, True)
+    for mine, theirs in zip(stepped, reference, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
