@@ -13,9 +13,9 @@ One call computes, for a batch of rows :math:`X` (B, D), labels :math:`y`, weigh
 (:mod:`linclf.losses`), :math:`\mathcal{L} = \sum_i a_i L_i(X_i W^\top + b, y_i) +
 \lambda \lVert W \rVert^2` (:math:`a_i = w_i / \sum_k w_k`, or :math:`1/B`), its
 gradients ``dW`` (C, D) and ``db`` (C,), in one pass over X per block of rows that stays in
-cache. Threads take contiguous runs of rows and sum their partial ``dW`` in thread order:
-for one thread count the result is the same bits every time; another thread count sums
-in another order (float32 rounding apart).
+cache, and (the fused step) SGD's update of W and b in its reduction. T threads sum the
+partial ``dW`` of T parts of the rows in part order: the same bits for one thread count,
+another order (float32 rounding apart) for another; SGD's update keeps NumPy's bits.
 """
 
 from __future__ import annotations
