@@ -369,6 +369,7 @@ class Trainer:
         batch = 0
         fused = hasattr(self.objective, "loss_grad_step") and hasattr(self.optimizer, "step_plan")
         for batch, (Xb, yb, wb) in enumerate(batches):
+            rollback.keep_ahead()  # the parameters this batch's loss is computed at
             # The loss and the step in one call where the objective can (grads then None).
             loss = self._fused_step(params, Xb, yb, wb) if fused else None
             grads = None
@@ -380,11 +381,10 @@ class Trainer:
                     rollback.undo_ahead()  # the parameters of that loss, not after the step
                 rollback.recover(epoch, batch, problem, self.n_steps_)
                 continue  # rolled back and halved: go on with the next batch
+            rollback.accept_ahead()  # the last state whose loss is known finite
             if grads is None:
-                rollback.accept_ahead()  # the last state whose loss is known finite
                 self.optimizer.count_step()
             else:
-                rollback.keep()  # the last state whose loss is known finite
                 self.optimizer.step(params, grads)
             self.n_steps_ += 1
             weight = Xb.shape[0] if wb is None else float(np.sum(wb))
@@ -401,12 +401,11 @@ class Trainer:
         """The batch's loss with the optimizer's step applied in the same call, or None.
 
         The step is the optimizer's own update (the same bits as ``step``); the parameters
-        before it are kept aside until the loss is known finite (``Rollback.keep_ahead``).
+        before it were kept aside (``Rollback.keep_ahead``) until the loss is known finite.
         """
         plan = self.optimizer.step_plan(params)
         if plan is None:
             return None
-        self._rollback.keep_ahead()
         return self.objective.loss_grad_step(params, Xb, yb, wb, plan)
 
     def _end_epoch(

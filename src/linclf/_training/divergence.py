@@ -51,13 +51,9 @@ class Rollback:
             return f"the loss rose to {loss:.3g}, from {self.start_loss:.3g} at the start"
         return None
 
-    def keep(self) -> None:
-        """Remember the current parameters, whose loss was just found finite."""
-        copy_arrays(self.live, self.backup)
-
     def keep_ahead(self) -> None:
-        """Before a step that computes the loss and applies the step in one call: copy the
-        current parameters aside (their loss is not known yet)."""
+        """Before a batch: copy the current parameters aside (their loss is not known yet;
+        a fused call may also step them before it is)."""
         if self._ahead is None:
             self._ahead = {name: np.empty_like(p) for name, p in self.live.items()}
         copy_arrays(self.live, self._ahead)
@@ -67,7 +63,7 @@ class Rollback:
         self.backup, self._ahead = self._ahead, self.backup
 
     def undo_ahead(self) -> None:
-        """Their loss was not: put the parameters back as they were before the call."""
+        """Their loss was not, after a fused call: put back the parameters of that loss."""
         copy_arrays(self._ahead, self.live)
 
     def params_finite(self) -> bool:
