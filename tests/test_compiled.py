@@ -21,7 +21,7 @@ import pytest
 
 from helpers import make_blobs, make_problem
 from linclf import SGD, LinearObjective, Trainer, assert_gradient_close
-from linclf._engine.compiled import FusedKernel, kernel_info, load_kernel
+from linclf._engine.compiled import FusedKernel, aligned_empty, kernel_info, load_kernel
 from linclf._engine.core import batched_scores
 from linclf.objective import softmax_loss_naive, svm_loss_naive
 
@@ -201,6 +201,36 @@ def test_the_same_call_twice_gives_the_same_bits(shape, loss, n_threads):
     case = _case(shape, np.float32)
     objective = LinearObjective(loss, 0.1, n_threads=n_threads)
     _assert_same_bits(_run(objective, *case), _run(objective, *case))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+@pytest.mark.parametrize("shape", [(0,), (1,), (3, 5), (10, 3072), (7, 1, 9)], ids=str)
+def test_aligned_empty_starts_on_a_cache_line(shape, dtype):
+    a = aligned_empty(shape, dtype)
+    assert (a.shape, a.dtype, a.flags.c_contiguous, a.flags.writeable) == (shape, dtype, True, True)
+    assert a.size == 0 or a.ctypes.data % 64 == 0
+    a[...] = 1  # every entry is inside the buffer
+    assert a.sum() == a.size
+
+
+@compiled
+@pytest.mark.parametrize("loss", ["hinge", "softmax"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(64, 3072, 10), (37, 101, 13)], ids=str)
+def test_weights_at_any_address_give_the_same_bits(shape, dtype, loss):
+    # The kernel reads W in place when its rows start on cache lines and a copy with
+    # aligned rows when not: the same numbers in the same order, so the same bits.
+    X, W, b, y, w = _case(shape, dtype)
+    objective = LinearObjective(loss, 0.1, n_threads=2)
+    aligned = aligned_empty(W.shape, dtype)
+    aligned[...] = W
+    want = _run(objective, X, aligned, b, y, w)
+    for offset in (1, 3):  # elements past a cache line
+        raw = aligned_empty((W.size + offset,), dtype)
+        shifted = raw[offset:].reshape(W.shape)
+        shifted[...] = W
+        assert shifted.ctypes.data % 64 != 0
+        _assert_same_bits(_run(objective, X, shifted, b, y, w), want)
 
 
 @compiled

@@ -39,8 +39,9 @@ MAX_FUNCTION_LINES = 60
 # checkpoint of distributed fits (80), and streamed distributed fits (45), then issue 15's
 # loader of the compiled kernel (_engine/compiled.py, 253; the C itself is not counted)
 # and the seams of the engine, Trainer, SGD, rollback and demo to it, the fused step
-# among them (316): a ratchet, lowered when code is cut.
-MAX_PACKAGE_LINES = 13_464
+# among them (316), and the cache-line aligned buffers the kernel reads in place (9): a
+# ratchet, lowered when code is cut.
+MAX_PACKAGE_LINES = 13_473
 
 NOT_CODE = {
     tokenize.COMMENT,

@@ -52,7 +52,14 @@
 #else
 #define CT 2 /* (16 registers) */
 #endif
-#define BCT 6 /* at most this many classes per tile of the gradient */
+#define SUB_ROWS 16 /* rows of X per sub-block of the scores (a multiple of RT) */
+#define REDUCE_CHUNK 1024 /* entries of dW per pass of the reduction (in L1) */
+#define KC (1024 / (int)sizeof(REAL)) /* columns per chunk of the scores: 1 KiB of a row */
+#if VBYTES == 64
+#define BCT 10 /* at most this many classes per tile of the gradient (2 BCT accumulators) */
+#else
+#define BCT 6
+#endif
 #define MAX_THREADS 63
 /* Parts of a call per thread. 2 let a worker that wakes late still find a part to take,
  * but cost a partial dW each: 1 measured faster on a quiet machine (bench_fused.py). */
@@ -62,6 +69,7 @@
 
 typedef float vfloat __attribute__((vector_size(VBYTES)));
 typedef double vdouble __attribute__((vector_size(VBYTES)));
+typedef double dvec8 __attribute__((vector_size(8 * sizeof(double)))); /* sums of squares */
 
 #if defined(__GNUC__)
 #define EXPORT __attribute__((visibility("default")))
@@ -246,6 +254,8 @@ typedef struct {
     const double *w; /* raw weights or NULL */
     double wtotal;
     const void *W, *b;
+    const void *Ws; /* W for the scores: W, or its copy at 64-byte aligned rows */
+    int64_t ldw;    /* the row stride of Ws, in elements */
     int loss; /* 0 hinge, 1 softmax, -1 scores only */
     double delta, reg;
     void *dW, *db, *S;
@@ -277,6 +287,15 @@ static int parts_for(int64_t n, int nt) {
     if (parts > most) parts = most > nt ? most : nt;
     return (int)parts;
 }
+
+/* The scratch of a call, from its 64-byte aligned start: a copy of W with aligned rows
+ * (used when W's rows are not aligned), the partial dW of parts 1.., each part's own. */
+static int64_t round64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
+static int64_t aligned_row(int64_t d, int64_t itemsize) { return round64(d * itemsize) / itemsize; }
+static int64_t partial_bytes(int64_t c, int64_t d, int64_t itemsize) {
+    return round64(c * d * itemsize);
+}
+static char *align64(void *p) { return (char *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
 static int64_t block_rows_for(int64_t d, int64_t itemsize) {
     int64_t rows = BLOCK_BYTES / (d * itemsize > 0 ? d * itemsize : 1);
@@ -324,7 +343,8 @@ EXPORT int64_t linclf_scratch_bytes(int64_t c, int64_t d, int64_t itemsize, int 
     int64_t rows = block_rows_for(d, itemsize);
     nt = clamp_threads(nt) * (clamp_threads(nt) > 1 ? PARTS_PER_THREAD : 1); /* parts, at most */
     int64_t per_part = rows * c * itemsize + c * (int64_t)sizeof(double) + 64;
-    return (int64_t)(nt - 1) * c * d * itemsize + (int64_t)nt * per_part + 64;
+    return 64 + c * aligned_row(d, itemsize) * itemsize + (int64_t)(nt - 1) * partial_bytes(c, d, itemsize) +
+           (int64_t)nt * per_part;
 }
 
 static PyModuleDef module_def = {PyModuleDef_HEAD_INIT, .m_name = "linclf fused kernels", .m_size = -1};

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._engine.blocks import BLOCK_BYTES
+from .._engine.compiled import aligned_empty
 from .._engine.core import LinearObjective
 from .._solvers.lbfgs import LBFGSSolver
 from .._solvers.sgd import SGDSolver
@@ -220,9 +221,12 @@ class FitPlan:
         return replace(self, dtype=kind if kind in _FLOATS else np.dtype(np.float64))
 
     def zero_params(self, n_classes: int, n_features: int) -> dict[str, np.ndarray | None]:
-        """``{"W": 0 (C, D), "b": 0 (C,) or None}`` in the training dtype."""
+        """``{"W": 0 (C, D), "b": 0 (C,) or None}`` in the training dtype; W starts on a
+        cache line (the compiled kernel then reads it in place, without an aligned copy)."""
+        W = aligned_empty((n_classes, n_features), self.dtype)
+        W[...] = 0
         return {
-            "W": np.zeros((n_classes, n_features), dtype=self.dtype),
+            "W": W,
             "b": np.zeros(n_classes, dtype=self.dtype) if self.fit_intercept else None,
         }
 
