@@ -234,6 +234,52 @@ def test_weights_at_any_address_give_the_same_bits(shape, dtype, loss):
 
 
 @compiled
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("loss", ["hinge", "softmax"])
+def test_the_prefetch_hint_changes_no_bit(loss, n_threads):
+    # `then` (the next batch, prefetched by each part's last block) is only a hint: any
+    # value, usable or not (other dtype, width, column stride, sparse), gives the same step.
+    X, W, b, y, w = _case((300, 101, 13), np.float32)
+    usable = X[100:250]
+    hints = [None, usable, X[:5], X.astype(np.float64), X[:, :50], X[:, ::2], X.T, "rows"]
+    results = []
+    for then in hints:
+        params = {"W": W.copy(), "b": b.copy()}
+        velocity = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
+        objective = LinearObjective(loss, 0.1, n_threads=n_threads)
+        value = objective.loss_grad_step(params, X, y, w, (0.1, 0.9, False, velocity), then=then)
+        results.append((value, params["W"], params["b"], velocity["W"], velocity["b"]))
+    assert results[0][0] is not None  # it ran compiled
+    for got in results[1:]:
+        _assert_same_bits(got, results[0])
+
+
+@compiled
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_fused_step_keeps_the_parameters_before_it(dtype, bias):
+    # `keep` receives W and b as they were before the step (the Trainer's rollback copy,
+    # made in the reduction); a keep that does not fit declines the fused call untouched.
+    X, W, b, y, w = _case((70, 4100, 10), dtype, bias=bias)  # C·D > 32,768: threads slice it
+    params = {"W": W.copy(), "b": None if b is None else b.copy()}
+    velocity = {"W": np.ones_like(W), "b": None if b is None else np.ones_like(b)}
+    keep = {"W": np.full_like(W, np.nan), "b": None if b is None else np.full_like(b, np.nan)}
+    objective = LinearObjective("hinge", 0.1, n_threads=2)
+    plan = (0.5, 0.9, False, velocity)
+    assert objective.loss_grad_step(params, X, y, w, plan, keep=keep) is not None
+    assert keep["W"].tobytes() == W.tobytes()
+    assert (keep["b"] is None and b is None) or keep["b"].tobytes() == b.tobytes()
+    assert not np.array_equal(params["W"], W)  # the step was taken
+    before = {name: None if p is None else p.copy() for name, p in params.items()}
+    for bad in (
+        {"W": keep["W"][:, :-1], "b": keep["b"]},
+        {"W": keep["W"].astype(np.float16), "b": keep["b"]},
+    ):
+        assert objective.loss_grad_step(params, X, y, w, plan, keep=bad) is None
+        assert params["W"].tobytes() == before["W"].tobytes()
+
+
+@compiled
 @pytest.mark.parametrize("loss", ["hinge", "softmax"])
 def test_concurrent_calls_give_the_bits_of_calls_made_alone(loss):
     # Four Python threads, each with its own objective and data, call at once: all but one
@@ -477,12 +523,12 @@ def test_the_fused_step_gives_the_bits_of_loss_grad_then_step(
     y, w = rng.integers(0, 4, 300), rng.random(300)
     fused_calls, original = [], LinearObjective.loss_grad_step
 
-    def spy(self, *args):
-        fused_calls.append(original(self, *args))
+    def spy(self, *args, **kwargs):
+        fused_calls.append(original(self, *args, **kwargs))
         return fused_calls[-1]
 
     fits = []
-    for step in (spy, lambda *args: None):  # fused, then loss_grad + step
+    for step in (spy, lambda *args, **kwargs: None):  # fused, then loss_grad + step
         monkeypatch.setattr(LinearObjective, "loss_grad_step", step)
         params = {"W": np.zeros((4, 40), dtype), "b": np.zeros(4, dtype)}
         opt = SGD(learning_rate, momentum=momentum, nesterov=nesterov)

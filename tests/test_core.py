@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 from helpers import make_problem
 from linclf import LinearObjective, assert_gradient_close, svm_loss
@@ -113,6 +114,33 @@ def test_batches_mode_keeps_batches_and_reorders_them():
     orders = [[tuple(ids) for ids, _, _ in epoch] for epoch in epochs]
     assert len({tuple(o) for o in orders}) > 1
     assert orders[0][0] != list(range(8))  # the rows were permuted too
+
+
+@MODES
+@pytest.mark.parametrize("copy", [True, False])
+@pytest.mark.parametrize(
+    ("dtype", "sparse"), [(np.float64, False), (np.float32, False), (np.float64, True)]
+)
+def test_upcoming_is_the_next_batch_where_it_is_a_view(shuffle, copy, dtype, sparse):
+    # The prefetch hint: while a batch is out, `upcoming` holds the next batch's X rows
+    # where batches are views of the training copy (None elsewhere, and after the last).
+    X = np.column_stack([np.arange(40), np.ones(40)]).astype(np.float64)
+    X = scipy.sparse.csr_matrix(X) if sparse else X
+    source = BatchSource(
+        X, np.arange(40) % 3, None, rng=np.random.default_rng(0), dtype=dtype, batch_size=6,
+        shuffle=shuffle, copy=copy,
+    )  # fmt: skip
+    # Views: a training copy (rows permuted once or not at all), or X itself if ready.
+    views = shuffle != "full" and not sparse and (copy or (shuffle is False and dtype == X.dtype))
+    for _ in range(2):
+        batches = [(Xb.copy(), source.upcoming) for Xb, _, _ in source.epoch()]
+        for (_, hint), (following, _) in zip(batches, [*batches[1:], (None, None)], strict=True):
+            if views and following is not None:
+                assert np.shares_memory(hint, source.X)
+                np.testing.assert_array_equal(hint, following)
+            else:
+                assert hint is None
+        assert source.upcoming is None
 
 
 def test_full_mode_changes_batch_composition():

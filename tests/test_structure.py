@@ -39,9 +39,10 @@ MAX_FUNCTION_LINES = 60
 # checkpoint of distributed fits (80), and streamed distributed fits (45), then issue 15's
 # loader of the compiled kernel (_engine/compiled.py, 253; the C itself is not counted)
 # and the seams of the engine, Trainer, SGD, rollback and demo to it, the fused step
-# among them (316), and the cache-line aligned buffers the kernel reads in place (9): a
-# ratchet, lowered when code is cut.
-MAX_PACKAGE_LINES = 13_473
+# among them (316), the cache-line aligned buffers the kernel reads in place (9), and the
+# step's prefetch of the next batch, the rollback copy made in the kernel's pass and the
+# remembered addresses of a fit's arrays (83): a ratchet, lowered when code is cut.
+MAX_PACKAGE_LINES = 13_556
 
 NOT_CODE = {
     tokenize.COMMENT,

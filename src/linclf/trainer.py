@@ -6,7 +6,7 @@ import contextlib
 import numbers
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -296,7 +296,7 @@ class Trainer:
                 # Overflow in a diverging step is caught and reported as DivergenceError;
                 # NumPy's warnings would only repeat that once per array operation.
                 with np.errstate(over="ignore", invalid="ignore"):
-                    loss = self._run_epoch(params, source.epoch(), epoch, sigint)
+                    loss = self._run_epoch(params, source, epoch, sigint)
                 log = self._end_epoch(params, epoch, loss, started, validation)
                 self.interrupted_ = sigint.requested
                 progress.epoch(log, last=self.converged_ or self.interrupted_)
@@ -361,20 +361,21 @@ class Trainer:
         return {k: v for k, v in state.items() if k in named or k.startswith("schedule.")}
 
     def _run_epoch(
-        self, params: _Params, batches: Iterator[tuple], epoch: int, sigint: SigintGuard
+        self, params: _Params, source: BatchSource, epoch: int, sigint: SigintGuard
     ) -> float:
         """One pass of steps (up to Ctrl-C); return the weighted mean minibatch objective."""
         rollback = self._rollback
         weighted_loss = total_weight = 0.0
         batch = 0
         fused = hasattr(self.objective, "loss_grad_step") and hasattr(self.optimizer, "step_plan")
-        for batch, (Xb, yb, wb) in enumerate(batches):
-            rollback.keep_ahead()  # the parameters this batch's loss is computed at
-            # The loss and the step in one call where the objective can (grads then None).
-            loss = self._fused_step(params, Xb, yb, wb) if fused else None
+        for batch, (Xb, yb, wb) in enumerate(source.epoch()):
+            # The loss and the step in one call where the objective can (grads then None):
+            # it also copies the parameters of this batch's loss to rollback.ahead().
+            loss = self._fused_step(params, Xb, yb, wb, source.upcoming) if fused else None
             grads = None
             if loss is None:
                 loss, grads = self.objective.loss_grad(params, Xb, yb, wb)
+                rollback.keep_ahead()  # the parameters of that loss, before the step
             problem = rollback.problem(loss, first=self.n_steps_ == 0)
             if problem is not None:
                 if grads is None:
@@ -397,16 +398,21 @@ class Trainer:
             rollback.recover(epoch, batch, "a parameter is not finite", self.n_steps_)
         return weighted_loss / total_weight if total_weight > 0 else 0.0
 
-    def _fused_step(self, params: _Params, Xb: Any, yb: np.ndarray, wb: Any) -> float | None:
+    def _fused_step(
+        self, params: _Params, Xb: Any, yb: np.ndarray, wb: Any, then: Any
+    ) -> float | None:
         """The batch's loss with the optimizer's step applied in the same call, or None.
 
         The step is the optimizer's own update (the same bits as ``step``); the parameters
-        before it were kept aside (``Rollback.keep_ahead``) until the loss is known finite.
+        before it are copied by the call into ``Rollback.ahead()``, kept there until the
+        loss is known finite. ``then``: the next batch's X, if the source knows it (a
+        prefetch hint), or None.
         """
         plan = self.optimizer.step_plan(params)
         if plan is None:
             return None
-        return self.objective.loss_grad_step(params, Xb, yb, wb, plan)
+        keep = self._rollback.ahead()  # the call copies the parameters there first
+        return self.objective.loss_grad_step(params, Xb, yb, wb, plan, then=then, keep=keep)
 
     def _end_epoch(
         self, params: _Params, epoch: int, loss: float, t0: float, validation: TrainingData | None

@@ -32,7 +32,7 @@ __all__ = ["FusedKernel", "FusedWorkspace", "kernel_info", "load_kernel", "usabl
 
 # By what linclf_cpu_level of the baseline build says the CPU runs: 2, 1, 0.
 _BUILDS = ("_fused_base", "_fused_avx2", "_fused_avx512")
-_ABI = 6
+_ABI = 7
 LOSS_KINDS = {"hinge": 0, "softmax": 1}
 
 _p, _i64, _f64, _int = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double, ctypes.c_int
@@ -43,7 +43,7 @@ class _SGDJob(ctypes.Structure):
 
     _fields_ = [
         ("p", _p), ("v", _p), ("g", _p), ("n", _i64),
-        ("lr", _f64), ("mu", _f64), ("nesterov", _int),
+        ("lr", _f64), ("mu", _f64), ("nesterov", _int), ("keep", _p), ("keep_b", _p),
     ]  # fmt: skip
 
 
@@ -87,6 +87,22 @@ class FusedWorkspace:
             None if self.db is None else self.db.ctypes.data,
             self.scratch.ctypes.data,
         )
+        self._known: dict[int, tuple[np.ndarray, int]] = {}
+
+    def address(self, array: np.ndarray | None) -> int | None:
+        """``array.ctypes.data`` (None for None), remembered for the arrays a fit passes at
+        every step (parameters, velocities, kept copies): ``ctypes.data`` costs ~1 µs. The
+        array is held while remembered, so its id cannot name another array."""
+        if array is None:
+            return None
+        known = self._known.get(id(array))
+        if known is not None and known[0] is array:
+            return known[1]
+        if len(self._known) >= 16:
+            self._known.clear()
+        address = array.ctypes.data
+        self._known[id(array)] = (array, address)
+        return address
 
 
 def _library(name: str) -> ctypes.CDLL | None:
@@ -125,6 +141,7 @@ class FusedKernel:
             f.restype = _int
             f.argtypes = [_p, _i64, _i64, _i64, _p, _p, _p, _p, _i64, _int, _f64, _f64]
             f.argtypes += [_p, _p, _p, _int, ctypes.POINTER(_f64), ctypes.POINTER(_SGDJob), _p]
+            f.argtypes += [_p, _i64, _i64]
             self._loss_grad[np.dtype(dtype)] = f
             g = getattr(lib, f"linclf_scores_{suffix}")
             g.restype = _int
@@ -153,29 +170,50 @@ class FusedKernel:
         reg: float,
         workspace: FusedWorkspace,
         step: tuple | None = None,
+        then: np.ndarray | None = None,
     ) -> float | None:
         """The batch's objective, writing ``workspace.dW`` (and ``.db`` when ``b`` is given);
         None, with nothing written, for a label outside ``[0, C)`` or a weight not ``>= 0``.
 
-        ``step``: ``(learning_rate, momentum, nesterov, v_W, v_b)`` (velocities None without
-        momentum): then W and b also take SGD's step with these gradients, in the
-        reduction (the bits of :func:`linclf.optim._sgd_update` applied to them)."""
+        ``step``: ``(learning_rate, momentum, nesterov, v_W, v_b, keep_W, keep_b)``
+        (velocities None without momentum, kept copies None if not wanted): then W and b
+        also take SGD's step with these gradients, in the reduction (the bits of
+        :func:`linclf.optim._sgd_update` applied to them), after their values are copied
+        to ``keep_W`` and ``keep_b``.
+
+        ``then``: the next call's batch (C-ordered rows of X's dtype and width), if known:
+        each thread's last block prefetches its first rows. A hint: no result changes."""
         w = None if sample_weight is None else sample_weight.ctypes.data
         dW, db, scratch = workspace.addresses
+        at = workspace.address
         value = _f64()  # one per call: Python threads may call at once
         job, vb = None, None
         if step is not None:
-            lr, mu, nesterov, vW, vb_array = step
-            v = None if vW is None else vW.ctypes.data
-            job = ctypes.byref(_SGDJob(None, v, None, W.size, lr, mu, int(nesterov)))
-            vb = None if vb_array is None else vb_array.ctypes.data
+            lr, mu, nesterov, vW, vb_array, keep_W, keep_b = step
+            job = _SGDJob(None, at(vW), None, W.size, lr, mu, int(nesterov), at(keep_W), at(keep_b))
+            job, vb = ctypes.byref(job), at(vb_array)
         code = self._loss_grad[X.dtype](
             X.ctypes.data, X.strides[0] // X.dtype.itemsize, X.shape[0], X.shape[1],
-            y.ctypes.data, w, W.ctypes.data, None if b is None else b.ctypes.data, W.shape[0],
+            y.ctypes.data, w, at(W), at(b), W.shape[0],
             loss, delta, reg, dW, db, scratch, workspace.n_threads, ctypes.byref(value),
-            job, vb,
+            job, vb, *self._then(then, X),
         )  # fmt: skip
         return value.value if code == 0 else None
+
+    @staticmethod
+    def _then(then: np.ndarray | None, X: np.ndarray) -> tuple[int | None, int, int]:
+        """The C arguments of ``loss_grad``'s prefetch hint (none for an unusable one)."""
+        if (
+            type(then) is not np.ndarray
+            or then.ndim != 2
+            or then.dtype != X.dtype
+            or then.shape[1] != X.shape[1]
+            or then.strides[1] != X.itemsize
+            or then.strides[0] < 0
+            or then.strides[0] % X.itemsize
+        ):
+            return None, 0, 0
+        return then.ctypes.data, then.strides[0] // X.itemsize, then.shape[0]
 
     def sgd_update(
         self,

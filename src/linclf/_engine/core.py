@@ -24,7 +24,14 @@ from ..linear import linear_backward, linear_forward
 from ..losses import get_loss, l2_penalty
 from .blas import blas_threads, block_rows, blocked_backward, blocked_forward
 from .blocks import RowBlockReader, block_rows_for, is_out_of_core, iter_row_blocks
-from .compiled import LOSS_KINDS, FusedKernel, FusedWorkspace, load_kernel, usable_cores
+from .compiled import (
+    LOSS_KINDS,
+    FusedKernel,
+    FusedWorkspace,
+    aligned_empty,
+    load_kernel,
+    usable_cores,
+)
 
 __all__ = ["BatchSource", "LinearObjective", "batched_scores"]
 
@@ -152,6 +159,9 @@ class LinearObjective:
         y: np.ndarray,
         sample_weight: np.ndarray | None,
         step: tuple[float, float, bool, Mapping[str, np.ndarray | None]],
+        *,
+        then: np.ndarray | None = None,
+        keep: Mapping[str, np.ndarray | None] | None = None,
     ) -> float | None:
         """:meth:`loss_grad`, then SGD's step on ``params``, in one call of the compiled kernel.
 
@@ -161,6 +171,12 @@ class LinearObjective:
             As in :meth:`loss_grad`; ``params`` are updated in place.
         step : tuple
             ``(learning_rate, momentum, nesterov, velocities)`` of :meth:`linclf.SGD.step_plan`.
+        then : ndarray of shape (B', D) or None, default None
+            The next step's batch, if known: the kernel prefetches its first rows while it
+            finishes this one (a hint; nothing computed depends on it).
+        keep : mapping of str to ndarray, or None, default None
+            ``{"W": (C, D), "b": (C,) or None}`` buffers in the parameters' dtype that
+            receive the parameters before the step (a rollback's copy, made in the pass).
 
         Returns
         -------
@@ -173,15 +189,18 @@ class LinearObjective:
         kernel = self.compiled_kernel(X, W, b)
         lr, mu, nesterov, velocity = step
         vW, vb = velocity.get("W"), velocity.get("b")
-        arrays = [a for a in (W, b, vW, vb) if a is not None]
-        if kernel is None or any(not a.flags.c_contiguous or not a.flags.writeable for a in arrays):
-            return None
-        if any(
-            v is not None and (v.shape, v.dtype) != (p.shape, p.dtype)
-            for v, p in ((vW, W), (vb, b))
-        ):
-            return None
-        fused = self._fused(kernel, X, y, sample_weight, W, b, step=(lr, mu, nesterov, vW, vb))
+        kW, kb = (None, None) if keep is None else (keep.get("W"), keep.get("b"))
+        if kernel is None or (keep is not None and (kW is None or (kb is None) != (b is None))):
+            return None  # (a kept copy for every parameter there is, or none)
+        pairs = ((W, W), (b, b), (vW, W), (vb, b), (kW, W), (kb, b))
+        for a, p in pairs:  # each a C-ordered, writeable array of its parameter's kind
+            if a is not None and not (
+                type(a) is np.ndarray and a.flags.c_contiguous and a.flags.writeable
+                and a.shape == p.shape and a.dtype == p.dtype
+            ):  # fmt: skip
+                return None
+        step_args = (lr, mu, nesterov, vW, vb, kW, kb)
+        fused = self._fused(kernel, X, y, sample_weight, W, b, step=step_args, then=then)
         return None if fused is None else fused[0]
 
     def _fused(
@@ -193,6 +212,7 @@ class LinearObjective:
         W: np.ndarray,
         b: Any,
         step: tuple | None = None,
+        then: np.ndarray | None = None,
     ) -> tuple[float, dict[str, np.ndarray | None]] | None:
         """The step on the compiled kernel, or None for input the NumPy path must refuse."""
         n, threads = X.shape[0], self._fused_threads(X.shape[0])
@@ -213,7 +233,7 @@ class LinearObjective:
         delta = float(self.loss_params.get("delta", 1.0))
         loss = kernel.loss_grad(
             X, y, w, W, b, loss=LOSS_KINDS[self.loss], delta=delta, reg=self.reg,
-            workspace=work, step=step,
+            workspace=work, step=step, then=then,
         )  # fmt: skip
         # None: a label or a weight the kernel refused (before reading X); NumPy says which.
         return None if loss is None else (loss, {"W": work.dW, "b": work.db})
@@ -357,11 +377,12 @@ def _block_scores(
 
 
 def _take_rows(X: Any, index: np.ndarray, dtype: np.dtype) -> Any:
-    """``X[index]`` converted to ``dtype``, built in chunks so the only full array is the result."""
+    """``X[index]`` converted to ``dtype``, built in chunks so the only full array is the result
+    (on a cache line: the compiled kernel's vector loads of its rows then never split)."""
     if is_sparse(X):
         taken = X[index]  # CSR row gather: one copy of the stored values
         return taken if taken.dtype == dtype else taken.astype(dtype, copy=False)
-    out = np.empty((index.shape[0], X.shape[1]), dtype=dtype)
+    out = aligned_empty((index.shape[0], X.shape[1]), dtype)
     step = _chunk_rows(X.shape[1], X.dtype.itemsize)
     for start in range(0, index.shape[0], step):
         part = index[start : start + step]
@@ -388,6 +409,12 @@ class BatchSource:
     rng, perm : np.random.Generator; ndarray of shape (N,), optional
         Source of the permutations; for ``"batches"``, the permutation to use (a resumed
         checkpoint's), kept as ``self.perm``. Yielded batches are valid until the next.
+
+    Attributes
+    ----------
+    upcoming : ndarray or None
+        While an epoch runs, the X rows of the batch after the one last yielded when they
+        are a view of the training copy (a prefetch hint for the compiled kernel), else None.
     """
 
     def __init__(
@@ -404,6 +431,7 @@ class BatchSource:
         perm: np.ndarray | None = None,
     ) -> None:
         self.n_samples = n = X.shape[0]
+        self.upcoming: np.ndarray | None = None
         self.batch_size = min(batch_size, n)
         self.n_batches = -(-n // self.batch_size)
         self.shuffle = shuffle
@@ -430,7 +458,7 @@ class BatchSource:
             self._index = perm
         gathers = shuffle == "full" or self._index is not None or self.X.dtype != self._dtype
         rows, dense_buffer = self.batch_size, not self._sparse and gathers
-        self._Xbuf = np.empty((rows, X.shape[1]), dtype=self._dtype) if dense_buffer else None
+        self._Xbuf = aligned_empty((rows, X.shape[1]), self._dtype) if dense_buffer else None
         self._ybuf = np.empty(rows, dtype=np.intp)
         self._wbuf = None if sample_weight is None else np.empty(rows, dtype=np.float64)
 
@@ -441,8 +469,8 @@ class BatchSource:
         self.block_rows = rows
         self.X, self.y, self.w, self.perm = X, y, sample_weight, None
         self._reader = RowBlockReader(X)
-        self._read = np.empty((rows, X.shape[1]), dtype=self._dtype)
-        self._shuffled = np.empty_like(self._read) if self.shuffle else None
+        self._read = aligned_empty((rows, X.shape[1]), self._dtype)
+        self._shuffled = aligned_empty(self._read.shape, self._dtype) if self.shuffle else None
 
     def _out_of_core_epoch(self) -> Iterator[tuple[Any, np.ndarray, np.ndarray | None]]:
         """Contiguous blocks in a random order, rows shuffled within each block."""
@@ -473,9 +501,16 @@ class BatchSource:
             return
         n_batches = self.n_batches
         order = self._rng.permutation(n_batches) if self.shuffle == "batches" else range(n_batches)
-        for k in order:
+        views = self._index is None and not self._sparse and self.X.dtype == self._dtype
+        for at, k in enumerate(order):
             rows = slice(k * B, min((k + 1) * B, n))
+            if views:
+                following = order[at + 1] if at + 1 < n_batches else None
+                self.upcoming = (
+                    None if following is None else self.X[following * B : (following + 1) * B]
+                )
             yield self._batch(rows if self._index is None else self._index[rows])
+        self.upcoming = None
 
     def _batch(self, rows: slice | np.ndarray) -> tuple[Any, np.ndarray, np.ndarray | None]:
         """X, y, w of ``rows`` (a slice, or indices to gather) in the training dtype."""

@@ -243,7 +243,14 @@ typedef struct {
     int64_t n;
     double lr, mu;
     int nesterov;
+    void *keep, *keep_b; /* fused step: where W and b go before it (NULL: nowhere) */
 } sgd_job_t;
+
+/* Rows of X to prefetch: row r at X + r ld, for r < rows. */
+typedef struct {
+    const void *X;
+    int64_t ld, rows;
+} prefetch_t;
 
 #define SGD_SLICE 8192 /* entries of a parameter per thread of an SGD step, at least */
 
@@ -263,6 +270,8 @@ typedef struct {
     int64_t block_rows;
     int parts; /* partial dW arrays in scratch: parts 1..parts */
     const sgd_job_t *step; /* the optimizer's step to apply to W after the reduction */
+    prefetch_t then;       /* the next call's batch, if the caller knows it (rows: its n) */
+    int threads;           /* of the call */
     double loss_part[MAX_PARTS];
     double wsq_part[MAX_THREADS];
 } job_t;
@@ -323,7 +332,7 @@ static int64_t block_rows_for(int64_t d, int64_t itemsize) {
 
 EXPORT const char *linclf_isa(void) { return ISA_NAME; }
 
-EXPORT int linclf_abi(void) { return 6; }
+EXPORT int linclf_abi(void) { return 7; }
 
 /* 2 for AVX-512 (F) with AVX2 and FMA, 1 for AVX2 and FMA, 0 otherwise: what the CPU
  * and the operating system run (GCC's and Clang's checks include the OS's XSAVE state). */

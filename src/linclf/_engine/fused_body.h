@@ -52,12 +52,12 @@ INLINE int64_t F(tile_start)(int64_t c, int64_t t) { return c * t / ((c + CT - 1
  * padded to RT by repeating the last one) and the class tiles [t0, t1) (<= 2 of them).
  * The columns go in chunks of KC, so the chunk of the sub-block's rows and of the
  * tiles' weights stays in L1 while every tile of the sub-block uses it; each tile's sums
- * stay in vector lanes until the last chunk. Class tile t < RT / 2 of a row tile
- * prefetches row t of the row tile `ahead` rows on, if that row is below pf_hi, a line
- * per step of its loop (block_backward prefetches the other rows: X streams from memory
- * through the whole block's work, not in a burst). */
+ * stay in vector lanes until the last chunk. Class tile t < RT / 2 of the row tile at
+ * row r of the block (`base` rows before lo) prefetches row r + t of *pf, a line per step
+ * of its loop (block_backward prefetches the other rows: X streams from memory through
+ * the whole block's work, not in a burst). */
 static void F(panel_scores)(const job_t *job, int64_t lo, int64_t hi, int64_t t0, int64_t t1,
-                            REAL *S, int64_t lds, int64_t ahead, int64_t pf_hi) {
+                            REAL *S, int64_t lds, int64_t base, const prefetch_t *pf) {
     const REAL *X = (const REAL *)job->X, *W = (const REAL *)job->Ws;
     const REAL *b = (const REAL *)job->b;
     int64_t d = job->d, c = job->c, dv = d - d % VL, ldw = job->ldw;
@@ -73,21 +73,22 @@ static void F(panel_scores)(const job_t *job, int64_t lo, int64_t hi, int64_t t0
                 const REAL *w[CT];
                 for (int q = 0; q < CT; q++) w[q] = W + (j + (q < nc ? q : 0)) * ldw;
                 VEC(*tile)[CT] = acc[(i - lo) / RT][t - t0];
-                int64_t next = i + t + ahead; /* the row this tile prefetches */
-                const REAL *pf =
-                    t < RT / 2 && i + t < hi && next < pf_hi ? X + next * job->ldx : NULL;
+                int64_t r = base + i - lo + t; /* the row of *pf this tile prefetches */
+                const REAL *ahead = t < RT / 2 && i + t < hi && r < pf->rows
+                                        ? (const REAL *)pf->X + r * pf->ld
+                                        : NULL;
                 switch (nc) {
 #if CT >= 5
-                    case 5: F(dot_chunk)(x, w, k0, k1, 5, tile, k0 == 0, pf); break;
+                    case 5: F(dot_chunk)(x, w, k0, k1, 5, tile, k0 == 0, ahead); break;
 #endif
 #if CT >= 4
-                    case 4: F(dot_chunk)(x, w, k0, k1, 4, tile, k0 == 0, pf); break;
+                    case 4: F(dot_chunk)(x, w, k0, k1, 4, tile, k0 == 0, ahead); break;
 #endif
 #if CT >= 3
-                    case 3: F(dot_chunk)(x, w, k0, k1, 3, tile, k0 == 0, pf); break;
+                    case 3: F(dot_chunk)(x, w, k0, k1, 3, tile, k0 == 0, ahead); break;
 #endif
-                    case 2: F(dot_chunk)(x, w, k0, k1, 2, tile, k0 == 0, pf); break;
-                    default: F(dot_chunk)(x, w, k0, k1, 1, tile, k0 == 0, pf); break;
+                    case 2: F(dot_chunk)(x, w, k0, k1, 2, tile, k0 == 0, ahead); break;
+                    default: F(dot_chunk)(x, w, k0, k1, 1, tile, k0 == 0, ahead); break;
                 }
             }
         }
@@ -103,15 +104,15 @@ static void F(panel_scores)(const job_t *job, int64_t lo, int64_t hi, int64_t t0
 }
 
 /* S_block[i - lo, :] = X_i W^T + b for rows lo <= i < hi: sub-blocks of SUB_ROWS rows,
- * panels of two class tiles; prefetching rows of the next block, below pf_hi (0: none). */
+ * panels of two class tiles; prefetching rows of *pf (the block that comes next). */
 static void F(block_scores)(const job_t *job, int64_t lo, int64_t hi, REAL *S, int64_t lds,
-                            int64_t pf_hi) {
-    int64_t tiles = (job->c + CT - 1) / CT, ahead = hi - lo;
+                            const prefetch_t *pf) {
+    int64_t tiles = (job->c + CT - 1) / CT;
     for (int64_t i = lo; i < hi; i += SUB_ROWS) {
         int64_t stop = i + SUB_ROWS < hi ? i + SUB_ROWS : hi;
         for (int64_t t = 0; t < tiles; t += 2)
             F(panel_scores)(job, i, stop, t, t + 2 < tiles ? t + 2 : tiles, S + (i - lo) * lds,
-                            lds, ahead, pf_hi);
+                            lds, i - lo, pf);
     }
 }
 
@@ -162,9 +163,9 @@ INLINE double F(softmax_row)(REAL *s, int64_t c, int64_t y, double a) {
  * two vectors of columns at a time, so 2 nc sums are in flight (an FMA's latency). */
 INLINE void F(backward_tile)(const job_t *job, int64_t lo, int64_t hi, const REAL *dS,
                              int64_t j0, const int nc, REAL *dWt, int skip,
-                             int64_t next_hi, int first) {
-    const REAL *X = (const REAL *)job->X;
-    int64_t d = job->d, c = job->c, k = 0, ahead = hi - lo;
+                             const prefetch_t *pf, int first) {
+    const REAL *X = (const REAL *)job->X, *ahead = (const REAL *)pf->X;
+    int64_t d = job->d, c = job->c, k = 0;
     for (; k + 2 * VL <= d; k += 2 * VL) {
         VEC acc[2][BCT];
         for (int q = 0; q < nc; q++) { /* the part's first block writes, the others add */
@@ -173,9 +174,9 @@ INLINE void F(backward_tile)(const job_t *job, int64_t lo, int64_t hi, const REA
         }
         for (int64_t i = lo; i < hi; i++) {
             const REAL *x = X + i * job->ldx + k, *g = dS + (i - lo) * c + j0;
-            if ((i - lo) % RT >= skip && i + ahead < next_hi) { /* the next block's columns */
-                __builtin_prefetch(x + ahead * job->ldx, 0, 2);
-                __builtin_prefetch(x + ahead * job->ldx + VL, 0, 2);
+            if ((i - lo) % RT >= skip && i - lo < pf->rows) { /* the next block's columns */
+                __builtin_prefetch(ahead + (i - lo) * pf->ld + k, 0, 2);
+                __builtin_prefetch(ahead + (i - lo) * pf->ld + k + VL, 0, 2);
             }
             VEC x0 = F(vload)(x), x1 = F(vload)(x + VL);
             for (int q = 0; q < nc; q++) {
@@ -197,13 +198,15 @@ INLINE void F(backward_tile)(const job_t *job, int64_t lo, int64_t hi, const REA
 }
 
 /* The classes in tiles of at most BCT, as even as they come (10 classes: one tile with
- * AVX-512, 5 + 5 else). The first tile also prefetches the rows of the next block, up to
- * next_hi, that the scores did not (the rows of each row tile from `skip` on). */
+ * AVX-512, 5 + 5 else). The first tile also prefetches the rows of *next that the scores
+ * did not (the rows of each row tile from `skip` on). */
 static void F(block_backward)(const job_t *job, int64_t lo, int64_t hi, const REAL *dS,
-                              REAL *dWt, int skip, int64_t next_hi, int first) {
+                              REAL *dWt, int skip, const prefetch_t *next, int first) {
     int64_t tiles = (job->c + BCT - 1) / BCT;
+    const prefetch_t none = {NULL, 0, 0};
     for (int64_t t = 0; t < tiles; t++) {
-        int64_t j = job->c * t / tiles, pf = t == 0 ? next_hi : 0;
+        int64_t j = job->c * t / tiles;
+        const prefetch_t *pf = t == 0 ? next : &none;
         int nc = (int)(job->c * (t + 1) / tiles - j);
         switch (nc) {
 #if BCT >= 10
@@ -235,6 +238,19 @@ static void F(part_scratch)(job_t *job, int part, int nt, REAL **dWt, REAL **dS,
     *dWt = part == 0 ? (REAL *)job->dW : (REAL *)(base + (int64_t)(part - 1) * partial);
 }
 
+/* *pf = the first block of part `part` of the call after this one, whose batch the
+ * caller named (job->then: nothing if it named none or the call has other parts). */
+static void F(first_block_of)(const job_t *job, int part, int nt, prefetch_t *pf) {
+    const prefetch_t *then = &job->then;
+    pf->rows = 0;
+    if (then->X == NULL || parts_for(then->rows, job->threads) != nt) return;
+    int64_t lo, hi;
+    part_rows(then->rows, part, nt, &lo, &hi);
+    pf->X = (const REAL *)then->X + lo * then->ld;
+    pf->ld = then->ld;
+    pf->rows = hi - lo < job->block_rows ? hi - lo : job->block_rows;
+}
+
 static void F(task_loss_grad)(void *arg, int part, int nt) {
     job_t *job = (job_t *)arg;
     REAL *dWt, *dS;
@@ -248,8 +264,12 @@ static void F(task_loss_grad)(void *arg, int part, int nt) {
     int prefetched = tiles < RT / 2 ? (int)tiles : RT / 2; /* 0.. of each row tile */
     for (int64_t start = lo; start < hi; start += job->block_rows) {
         int64_t stop = start + job->block_rows < hi ? start + job->block_rows : hi;
-        int64_t next_hi = stop + job->block_rows < hi ? stop + job->block_rows : hi;
-        F(block_scores)(job, start, stop, dS, job->c, next_hi);
+        prefetch_t next = {(const REAL *)job->X + stop * job->ldx, job->ldx, 0};
+        if (stop < hi) /* the part's next block */
+            next.rows = stop + job->block_rows < hi ? job->block_rows : hi - stop;
+        else /* the last: the first block of this part in the call after (job->then) */
+            F(first_block_of)(job, part, nt, &next);
+        F(block_scores)(job, start, stop, dS, job->c, &next);
         for (int64_t i = start; i < stop; i++) {
             REAL *s = dS + (i - start) * job->c;
             double a = F(share)(job, i);
@@ -259,7 +279,7 @@ static void F(task_loss_grad)(void *arg, int part, int nt) {
                 loss += a * F(softmax_row)(s, job->c, job->y[i], a);
             for (int64_t j = 0; j < job->c; j++) db[j] += (double)s[j];
         }
-        F(block_backward)(job, start, stop, dS, dWt, prefetched, next_hi, start == lo);
+        F(block_backward)(job, start, stop, dS, dWt, prefetched, &next, start == lo);
     }
     job->loss_part[part] = loss;
 }
@@ -326,8 +346,11 @@ static void F(task_reduce)(void *arg, int part, int nt) {
             for (int64_t k = c0; k < c1; k++) dW[k] += W[k] * twice;
             wsq += F(sum_squares)(W, c0, c1);
         }
-        if (step != NULL) /* the step on this chunk, while dW and W are in cache */
+        if (step != NULL) { /* the step on this chunk, while dW and W are in cache */
+            if (step->keep != NULL) /* W before it, for the caller's rollback */
+                memcpy((REAL *)step->keep + c0, W + c0, (size_t)(c1 - c0) * sizeof(REAL));
             F(sgd_range)(W, dW, (REAL *)step->v, c0, c1, step->lr, step->mu, step->nesterov);
+        }
     }
     job->wsq_part[part] = wsq;
 }
@@ -339,7 +362,8 @@ static void F(task_scores)(void *arg, int part, int nt) {
     REAL *S = (REAL *)job->S;
     for (int64_t start = lo; start < hi; start += job->block_rows) {
         int64_t stop = start + job->block_rows < hi ? start + job->block_rows : hi;
-        F(block_scores)(job, start, stop, S + start * job->c, job->c, 0);
+        const prefetch_t none = {NULL, 0, 0};
+        F(block_scores)(job, start, stop, S + start * job->c, job->c, &none);
     }
 }
 
@@ -368,7 +392,8 @@ EXPORT int F(linclf_loss_grad)(const REAL *X, int64_t ldx, int64_t n, int64_t d,
                                const int64_t *y, const double *w, const REAL *W,
                                const REAL *b, int64_t c, int loss_kind, double delta,
                                double reg, REAL *dW, REAL *db, void *scratch, int nt,
-                               double *out_loss, const sgd_job_t *step, REAL *vb) {
+                               double *out_loss, const sgd_job_t *step, REAL *vb,
+                               const REAL *then_X, int64_t then_ldx, int64_t then_n) {
     double wtotal = 0.0;
     for (int64_t i = 0; i < n; i++)
         if ((uint64_t)y[i] >= (uint64_t)c) return 1;
@@ -379,9 +404,11 @@ EXPORT int F(linclf_loss_grad)(const REAL *X, int64_t ldx, int64_t n, int64_t d,
         }
     job_t job = {.X = X, .ldx = ldx, .n = n, .d = d, .c = c, .y = y, .w = w, .wtotal = wtotal,
                  .W = W, .b = b, .loss = loss_kind, .delta = delta, .reg = reg, .dW = dW,
-                 .db = db, .block_rows = block_rows_for(d, sizeof(REAL))};
+                 .db = db, .block_rows = block_rows_for(d, sizeof(REAL)),
+                 .then = {then_X, then_ldx, then_X ? then_n : 0}};
     F(aligned_weights)(&job, align64(scratch));
     nt = clamp_threads(nt);
+    job.threads = nt;
     int np = parts_for(n, nt);
     pool_run(F(task_loss_grad), &job, np, nt);
     double loss = 0.0;
@@ -399,16 +426,19 @@ EXPORT int F(linclf_loss_grad)(const REAL *X, int64_t ldx, int64_t n, int64_t d,
         }
     }
     /* The reduction, in nt slices: its cost grows with C D, not with the batch. With a
-     * step (lr, mu, nesterov, W's velocity), it then updates W on each slice, and b here:
-     * step->p is unused, W and b are updated where they are. */
+     * step (lr, mu, nesterov, W's velocity), it then updates W on each slice, and b here,
+     * first copying them to step->keep and keep_b if given: step->p is unused, W and b
+     * are updated where they are. */
     job.parts = np - 1;
     job.step = step;
     pool_run(F(task_reduce), &job, nt, nt);
     double wsq = 0.0;
     for (int t = 0; t < nt; t++) wsq += job.wsq_part[t];
     *out_loss = loss + reg * wsq;
-    if (step != NULL && b != NULL)
+    if (step != NULL && b != NULL) {
+        if (step->keep_b != NULL) memcpy(step->keep_b, b, (size_t)c * sizeof(REAL));
         F(sgd_range)((REAL *)b, db, vb, 0, c, step->lr, step->mu, step->nesterov);
+    }
     return 0;
 }
 

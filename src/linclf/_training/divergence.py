@@ -51,12 +51,16 @@ class Rollback:
             return f"the loss rose to {loss:.3g}, from {self.start_loss:.3g} at the start"
         return None
 
-    def keep_ahead(self) -> None:
-        """Before a batch: copy the current parameters aside (their loss is not known yet;
-        a fused call may also step them before it is)."""
+    def ahead(self) -> dict[str, np.ndarray]:
+        """The buffers :meth:`keep_ahead` copies into, for a fused call that copies the
+        parameters there itself before its step (as :meth:`keep_ahead` would)."""
         if self._ahead is None:
             self._ahead = {name: np.empty_like(p) for name, p in self.live.items()}
-        copy_arrays(self.live, self._ahead)
+        return self._ahead
+
+    def keep_ahead(self) -> None:
+        """Before a step: copy the current parameters aside (their loss is not known yet)."""
+        copy_arrays(self.live, self.ahead())
 
     def accept_ahead(self) -> None:
         """Their loss was finite: the copy of :meth:`keep_ahead` is now the backup."""
