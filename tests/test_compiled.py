@@ -12,6 +12,7 @@ import itertools
 import multiprocessing
 import os
 import platform
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -466,9 +467,11 @@ def test_trainer_fits_are_reproducible_and_restore_the_threads(k, own):
 def test_a_compiled_fit_matches_a_numpy_fit(monkeypatch, k):
     # Same batches, only the rounding differs: 12 float64 steps stay within 1e-8 of the largest
     # parameter (per-step rounding ~1e-16, a few times amplified; seen: 5e-16).
-    calls, original = [], FusedKernel.loss_grad
-    spy = lambda *a, **kw: calls.append(kw["workspace"].n_threads) or original(*a, **kw)  # noqa: E731
+    calls, one, several = [], FusedKernel.loss_grad, FusedKernel.sgd_steps
+    spy = lambda *a, **kw: calls.append(kw["workspace"].n_threads) or one(*a, **kw)  # noqa: E731
     monkeypatch.setattr(FusedKernel, "loss_grad", spy)
+    spy_run = lambda *a, **kw: calls.extend(kw["rows"][2].tolist()) or several(*a, **kw)  # noqa: E731
+    monkeypatch.setattr(FusedKernel, "sgd_steps", spy_run)
     _, fast = _fit(k)
     _, reference = _fit(k, kernel="numpy")
     assert calls == [k] * 12  # every step of the first fit ran compiled, on k threads
@@ -514,22 +517,34 @@ def test_the_compiled_sgd_update_has_the_numpy_updates_bits(monkeypatch, dtype, 
 def test_the_fused_step_gives_the_bits_of_loss_grad_then_step(
     monkeypatch, dtype, momentum, nesterov, learning_rate, divergence
 ):
-    # The Trainer's one-call step (the kernel's reduction also applies SGD's update) must
-    # equal loss_grad followed by SGD.step bit for bit, halving and rolling back included.
+    # The Trainer's kernel steps must equal loss_grad followed by SGD.step bit for bit,
+    # halving and rolling back included, both as runs of steps in one kernel call
+    # (loss_grad_steps) and as one call per step (loss_grad_step, the reduction applying
+    # SGD's update).
     from linclf import SGD, Trainer
 
     rng = np.random.default_rng(12)
     X = rng.normal(size=(300, 40)).astype(dtype)
     y, w = rng.integers(0, 4, 300), rng.random(300)
-    fused_calls, original = [], LinearObjective.loss_grad_step
+    calls = {"runs": [], "steps": []}
+    run, step = LinearObjective.loss_grad_steps, LinearObjective.loss_grad_step
 
-    def spy(self, *args, **kwargs):
-        fused_calls.append(original(self, *args, **kwargs))
-        return fused_calls[-1]
+    def spy_run(self, *args, **kwargs):
+        calls["runs"].append(run(self, *args, **kwargs))
+        return calls["runs"][-1]
+
+    def spy_step(self, *args, **kwargs):
+        calls["steps"].append(step(self, *args, **kwargs))
+        return calls["steps"][-1]
+
+    def declined(*args, **kwargs):
+        return None
 
     fits = []
-    for step in (spy, lambda *args, **kwargs: None):  # fused, then loss_grad + step
-        monkeypatch.setattr(LinearObjective, "loss_grad_step", step)
+    ways = [(spy_run, spy_step), (declined, spy_step), (declined, declined)]
+    for several, one in ways:  # runs of steps; one call per step; loss_grad + step
+        monkeypatch.setattr(LinearObjective, "loss_grad_steps", several)
+        monkeypatch.setattr(LinearObjective, "loss_grad_step", one)
         params = {"W": np.zeros((4, 40), dtype), "b": np.zeros(4, dtype)}
         opt = SGD(learning_rate, momentum=momentum, nesterov=nesterov)
         trainer = Trainer(
@@ -538,12 +553,40 @@ def test_the_fused_step_gives_the_bits_of_loss_grad_then_step(
         )  # fmt: skip
         trainer.fit(params, X, y, w)
         fits.append((params, trainer.history_["loss"], trainer.n_halvings_, opt.t))
-    assert fused_calls and all(loss is not None for loss in fused_calls)  # it ran fused
-    (p1, h1, n1, t1), (p2, h2, n2, t2) = fits
-    assert (h1, n1, t1) == (h2, n2, t2)
-    assert p1["W"].tobytes() == p2["W"].tobytes() and p1["b"].tobytes() == p2["b"].tobytes()
-    if divergence == "halve":
-        assert n1 > 0  # the rate of 1e6 diverged and was halved: the undo path ran
+    assert calls["runs"] and all(result is not None for result in calls["runs"])
+    assert calls["steps"] and all(loss is not None for loss in calls["steps"])
+    for params, *rest in fits[1:]:
+        assert tuple(rest) == fits[0][1:]
+        assert params["W"].tobytes() == fits[0][0]["W"].tobytes()
+        assert params["b"].tobytes() == fits[0][0]["b"].tobytes()
+    if divergence == "halve":  # 1e6 diverged inside a run and was halved: its undo ran
+        assert fits[0][2] > 0 and any(code == 3 for _, _, code in calls["runs"])
+
+
+@compiled
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_divergence_inside_a_run_raises_with_the_last_finite_parameters(monkeypatch, dtype):
+    # on_divergence="raise": the step that blows up inside a run of kernel steps leaves
+    # the parameters of the last finite loss, as the step-by-step fit does.
+    from linclf import SGD, DivergenceError, Trainer
+
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(256, 30)).astype(dtype), rng.integers(0, 3, 256)
+    results = []
+    for take_runs in (True, False):
+        if not take_runs:
+            monkeypatch.setattr(LinearObjective, "loss_grad_steps", lambda *a, **k: None)
+            monkeypatch.setattr(LinearObjective, "loss_grad_step", lambda *a, **k: None)
+        params = {"W": np.zeros((3, 30), dtype), "b": np.zeros(3, dtype)}
+        trainer = Trainer(
+            LinearObjective("hinge", reg=1e-3), SGD(100.0, momentum=0.9), batch_size=16,
+            max_epochs=2, tol=None, random_state=0, n_threads=2,
+        )  # fmt: skip
+        with pytest.raises(DivergenceError, match="diverged at epoch 1") as error:
+            trainer.fit(params, X, y)
+        results.append((str(error.value), trainer.n_steps_, params["W"].tobytes()))
+    assert results[0] == results[1]
+    assert int(re.search(r"batch (\d+)", results[0][0]).group(1)) > 2  # inside a run
 
 
 def _builds() -> list[str]:

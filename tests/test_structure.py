@@ -41,8 +41,10 @@ MAX_FUNCTION_LINES = 60
 # and the seams of the engine, Trainer, SGD, rollback and demo to it, the fused step
 # among them (316), the cache-line aligned buffers the kernel reads in place (9), and the
 # step's prefetch of the next batch, the rollback copy made in the kernel's pass and the
-# remembered addresses of a fit's arrays (83): a ratchet, lowered when code is cut.
-MAX_PACKAGE_LINES = 13_556
+# remembered addresses of a fit's arrays (83), then runs of SGD steps in one kernel call
+# (LinearObjective.loss_grad_steps, SGD.step_plans, BatchSource.epoch_rows and the
+# Trainer's run loop: 287): a ratchet, lowered when code is cut.
+MAX_PACKAGE_LINES = 13_843
 
 NOT_CODE = {
     tokenize.COMMENT,

@@ -282,9 +282,10 @@ def test_the_trainer_needs_nothing_but_the_optimizer_protocol(tmp_path):
     sources = [trainer_module.__file__, divergence.__file__]
     used = {m for path in sources for m in re.findall(r"optimizer\.(\w+)", open(path).read())}
     members = {name for name in vars(Optimizer) if not name.startswith("_")}
-    # Beyond the protocol, only the optional fused step (SGD's step_plan and count_step),
-    # which the Trainer looks for with hasattr: PlainGD has neither and runs everything.
-    optional = {"step_plan", "count_step"}
+    # Beyond the protocol, only the optional fused steps (SGD's step_plan, step_plans and
+    # count_step), which the Trainer looks for with hasattr: PlainGD has none of them and
+    # runs everything.
+    optional = {"step_plan", "step_plans", "count_step"}
     assert used - optional == members and len(members) == 8
     assert not any(hasattr(PlainGD, name) for name in optional)
     X, y = make_blobs()

@@ -556,6 +556,46 @@ class SGD:
             :meth:`count_step`. None when a velocity no longer fits its parameter
             (:meth:`step` then raises).
         """
+        velocities = self._plan_velocities(params)
+        if velocities is None:
+            return None
+        return self.current_learning_rate, self._momentum, self._nesterov, velocities
+
+    def step_plans(
+        self, params: Mapping[str, np.ndarray | None], n_steps: int
+    ) -> tuple[list[float], float, bool, dict[str, np.ndarray | None]] | None:
+        """:meth:`step_plan` for the next ``n_steps`` steps, for a kernel that takes several.
+
+        Parameters
+        ----------
+        params : mapping of str to ndarray or None
+            The parameters the steps will update (None entries are skipped).
+        n_steps : int
+            How many steps to plan.
+
+        Returns
+        -------
+        tuple or None
+            ``(learning_rates, momentum, nesterov, velocities)``: the list of the steps'
+            η₀ · schedule(t + i, epoch) · lr_scale (the rates :meth:`step` would use),
+            then as :meth:`step_plan`; the caller applies them and calls
+            :meth:`count_step` with the number it took. None as for :meth:`step_plan`.
+        """
+        velocities = self._plan_velocities(params)
+        if velocities is None:
+            return None
+        base, schedule, epoch, scale = (
+            self._learning_rate,
+            self._schedule,
+            self._epoch,
+            self._lr_scale,
+        )
+        rates = [base * schedule(self._t + i, epoch) * scale for i in range(n_steps)]
+        return rates, self._momentum, self._nesterov, velocities
+
+    def _plan_velocities(
+        self, params: Mapping[str, np.ndarray | None]
+    ) -> dict[str, np.ndarray | None] | None:
         velocities: dict[str, np.ndarray | None] = {}
         for name, param in params.items():
             if param is None:
@@ -569,11 +609,17 @@ class SGD:
             ):
                 return None
             velocities[name] = velocity
-        return self.current_learning_rate, self._momentum, self._nesterov, velocities
+        return velocities
 
-    def count_step(self) -> None:
-        """Count a step applied by a kernel from :meth:`step_plan` (``t += 1``)."""
-        self._t += 1
+    def count_step(self, n_steps: int = 1) -> None:
+        """Count steps applied by a kernel from :meth:`step_plan` or :meth:`step_plans`.
+
+        Parameters
+        ----------
+        n_steps : int, default 1
+            The number of steps taken: ``t += n_steps``.
+        """
+        self._t += n_steps
 
     def epoch_end(self) -> None:
         """Mark the end of an epoch: increment ``epoch`` for per-epoch schedules."""

@@ -52,6 +52,7 @@ _SETTINGS: dict[str, tuple[Any, dict[str, Any], tuple[Any, ...]]] = {
 _CHOICES = {"shuffle": (True, False, "batches", "full"), "on_divergence": ("raise", "halve")}
 _INTEGERS = ("batch_size", "max_epochs", "n_iter_no_change", "checkpoint_every", "verbose")
 _FINGERPRINTED = ("batch_size", "shuffle", "early_stopping")  # a resumed fit must match them
+_RUN = 64  # steps per call of a kernel that takes several (Ctrl-C is checked between calls)
 
 
 def _check_settings(settings: Mapping[str, Any]) -> None:
@@ -364,39 +365,109 @@ class Trainer:
         self, params: _Params, source: BatchSource, epoch: int, sigint: SigintGuard
     ) -> float:
         """One pass of steps (up to Ctrl-C); return the weighted mean minibatch objective."""
-        rollback = self._rollback
-        weighted_loss = total_weight = 0.0
-        batch = 0
-        fused = hasattr(self.objective, "loss_grad_step") and hasattr(self.optimizer, "step_plan")
-        for batch, (Xb, yb, wb) in enumerate(source.epoch()):
-            # The loss and the step in one call where the objective can (grads then None):
-            # it also copies the parameters of this batch's loss to rollback.ahead().
-            loss = self._fused_step(params, Xb, yb, wb, source.upcoming) if fused else None
-            grads = None
-            if loss is None:
-                loss, grads = self.objective.loss_grad(params, Xb, yb, wb)
-                rollback.keep_ahead()  # the parameters of that loss, before the step
-            problem = rollback.problem(loss, first=self.n_steps_ == 0)
-            if problem is not None:
-                if grads is None:
-                    rollback.undo_ahead()  # the parameters of that loss, not after the step
-                rollback.recover(epoch, batch, problem, self.n_steps_)
-                continue  # rolled back and halved: go on with the next batch
-            rollback.accept_ahead()  # the last state whose loss is known finite
-            if grads is None:
-                self.optimizer.count_step()
-            else:
-                self.optimizer.step(params, grads)
-            self.n_steps_ += 1
-            weight = Xb.shape[0] if wb is None else float(np.sum(wb))
-            weighted_loss += loss * weight
-            total_weight += weight
-            if sigint.requested:
-                break
+        totals = [0.0, 0.0]  # the weighted loss and the weight of the batches stepped on
+        in_kernel = hasattr(self.objective, "loss_grad_steps") and hasattr(
+            self.optimizer, "step_plans"
+        )
+        rows = source.epoch_rows() if in_kernel else None
+        if rows is not None:  # runs of steps, each in one call of the compiled kernel
+            batch = self._kernel_epoch(params, source, rows, epoch, sigint, totals)
+        else:
+            batch = 0
+            for batch, (Xb, yb, wb) in enumerate(source.epoch()):
+                self._one_step(params, (Xb, yb, wb), source.upcoming, epoch, batch, totals)
+                if sigint.requested:
+                    break
         # The loss of the next batch checks every step but the last; check that one here.
-        if not rollback.params_finite():
-            rollback.recover(epoch, batch, "a parameter is not finite", self.n_steps_)
-        return weighted_loss / total_weight if total_weight > 0 else 0.0
+        if not self._rollback.params_finite():
+            self._rollback.recover(epoch, batch, "a parameter is not finite", self.n_steps_)
+        return totals[0] / totals[1] if totals[1] > 0 else 0.0
+
+    def _one_step(
+        self, params: _Params, batch_data: tuple, then: Any, epoch: int, batch: int, totals: list
+    ) -> None:
+        """One batch: its loss, the divergence check (roll back, halve or raise) and the step."""
+        rollback, (Xb, yb, wb) = self._rollback, batch_data
+        fused = hasattr(self.objective, "loss_grad_step") and hasattr(self.optimizer, "step_plan")
+        # The loss and the step in one call where the objective can (grads then None):
+        # it also copies the parameters of this batch's loss to rollback.ahead().
+        loss = self._fused_step(params, Xb, yb, wb, then) if fused else None
+        grads = None
+        if loss is None:
+            loss, grads = self.objective.loss_grad(params, Xb, yb, wb)
+            rollback.keep_ahead()  # the parameters of that loss, before the step
+        problem = rollback.problem(loss, first=self.n_steps_ == 0)
+        if problem is not None:
+            if grads is None:
+                rollback.undo_ahead()  # the parameters of that loss, not after the step
+            rollback.recover(epoch, batch, problem, self.n_steps_)
+            return  # rolled back and halved: go on with the next batch
+        rollback.accept_ahead()  # the last state whose loss is known finite
+        if grads is None:
+            self.optimizer.count_step()
+        else:
+            self.optimizer.step(params, grads)
+        self.n_steps_ += 1
+        weight = Xb.shape[0] if wb is None else float(np.sum(wb))
+        totals[0] += loss * weight
+        totals[1] += weight
+
+    def _kernel_epoch(
+        self, params: _Params, source: BatchSource, rows: tuple, epoch: int, sigint: SigintGuard,
+        totals: list,
+    ) -> int:  # fmt: skip
+        """The epoch's batches (``rows``: starts and counts in the source's arrays) in runs
+        of up to _RUN steps per kernel call, Ctrl-C checked between runs; the fit's first
+        step alone (it sets the divergence reference), and any the kernel declines. Return
+        the index of the last batch."""
+        starts, counts = rows
+        n, at = starts.shape[0] - 1, 0
+        while at < n and not (at and sigint.requested):
+            end = min(n, at + _RUN)
+            taken = None
+            if self.n_steps_ > 0:
+                run = (starts[at : end + 1], counts[at : end + 1])  # + the batch after
+                taken = self._kernel_run(params, source, run, epoch, at, totals)
+            if taken is None:  # one by one: the batch as the per-step loop gets it
+                start, count = int(starts[at]), int(counts[at])
+                then = source.rows(int(starts[at + 1]), int(counts[at + 1]))[0]
+                batch_data = source.rows(start, count)
+                self._one_step(params, batch_data, then, epoch, at, totals)
+                taken = 1
+            at += taken
+        return max(at - 1, 0)
+
+    def _kernel_run(
+        self, params: _Params, source: BatchSource, run: tuple, epoch: int, first: int,
+        totals: list,
+    ) -> int | None:  # fmt: skip
+        """Steps on the batches of ``run`` (their starts and counts, and the batch after) in
+        one call; None if the kernel takes none, else how many batches it used up."""
+        starts, counts = run
+        plan = self.optimizer.step_plans(params, starts.shape[0] - 1)
+        if plan is None:
+            return None
+        rollback = self._rollback
+        result = self.objective.loss_grad_steps(
+            params, source.X, source.y, source.w, run, plan,
+            keep=(rollback.ahead(), rollback.backup), limit=rollback.limit,
+        )  # fmt: skip
+        if result is None or (result[1] == 0 and result[2] in (1, 2)):
+            return None  # (labels or weights the NumPy path will name)
+        losses, done, code = result
+        rollback.accept_ahead(done)  # the steps wrote ahead(), backup, ... in turn
+        self.optimizer.count_step(done)
+        self.n_steps_ += done
+        for k in range(done):
+            start, count = int(starts[k]), int(counts[k])
+            weight = count if source.w is None else float(np.sum(source.w[start : start + count]))
+            totals[0] += float(losses[k]) * weight
+            totals[1] += weight
+        if code == 3:  # step `done` diverged; the kernel put its parameters back
+            problem = rollback.problem(float(losses[done]), first=False)
+            rollback.recover(epoch, first + done, problem, self.n_steps_)
+            return done + 1
+        return done
 
     def _fused_step(
         self, params: _Params, Xb: Any, yb: np.ndarray, wb: Any, then: Any

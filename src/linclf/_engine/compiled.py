@@ -135,7 +135,7 @@ class FusedKernel:
         self.isa = lib.linclf_isa().decode()
         lib.linclf_scratch_bytes.restype = _i64
         lib.linclf_scratch_bytes.argtypes = [_i64, _i64, _i64, _int]
-        self._loss_grad, self._scores, self._sgd = {}, {}, {}
+        self._loss_grad, self._scores, self._sgd, self._steps = {}, {}, {}, {}
         for dtype, suffix in ((np.float32, "f32"), (np.float64, "f64")):
             f = getattr(lib, f"linclf_loss_grad_{suffix}")
             f.restype = _int
@@ -147,6 +147,12 @@ class FusedKernel:
             g.restype = _int
             g.argtypes = [_p, _i64, _i64, _i64, _p, _p, _i64, _p, _int]
             self._scores[np.dtype(dtype)] = g
+            s = getattr(lib, f"linclf_sgd_steps_{suffix}")
+            s.restype = _int
+            s.argtypes = [_p, _i64, _i64, _p, _p, _p, _p, _i64, _int, _f64, _f64, _p, _p, _p]
+            s.argtypes += [_p, _p, _f64, _int, _i64, _p, _p, _p, _p, _p, _p, _f64, _p]
+            s.argtypes += [ctypes.POINTER(_i64)]
+            self._steps[np.dtype(dtype)] = s
             u = getattr(lib, f"linclf_sgd_update_{suffix}")
             u.restype = None
             u.argtypes = [_p, _p, _p, _i64, _f64, _f64, _int, _int]
@@ -199,6 +205,49 @@ class FusedKernel:
             job, vb, *self._then(then, X),
         )  # fmt: skip
         return value.value if code == 0 else None
+
+    def sgd_steps(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None,
+        W: np.ndarray,
+        b: np.ndarray | None,
+        *,
+        loss: int,
+        delta: float,
+        reg: float,
+        workspace: FusedWorkspace,
+        rows: tuple[np.ndarray, np.ndarray, np.ndarray],
+        lrs: np.ndarray,
+        momentum: float,
+        nesterov: bool,
+        velocity: tuple[np.ndarray | None, np.ndarray | None],
+        keep: tuple[tuple[np.ndarray, np.ndarray | None], ...],
+        limit: float,
+    ) -> tuple[int, int, np.ndarray]:
+        """Steps of :meth:`loss_grad` with ``step``, one C call: ``(code, done, losses)``.
+
+        ``rows``: int64 ``(starts, counts, threads)``, the batches as row ranges of X, y
+        and the weights (``starts``, ``counts`` with one entry more: the batch after, to
+        prefetch; count 0 for none) and each step's threads; ``lrs`` each step's rate;
+        ``keep``: two ``(W, b)`` buffers, step i copying the parameters to ``keep[i % 2]``.
+        A loss not finite or above ``limit`` is undone and ends the run (code 3); codes 1
+        and 2: labels or weights refused; ``done``: the steps taken."""
+        starts, counts, threads = rows
+        n = lrs.shape[0]
+        losses, done, at = np.empty(n), _i64(), workspace.address
+        keep_W = (_p * 2)(*(at(pair[0]) for pair in keep))
+        keep_b = (_p * 2)(*(at(pair[1]) for pair in keep))
+        code = self._steps[X.dtype](
+            X.ctypes.data, X.strides[0] // X.dtype.itemsize, X.shape[1], y.ctypes.data,
+            None if sample_weight is None else sample_weight.ctypes.data, at(W), at(b),
+            W.shape[0], loss, delta, reg, *workspace.addresses, at(velocity[0]),
+            at(velocity[1]), momentum, int(nesterov), n, starts.ctypes.data,
+            counts.ctypes.data, threads.ctypes.data, lrs.ctypes.data, keep_W, keep_b, limit,
+            losses.ctypes.data, ctypes.byref(done),
+        )  # fmt: skip
+        return code, done.value, losses
 
     @staticmethod
     def _then(then: np.ndarray | None, X: np.ndarray) -> tuple[int | None, int, int]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -192,16 +192,94 @@ class LinearObjective:
         kW, kb = (None, None) if keep is None else (keep.get("W"), keep.get("b"))
         if kernel is None or (keep is not None and (kW is None or (kb is None) != (b is None))):
             return None  # (a kept copy for every parameter there is, or none)
-        pairs = ((W, W), (b, b), (vW, W), (vb, b), (kW, W), (kb, b))
-        for a, p in pairs:  # each a C-ordered, writeable array of its parameter's kind
-            if a is not None and not (
-                type(a) is np.ndarray and a.flags.c_contiguous and a.flags.writeable
-                and a.shape == p.shape and a.dtype == p.dtype
-            ):  # fmt: skip
-                return None
+        if not _buffers_fit(W, b, (vW, vb), (kW, kb)):
+            return None
         step_args = (lr, mu, nesterov, vW, vb, kW, kb)
         fused = self._fused(kernel, X, y, sample_weight, W, b, step=step_args, then=then)
         return None if fused is None else fused[0]
+
+    def loss_grad_steps(
+        self,
+        params: Mapping[str, np.ndarray],
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None,
+        rows: tuple[np.ndarray, np.ndarray],
+        plan: tuple[Sequence[float], float, bool, Mapping[str, np.ndarray | None]],
+        *,
+        keep: tuple[Mapping[str, np.ndarray | None], Mapping[str, np.ndarray | None]],
+        limit: float,
+    ) -> tuple[np.ndarray, int, int] | None:
+        """Several :meth:`loss_grad_step` calls in one call of the compiled kernel.
+
+        Parameters
+        ----------
+        params : mapping of str to ndarray
+            As in :meth:`loss_grad_step`; updated in place.
+        X : ndarray of shape (N, D)
+            Every batch's rows (the training copy), in W's dtype.
+        y : ndarray of shape (N,), int64
+            Their class indices.
+        sample_weight : ndarray of shape (N,), float64, or None
+            Their weights, normalized over each batch; None weighs rows equally.
+        rows : tuple of two int64 ndarrays of shape (n + 1,)
+            ``(starts, counts)``: step i's batch is rows ``starts[i]:starts[i] + counts[i]``;
+            entry n is the batch after the last (prefetched; count 0 for none).
+        plan : tuple
+            ``(learning_rates, momentum, nesterov, velocities)`` of :meth:`linclf.SGD.step_plans`.
+        keep : two mappings like ``params``
+            Step i first copies the parameters to ``keep[i % 2]`` (a rollback's copies).
+        limit : float
+            A step whose loss is not finite or is above ``limit`` is undone, and ends the run.
+
+        Returns
+        -------
+        tuple or None
+            ``(losses, done, code)``: the losses of steps ``0..done - 1`` (taken), and
+            ``code`` 0 (all n taken), 3 (step ``done`` diverged: its loss is
+            ``losses[done]``, the parameters are as before it) or 1 and 2 (the kernel
+            refused step ``done``'s labels or weights: take it with :meth:`loss_grad_step`
+            or :meth:`loss_grad`). None, and nothing done, where the kernel takes none.
+        """
+        W, b = params["W"], params.get("b")
+        kernel = self.compiled_kernel(X, W, b)
+        lrs, mu, nesterov, velocity = plan
+        vW, vb = velocity.get("W"), velocity.get("b")
+        kept = tuple((k.get("W"), k.get("b")) for k in keep)
+        int64 = np.dtype(np.int64)
+        if kernel is None or not _buffers_fit(W, b, (vW, vb), *kept) or kept[0][0] is None:
+            return None
+        if any(k[0] is None or (k[1] is None) != (b is None) for k in kept):
+            return None
+        if not (type(y) is np.ndarray and y.dtype == int64 and y.flags.c_contiguous):
+            return None
+        w = sample_weight
+        if w is not None and not (type(w) is np.ndarray and w.dtype == np.float64):
+            return None
+        starts, counts = (np.ascontiguousarray(r, dtype=np.int64) for r in rows)
+        n = starts.shape[0] - 1
+        if self.n_threads is None:
+            threads = np.clip(counts[:n] // _ROWS_PER_THREAD, 1, usable_cores())
+        else:
+            threads = np.full(n, self.n_threads, dtype=np.int64)
+        code, done, losses = kernel.sgd_steps(
+            X, y, w, W, b, loss=LOSS_KINDS[self.loss], reg=self.reg,
+            workspace=self._kernel_workspace(kernel, W, b, int(threads.max(initial=1))),
+            delta=float(self.loss_params.get("delta", 1.0)), rows=(starts, counts, threads),
+            lrs=np.asarray(lrs, dtype=np.float64), momentum=mu, nesterov=nesterov,
+            velocity=(vW, vb), keep=kept, limit=limit,
+        )  # fmt: skip
+        return losses, done, code
+
+    def _kernel_workspace(
+        self, kernel: FusedKernel, W: np.ndarray, b: Any, threads: int
+    ) -> FusedWorkspace:
+        """The kernel's buffers for W's shape and dtype, b or not and ``threads``: reused."""
+        key = (W.shape, W.dtype, threads, b is None)
+        if key != self._fused_key:
+            self._fused_work = FusedWorkspace(kernel, W, b is not None, threads)
+            self._fused_key = key
+        return self._fused_work
 
     def _fused(
         self,
@@ -224,11 +302,7 @@ class LinearObjective:
         w = None if w is None else np.ascontiguousarray(w, dtype=np.float64)
         if y.shape != (n,) or (w is not None and w.shape != (n,)):
             return None  # the loss node says what is wrong
-        key = (W.shape, W.dtype, threads, b is None)
-        if key != self._fused_key:
-            self._fused_work = FusedWorkspace(kernel, W, b is not None, threads)
-            self._fused_key = key
-        work = self._fused_work
+        work = self._kernel_workspace(kernel, W, b, threads)
         b = None if b is None else np.ascontiguousarray(b)
         delta = float(self.loss_params.get("delta", 1.0))
         loss = kernel.loss_grad(
@@ -364,6 +438,22 @@ def _scores_kernel(W: np.ndarray, b: np.ndarray | None) -> FusedKernel | None:
     return load_kernel()
 
 
+def _buffers_fit(W: np.ndarray, b: Any, *pairs: tuple[Any, Any]) -> bool:
+    """Whether W, b and each ``(for_W, for_b)`` pair's arrays (None: absent) are C-ordered,
+    writeable ndarrays of their parameter's shape and dtype (what a fused step writes)."""
+    for a, p in (
+        (W, W),
+        (b, b),
+        *((x, q) for pair in pairs for x, q in zip(pair, (W, b), strict=True)),
+    ):
+        if a is not None and not (
+            type(a) is np.ndarray and a.flags.c_contiguous and a.flags.writeable
+            and a.shape == p.shape and a.dtype == p.dtype
+        ):  # fmt: skip
+            return False
+    return True
+
+
 def _block_scores(
     kernel: FusedKernel | None, block: np.ndarray, W: np.ndarray, b: Any, rows: int, out: Any
 ) -> None:
@@ -487,6 +577,29 @@ class BatchSource:
                 yk, wk = yk[p], None if wk is None else wk[p]
             for b in range(0, stop - start, B):
                 yield Xk[b : b + B], yk[b : b + B], None if wk is None else wk[b : b + B]
+
+    def epoch_rows(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """One pass over the data as row ranges of ``self.X``, ``self.y``, ``self.w``:
+        int64 ``(starts, counts)``, the batches :meth:`epoch` would yield (the same random
+        draws), plus an entry (0, 0) after the last; None, drawing nothing, unless every
+        batch is a view of the training copy (then :meth:`epoch` serves this pass)."""
+        if self._reader is not None or self.shuffle == "full":
+            return None
+        if self._index is not None or self._sparse or self.X.dtype != self._dtype:
+            return None  # batches are gathered or converted
+        B, n, n_batches = self.batch_size, self.n_samples, self.n_batches
+        order = (
+            self._rng.permutation(n_batches) if self.shuffle == "batches" else np.arange(n_batches)
+        )
+        starts = np.zeros(n_batches + 1, dtype=np.int64)
+        starts[:n_batches] = order * B
+        counts = np.zeros(n_batches + 1, dtype=np.int64)
+        counts[:n_batches] = np.minimum(starts[:n_batches] + B, n) - starts[:n_batches]
+        return starts, counts
+
+    def rows(self, start: int, count: int) -> tuple[Any, np.ndarray, np.ndarray | None]:
+        """The batch of ``count`` rows from ``start`` of a pass of :meth:`epoch_rows`."""
+        return self._batch(slice(start, start + count))
 
     def epoch(self) -> Iterator[tuple[Any, np.ndarray, np.ndarray | None]]:
         """Yield ``(X_batch, y_batch, w_batch)`` for one pass over the data."""

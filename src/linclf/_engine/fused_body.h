@@ -442,6 +442,45 @@ EXPORT int F(linclf_loss_grad)(const REAL *X, int64_t ldx, int64_t n, int64_t d,
     return 0;
 }
 
+/* n_steps SGD steps on batches of X, each as linclf_loss_grad with a step (the same bits):
+ * step i on rows [starts[i], starts[i] + counts[i]) with learning rate lrs[i] on threads[i]
+ * threads, prefetching the batch of step i + 1 (entry n_steps: the batch after the run,
+ * count 0 for none). Step i first copies W and b to keep[i % 2] and keep_b[i % 2] (the
+ * caller's rollback); a loss that is not finite or is above limit puts them back from there
+ * and ends the run. losses[i]: step i's loss. Returns 0 (all taken), 1 or 2 (step *done
+ * refused its labels or weights, nothing done in it) or 3 (step *done diverged); *done:
+ * the steps taken before that. */
+EXPORT int F(linclf_sgd_steps)(const REAL *X, int64_t ldx, int64_t d, const int64_t *y,
+                               const double *w, REAL *W, REAL *b, int64_t c, int loss_kind,
+                               double delta, double reg, REAL *dW, REAL *db, void *scratch,
+                               REAL *vW, REAL *vb, double mu, int nesterov, int64_t n_steps,
+                               const int64_t *starts, const int64_t *counts,
+                               const int64_t *threads, const double *lrs, REAL *const *keep,
+                               REAL *const *keep_b, double limit, double *losses,
+                               int64_t *done) {
+    for (int64_t i = 0; i < n_steps; i++) {
+        REAL *kept = keep[i % 2], *kept_b = b != NULL ? keep_b[i % 2] : NULL;
+        sgd_job_t step = {.v = vW, .n = c * d, .lr = lrs[i], .mu = mu, .nesterov = nesterov,
+                          .keep = kept, .keep_b = kept_b};
+        const REAL *then = counts[i + 1] > 0 ? X + starts[i + 1] * ldx : NULL;
+        int code = F(linclf_loss_grad)(X + starts[i] * ldx, ldx, counts[i], d, y + starts[i],
+                                       w != NULL ? w + starts[i] : NULL, W, b, c, loss_kind,
+                                       delta, reg, dW, db, scratch, (int)threads[i],
+                                       &losses[i], &step, vb, then, ldx, counts[i + 1]);
+        if (code == 0 && !(isfinite(losses[i]) && losses[i] <= limit)) {
+            memcpy(W, kept, (size_t)(c * d) * sizeof(REAL)); /* the step is undone */
+            if (b != NULL) memcpy(b, kept_b, (size_t)c * sizeof(REAL));
+            code = 3;
+        }
+        if (code != 0) {
+            *done = i;
+            return code;
+        }
+    }
+    *done = n_steps;
+    return 0;
+}
+
 /* S = X W^T + b (n, c), rows split between nt threads. Returns 0. */
 EXPORT int F(linclf_scores)(const REAL *X, int64_t ldx, int64_t n, int64_t d, const REAL *W,
                             const REAL *b, int64_t c, REAL *S, int nt) {

@@ -62,9 +62,17 @@ class Rollback:
         """Before a step: copy the current parameters aside (their loss is not known yet)."""
         copy_arrays(self.live, self.ahead())
 
-    def accept_ahead(self) -> None:
-        """Their loss was finite: the copy of :meth:`keep_ahead` is now the backup."""
-        self.backup, self._ahead = self._ahead, self.backup
+    def accept_ahead(self, n_steps: int = 1) -> None:
+        """Their loss was finite: the copy of :meth:`keep_ahead` is now the backup. For
+        ``n_steps`` steps that wrote ``ahead()``, ``backup``, ``ahead()``, ... in turn (as
+        ``n_steps`` keep/accept rounds would), the last one written is."""
+        if n_steps % 2:
+            self.backup, self._ahead = self.ahead(), self.backup
+
+    @property
+    def limit(self) -> float:
+        """The largest batch loss that is not a blow-up (:meth:`problem`, after the first)."""
+        return BLOWUP * max(self.start_loss, 1.0)
 
     def undo_ahead(self) -> None:
         """Their loss was not, after a fused call: put back the parameters of that loss."""
