@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent(
 
     mode, checkpoint, out = sys.argv[1], sys.argv[2], sys.argv[3]
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(40_000, 100)).astype(np.float32)
+    X = rng.normal(size=(200_000, 100)).astype(np.float32)  # ~2 s of epochs: time to kill it
     y = (X[:, :5] @ rng.normal(size=(5, 4))).argmax(axis=1)
     params = {"W": np.zeros((4, 100), np.float32), "b": np.zeros(4, np.float32)}
     trainer = Trainer(
