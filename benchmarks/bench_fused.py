@@ -11,8 +11,8 @@ Issue 15's three measurements, side by side in one run (float32, D = 3072, C = 1
    half of the 49,000 rows (NumPy releases the GIL), the peak by a 2048² SGEMM on 2 BLAS
    threads. Each call takes the
    next batch of a 49,000-row X (a cursor shared by the contenders), so batches come from
-   memory, as in an epoch; contenders run round-robin, each run timed after one untimed
-   call (``warm_interleave``), and the table gives medians.
+   memory, as in an epoch; contenders run round-robin, each run timed after WARM_SECONDS
+   of untimed calls (``warm_interleave``), and the table gives medians.
 2. **An SGD epoch**: ``LinearSVM(solver="sgd", batch_size=256, tol=None)`` on 49,000 ×
    3072 float32 (standardized already, so ``standardize=False``), steady state = (fit with
    6 epochs − fit with 2) / 4, against one read of X, and the epoch times the fit logs;
@@ -48,6 +48,7 @@ from textbook import textbook_softmax_loss, textbook_svm_loss  # noqa: E402
 N, D, C = 49_000, 3072, 10
 BATCHES = (64, 256, 1024, 49_000)
 TEXTBOOK = {"hinge": textbook_svm_loss, "softmax": textbook_softmax_loss}
+WARM_SECONDS = 0.1  # untimed calls before each contender's timed ones (warm_interleave)
 
 
 def make_data(seed: int = 0):
@@ -88,10 +89,14 @@ class Cursor:
 def warm_interleave(contenders: dict, repeats: int) -> dict[str, common.Timing]:
     """Round-robin as ``common.interleave``, each contender's run timed after its first call.
 
-    A contender's run is ``contender(timed)``: one untimed call on the next batch, then
-    the timed calls. Without it, the run after another contender pays for waking its
-    threads (a compiled worker asleep, an OpenBLAS pool gone idle), which an epoch's
-    back-to-back steps do not. After a contender on several BLAS threads it waits 0.25 s.
+    A contender's run is ``contender(timed)``: untimed calls on the next batches for
+    WARM_SECONDS (at least one), then the timed calls. Without them, the run after another
+    contender pays for waking its threads (a compiled worker asleep, an OpenBLAS pool gone
+    idle) and, after the pause below, for cores that idled: measured here, 2-thread calls
+    at B = 1,024 after 0.25 s of idle took 1.2-1.5x their time even after 20 ms of calls,
+    and their usual time after 100 ms (after 10 ms of idle, none of it), which an epoch's
+    back-to-back steps do not pay. After a contender on several BLAS threads it waits
+    0.25 s.
     """
     names = list(contenders)
     result = {name: common.Timing() for name in names}
@@ -110,8 +115,8 @@ def warm_interleave(contenders: dict, repeats: int) -> dict[str, common.Timing]:
 
 
 def kernel_contenders(loss: str, cursor: Cursor, W, b, number: int) -> dict:
-    """Each contender makes one untimed call, then ``number`` timed ones, on the next
-    batches, inside one BLAS limit (entering a threadpoolctl limit costs about 15 µs: not
+    """Each contender makes untimed calls for WARM_SECONDS, then ``number`` timed ones, on
+    the next batches, inside one BLAS limit (entering a threadpoolctl limit costs about 15 µs: not
     per call); it returns the seconds of the timed calls."""
     params = {"W": W, "b": b}
     numpy_path = LinearObjective(loss, reg=1e-3, kernel="numpy")
@@ -120,7 +125,11 @@ def kernel_contenders(loss: str, cursor: Cursor, W, b, number: int) -> dict:
 
     def run_textbook():
         with threadpool_limits(2, user_api="blas"):
-            textbook(W, b, *cursor.next(), 1e-3)
+            warm_until = time.perf_counter() + WARM_SECONDS
+            while True:
+                textbook(W, b, *cursor.next(), 1e-3)
+                if time.perf_counter() >= warm_until:
+                    break
             start = time.perf_counter()
             for _ in range(number):
                 Xb, yb = cursor.next()
@@ -130,7 +139,11 @@ def kernel_contenders(loss: str, cursor: Cursor, W, b, number: int) -> dict:
     def run(objective, blas):
         def calls():
             with threadpool_limits(blas, user_api="blas"):
-                objective.loss_grad(params, *cursor.next())
+                warm_until = time.perf_counter() + WARM_SECONDS
+                while True:
+                    objective.loss_grad(params, *cursor.next())
+                    if time.perf_counter() >= warm_until:
+                        break
                 start = time.perf_counter()
                 for _ in range(number):
                     Xb, yb = cursor.next()

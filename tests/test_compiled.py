@@ -217,10 +217,13 @@ def test_aligned_empty_starts_on_a_cache_line(shape, dtype):
 @compiled
 @pytest.mark.parametrize("loss", ["hinge", "softmax"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(64, 3072, 10), (37, 101, 13)], ids=str)
+@pytest.mark.parametrize(
+    "shape", [(64, 3072, 10), (37, 101, 13), (130, 3072, 10), (150, 40, 7)], ids=str
+)
 def test_weights_at_any_address_give_the_same_bits(shape, dtype, loss):
-    # The kernel reads W in place when its rows start on cache lines and a copy with
-    # aligned rows when not: the same numbers in the same order, so the same bits.
+    # The kernel reads W in place when its rows start as X's do past a cache line (and
+    # for batches under 128 rows) and a copy laid out so when not: the same numbers in
+    # the same order, so the same bits.
     X, W, b, y, w = _case(shape, dtype)
     objective = LinearObjective(loss, 0.1, n_threads=2)
     aligned = aligned_empty(W.shape, dtype)
@@ -232,6 +235,36 @@ def test_weights_at_any_address_give_the_same_bits(shape, dtype, loss):
         shifted[...] = W
         assert shifted.ctypes.data % 64 != 0
         _assert_same_bits(_run(objective, X, shifted, b, y, w), want)
+
+
+def _placed(X, offset, pad=0):
+    """X's values in rows `offset` elements past a cache line, `pad` elements apart."""
+    raw = aligned_empty((X.shape[0] * (X.shape[1] + pad) + offset,), X.dtype)
+    placed = raw[offset:].reshape(X.shape[0], X.shape[1] + pad)[:, : X.shape[1]]
+    placed[...] = X
+    return placed
+
+
+@compiled
+@pytest.mark.parametrize("loss", ["hinge", "softmax"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "shape", [(64, 3072, 10), (37, 101, 13), (9, 7000, 10), (3, 5, 2), (130, 3072, 10)], ids=str
+)
+def test_x_at_any_address_gives_the_same_bits(shape, dtype, loss):
+    # The scores load X's vectors from the cache line its rows start in and rotate the
+    # sums back (rows an equal offset past a line), or load them as they lie (rows at
+    # other offsets): the same lanes, the same order, so the same bits, scores included.
+    X, W, b, y, w = _case(shape, dtype)
+    objective = LinearObjective(loss, 0.1, n_threads=2)
+    kernel = objective.compiled_kernel(X, W, b)
+    want = _run(objective, _placed(X, 0), W, b, y, w)
+    want_scores = kernel.scores(_placed(X, 0), W, b, np.empty((shape[0], shape[2]), dtype), 2)
+    for offset, pad in itertools.product((1, 3, 4, 7), (0, 16, 5)):
+        placed = _placed(X, offset, pad)
+        _assert_same_bits(_run(objective, placed, W, b, y, w), want)
+        scores = kernel.scores(placed, W, b, np.empty_like(want_scores), 2)
+        np.testing.assert_array_equal(scores, want_scores)
 
 
 @compiled

@@ -54,6 +54,7 @@
 #endif
 #define SUB_ROWS 16 /* rows of X per sub-block of the scores (a multiple of RT) */
 #define REDUCE_CHUNK 1024 /* entries of dW per pass of the reduction (in L1) */
+#define COPY_ROWS 128     /* batches from this many rows read an aligned copy of W */
 #define KC (1024 / (int)sizeof(REAL)) /* columns per chunk of the scores: 1 KiB of a row */
 #if VBYTES == 64
 #define BCT 10 /* at most this many classes per tile of the gradient (2 BCT accumulators) */
@@ -261,8 +262,9 @@ typedef struct {
     const double *w; /* raw weights or NULL */
     double wtotal;
     const void *W, *b;
-    const void *Ws; /* W for the scores: W, or its copy at 64-byte aligned rows */
+    const void *Ws; /* W for the scores: W, or its copy with rows placed as X's are */
     int64_t ldw;    /* the row stride of Ws, in elements */
+    int64_t xh;     /* X's rows start xh elements past a vector boundary (panel_scores) */
     int loss; /* 0 hinge, 1 softmax, -1 scores only */
     double delta, reg;
     void *dW, *db, *S;
@@ -313,18 +315,22 @@ static int64_t block_rows_for(int64_t d, int64_t itemsize) {
 }
 
 #define REAL float
+#define ITYPE int32_t
 #define VEC vfloat
 #define SUFFIX f32
 #include "fused_body.h"
 #undef REAL
+#undef ITYPE
 #undef VEC
 #undef SUFFIX
 
 #define REAL double
+#define ITYPE int64_t
 #define VEC vdouble
 #define SUFFIX f64
 #include "fused_body.h"
 #undef REAL
+#undef ITYPE
 #undef VEC
 #undef SUFFIX
 
@@ -352,7 +358,8 @@ EXPORT int64_t linclf_scratch_bytes(int64_t c, int64_t d, int64_t itemsize, int 
     int64_t rows = block_rows_for(d, itemsize);
     nt = clamp_threads(nt) * (clamp_threads(nt) > 1 ? PARTS_PER_THREAD : 1); /* parts, at most */
     int64_t per_part = rows * c * itemsize + c * (int64_t)sizeof(double) + 64;
-    return 64 + c * aligned_row(d, itemsize) * itemsize + (int64_t)(nt - 1) * partial_bytes(c, d, itemsize) +
+    return 64 + c * aligned_row(d + VBYTES / itemsize, itemsize) * itemsize +
+           (int64_t)(nt - 1) * partial_bytes(c, d, itemsize) +
            (int64_t)nt * per_part;
 }
 

@@ -15,7 +15,8 @@ INLINE VEC F(vload)(const REAL *p) {
 
 INLINE void F(vstore)(REAL *p, VEC v) { memcpy(p, &v, sizeof v); }
 
-/* The sum of v's lanes, pairwise (a tree of depth log2 VL, not a chain of VL adds). */
+/* The sum of v's lanes, pairwise (a tree of depth log2 VL, not a chain of VL adds): lane
+ * k + VL/2 to lane k, then k + VL/4, ...; so rotating the lanes changes no bit. */
 INLINE REAL F(hsum)(VEC v) {
     REAL t[VL];
     memcpy(t, &v, sizeof v);
@@ -24,15 +25,45 @@ INLINE REAL F(hsum)(VEC v) {
     return t[0];
 }
 
+typedef ITYPE F(ivec) __attribute__((vector_size(sizeof(VEC))));
+
+INLINE VEC F(masked)(VEC v, F(ivec) keep) {
+    F(ivec) bits;
+    memcpy(&bits, &v, sizeof v);
+    bits &= keep;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/* acc[r][j] += x_r[k:k + VL] * w_j[k:k + VL] on the lanes `keep` keeps (0 on the others:
+ * there the loads may hold another row's numbers, even NaN). */
+INLINE void F(dot_masked)(const REAL *const *x, const REAL *const *w, int64_t k, const int nc,
+                          VEC acc[RT][CT], F(ivec) keep) {
+    VEC xv[RT];
+    for (int r = 0; r < RT; r++) xv[r] = F(masked)(F(vload)(x[r] + k), keep);
+    for (int j = 0; j < nc; j++) {
+        VEC wv = F(masked)(F(vload)(w[j] + k), keep);
+        for (int r = 0; r < RT; r++) acc[r][j] += xv[r] * wv;
+    }
+}
+
 /* acc[r][j] (+)= x_r[k0:k1] * w_j[k0:k1] lane by lane, for RT rows and nc <= CT classes (a
  * register tile), k0 and k1 multiples of VL; the tile's sums start at 0 when first. With
- * pf, the same columns of pf go to L2 as it goes, a cache line per FMA burst. */
+ * pf, the same columns of pf go to L2 as it goes, a cache line per FMA burst. `head` and
+ * `tail`, if not NULL, keep only some lanes of the vectors at k0 and at k1 - VL (the
+ * edges of a row whose vectors start before it: see panel_scores). */
 INLINE void F(dot_chunk)(const REAL *const *x, const REAL *const *w, int64_t k0, int64_t k1,
-                         const int nc, VEC acc_out[RT][CT], int first, const REAL *pf) {
+                         const int nc, VEC acc_out[RT][CT], int first, const REAL *pf,
+                         const F(ivec) *head, const F(ivec) *tail) {
     VEC acc[RT][CT];
     for (int r = 0; r < RT; r++)
         for (int j = 0; j < nc; j++) acc[r][j] = first ? (VEC){0} : acc_out[r][j];
-    for (int64_t k = k0; k < k1; k += VL) {
+    if (head != NULL) { /* the first vector, masked */
+        F(dot_masked)(x, w, k0, nc, acc, *head);
+        k0 += VL;
+    }
+    int64_t last = tail != NULL ? k1 - VL : k1;
+    for (int64_t k = k0; k < last; k += VL) {
         if (pf && (k * (int64_t)sizeof(REAL)) % 64 == 0) __builtin_prefetch(pf + k, 0, 2);
         VEC xv[RT];
         for (int r = 0; r < RT; r++) xv[r] = F(vload)(x[r] + k);
@@ -41,6 +72,7 @@ INLINE void F(dot_chunk)(const REAL *const *x, const REAL *const *w, int64_t k0,
             for (int r = 0; r < RT; r++) acc[r][j] += xv[r] * wv;
         }
     }
+    if (tail != NULL) F(dot_masked)(x, w, last, nc, acc, *tail); /* the last, masked */
     for (int r = 0; r < RT; r++)
         for (int j = 0; j < nc; j++) acc_out[r][j] = acc[r][j];
 }
@@ -55,40 +87,58 @@ INLINE int64_t F(tile_start)(int64_t c, int64_t t) { return c * t / ((c + CT - 1
  * stay in vector lanes until the last chunk. Class tile t < RT / 2 of the row tile at
  * row r of the block (`base` rows before lo) prefetches row r + t of *pf, a line per step
  * of its loop (block_backward prefetches the other rows: X streams from memory through
- * the whole block's work, not in a burst). */
+ * the whole block's work, not in a burst).
+ *
+ * X's rows start job->xh elements past a vector boundary: the vectors are loaded from
+ * there (row - xh), aligned, so lane l holds the columns = l - xh (mod VL), the lanes
+ * outside the row masked. Each lane gets the FMAs of its columns in the order an aligned
+ * X gives, and hsum's tree, which adds lanes VL/2, VL/4, ... apart, adds the same pairs
+ * for lanes rotated by any amount: the same bits as an aligned X (tested). W's rows are
+ * read from the same offset (aligned_weights lays out job->Ws so). */
 static void F(panel_scores)(const job_t *job, int64_t lo, int64_t hi, int64_t t0, int64_t t1,
                             REAL *S, int64_t lds, int64_t base, const prefetch_t *pf) {
     const REAL *X = (const REAL *)job->X, *W = (const REAL *)job->Ws;
     const REAL *b = (const REAL *)job->b;
-    int64_t d = job->d, c = job->c, dv = d - d % VL, ldw = job->ldw;
+    int64_t d = job->d, c = job->c, dv = d - d % VL, ldw = job->ldw, h = job->xh;
+    int64_t span = dv > 0 ? dv + h : 0, end = (span + VL - 1) / VL * VL; /* from row - h */
+    F(ivec) lead, trail, both; /* the lanes of the first and last vectors inside [0, dv) */
+    for (int l = 0; l < VL; l++) {
+        lead[l] = l >= h ? -1 : 0;
+        trail[l] = span % VL == 0 || l < span % VL ? -1 : 0;
+        both[l] = lead[l] & trail[l];
+    }
     VEC acc[SUB_ROWS / RT][2][RT][CT];
-    for (int64_t k0 = 0; k0 < dv; k0 += KC) {
-        int64_t k1 = k0 + KC < dv ? k0 + KC : dv;
+    for (int64_t k0 = 0; k0 < end; k0 += KC) {
+        int64_t k1 = k0 + KC < end ? k0 + KC : end;
+        const F(ivec) *head = k0 == 0 && h > 0 ? &lead : NULL;
+        const F(ivec) *tail = k1 == end && span % VL != 0 ? &trail : NULL;
+        if (head != NULL && tail != NULL && k1 - k0 == VL) head = &both, tail = NULL;
         for (int64_t i = lo; i < hi; i += RT) {
             const REAL *x[RT];
-            for (int r = 0; r < RT; r++) x[r] = X + (i + r < hi ? i + r : hi - 1) * job->ldx;
+            for (int r = 0; r < RT; r++)
+                x[r] = X + (i + r < hi ? i + r : hi - 1) * job->ldx - h;
             for (int64_t t = t0; t < t1; t++) {
                 int64_t j = F(tile_start)(c, t);
                 int nc = (int)(F(tile_start)(c, t + 1) - j);
                 const REAL *w[CT];
-                for (int q = 0; q < CT; q++) w[q] = W + (j + (q < nc ? q : 0)) * ldw;
+                for (int q = 0; q < CT; q++) w[q] = W + (j + (q < nc ? q : 0)) * ldw - h;
                 VEC(*tile)[CT] = acc[(i - lo) / RT][t - t0];
                 int64_t r = base + i - lo + t; /* the row of *pf this tile prefetches */
                 const REAL *ahead = t < RT / 2 && i + t < hi && r < pf->rows
-                                        ? (const REAL *)pf->X + r * pf->ld
+                                        ? (const REAL *)pf->X + r * pf->ld - h
                                         : NULL;
                 switch (nc) {
 #if CT >= 5
-                    case 5: F(dot_chunk)(x, w, k0, k1, 5, tile, k0 == 0, ahead); break;
+                    case 5: F(dot_chunk)(x, w, k0, k1, 5, tile, k0 == 0, ahead, head, tail); break;
 #endif
 #if CT >= 4
-                    case 4: F(dot_chunk)(x, w, k0, k1, 4, tile, k0 == 0, ahead); break;
+                    case 4: F(dot_chunk)(x, w, k0, k1, 4, tile, k0 == 0, ahead, head, tail); break;
 #endif
 #if CT >= 3
-                    case 3: F(dot_chunk)(x, w, k0, k1, 3, tile, k0 == 0, ahead); break;
+                    case 3: F(dot_chunk)(x, w, k0, k1, 3, tile, k0 == 0, ahead, head, tail); break;
 #endif
-                    case 2: F(dot_chunk)(x, w, k0, k1, 2, tile, k0 == 0, ahead); break;
-                    default: F(dot_chunk)(x, w, k0, k1, 1, tile, k0 == 0, ahead); break;
+                    case 2: F(dot_chunk)(x, w, k0, k1, 2, tile, k0 == 0, ahead, head, tail); break;
+                    default: F(dot_chunk)(x, w, k0, k1, 1, tile, k0 == 0, ahead, head, tail); break;
                 }
             }
         }
@@ -367,22 +417,35 @@ static void F(task_scores)(void *arg, int part, int nt) {
     }
 }
 
-/* The weights the scores read: W itself if its rows start on 64 bytes, else a copy with
- * aligned rows at the start of the scratch (a vector load across two cache lines costs
- * two: measured 5-15% of the call). job->scratch is set to what follows. */
+/* The weights the scores read: W itself if its rows start where X's do relative to a
+ * vector boundary (job->xh elements past one), else a copy laid out so, at the start of
+ * the scratch (a vector load across two cache lines costs two: measured 5-15% of the
+ * call), unless the batch has fewer than COPY_ROWS rows (the copy then costs more than it
+ * saves: B = 64, 2 threads, 67-70 us in place against 74-79 us). job->scratch is set to
+ * what follows. */
 static void F(aligned_weights)(job_t *job, char *area) {
-    int64_t ldw = aligned_row(job->d, sizeof(REAL));
-    if ((uintptr_t)job->W % 64 == 0 && ldw == job->d) {
+    int64_t ldw = aligned_row(job->d + VL, sizeof(REAL)), h = job->xh;
+    uintptr_t at = (uintptr_t)job->W % VBYTES;
+    int placed = at == (uintptr_t)h * sizeof(REAL) && (job->d * (int64_t)sizeof(REAL)) % VBYTES == 0;
+    if (placed || job->n < COPY_ROWS) { /* in place (a small batch: loads across lines) */
         job->Ws = job->W;
         job->ldw = job->d;
     } else {
+        REAL *rows = (REAL *)area + h; /* row j at rows + j ldw: h elements past a vector */
         for (int64_t j = 0; j < job->c; j++)
-            memcpy((REAL *)area + j * ldw, (const REAL *)job->W + j * job->d,
+            memcpy(rows + j * ldw, (const REAL *)job->W + j * job->d,
                    (size_t)job->d * sizeof(REAL));
-        job->Ws = area;
+        job->Ws = rows;
         job->ldw = ldw;
     }
     job->scratch = area + job->c * ldw * (int64_t)sizeof(REAL);
+}
+
+/* How many elements past a vector boundary every row of X starts (0 if they differ). */
+static int64_t F(row_offset)(const REAL *X, int64_t ldx) {
+    uintptr_t off = (uintptr_t)X % VBYTES;
+    if (off % sizeof(REAL) != 0 || (ldx * (int64_t)sizeof(REAL)) % VBYTES != 0) return 0;
+    return (int64_t)(off / sizeof(REAL));
 }
 
 /* loss and (dW, db) of the batch: the fused pass, then the reduction. Returns 0; 1 for a
@@ -405,7 +468,7 @@ EXPORT int F(linclf_loss_grad)(const REAL *X, int64_t ldx, int64_t n, int64_t d,
     job_t job = {.X = X, .ldx = ldx, .n = n, .d = d, .c = c, .y = y, .w = w, .wtotal = wtotal,
                  .W = W, .b = b, .loss = loss_kind, .delta = delta, .reg = reg, .dW = dW,
                  .db = db, .block_rows = block_rows_for(d, sizeof(REAL)),
-                 .then = {then_X, then_ldx, then_X ? then_n : 0}};
+                 .then = {then_X, then_ldx, then_X ? then_n : 0}, .xh = F(row_offset)(X, ldx)};
     F(aligned_weights)(&job, align64(scratch));
     nt = clamp_threads(nt);
     job.threads = nt;
@@ -485,7 +548,8 @@ EXPORT int F(linclf_sgd_steps)(const REAL *X, int64_t ldx, int64_t d, const int6
 EXPORT int F(linclf_scores)(const REAL *X, int64_t ldx, int64_t n, int64_t d, const REAL *W,
                             const REAL *b, int64_t c, REAL *S, int nt) {
     job_t job = {.X = X, .ldx = ldx, .n = n, .d = d, .c = c, .W = W, .Ws = W, .ldw = d,
-                 .b = b, .loss = -1, .S = S, .block_rows = block_rows_for(d, sizeof(REAL))};
+                 .b = b, .loss = -1, .S = S, .block_rows = block_rows_for(d, sizeof(REAL)),
+                 .xh = F(row_offset)(X, ldx)};
     nt = clamp_threads(nt);
     pool_run(F(task_scores), &job, parts_for(n, nt), nt);
     return 0;
