@@ -258,10 +258,7 @@ class LinearObjective:
             return None
         starts, counts = (np.ascontiguousarray(r, dtype=np.int64) for r in rows)
         n = starts.shape[0] - 1
-        if self.n_threads is None:
-            threads = np.clip(counts[:n] // _ROWS_PER_THREAD, 1, usable_cores())
-        else:
-            threads = np.full(n, self.n_threads, dtype=np.int64)
+        threads = np.array([self._fused_threads(int(c)) for c in counts[:n]], dtype=np.int64)
         code, done, losses = kernel.sgd_steps(
             X, y, w, W, b, loss=LOSS_KINDS[self.loss], reg=self.reg,
             workspace=self._kernel_workspace(kernel, W, b, int(threads.max(initial=1))),
