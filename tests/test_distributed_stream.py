@@ -59,20 +59,48 @@ def test_a_streamed_fit_equals_the_persisted_fit_bit_for_bit(Estimator, options)
         dw = da.from_array(weights, chunks=1000)
         kwargs = dict(client=client, max_rounds=4, sample_weight=dw, **options)
         in_memory = {True: [], False: []}  # chunks held by the workers, seen each round
-        models = {}
+        models, in_flight = {}, {}
         for stream in (True, False):
+            client.register_plugin(_InFlight(), name=f"linclf-in-flight-{stream}")
 
             def count(info, stream=stream):
                 in_memory[stream].append(_chunks_in_memory(client, settle=stream))
 
             estimator = Estimator(random_state=0, tol=None)
             models[stream] = fit(estimator, dX, dy, stream=stream, callbacks=[count], **kwargs)
+            in_flight[stream] = client.run_on_scheduler(
+                _peak_in_flight, name=f"linclf-in-flight-{stream}"
+            )
     streamed, held = models[True], models[False]
     assert streamed.coef_.tobytes() == held.coef_.tobytes()
     assert streamed.intercept_.tobytes() == held.intercept_.tobytes()
     assert streamed.loss_curve_ == held.loss_curve_
     assert set(in_memory[True]) == {0}  # streamed: no chunk kept between rounds
     assert set(in_memory[False]) == {6}  # persisted: the 6 chunks, all the fit long
+    # Streamed, a round's task for a chunk is submitted only when fewer than one per worker
+    # thread (2) are unfinished: a worker cannot run ahead reading chunks (the scheduler
+    # does not queue these one-future graphs), which restarted workers at their limit.
+    assert 1 <= in_flight[True] <= 2, in_flight
+
+
+class _InFlight(distributed.diagnostics.plugin.SchedulerPlugin):
+    """On the scheduler: the most of linclf's per-chunk round tasks unfinished at once."""
+
+    def __init__(self):
+        self.unfinished, self.peak = set(), 0
+
+    def transition(self, key, start, finish, *args, **kwargs):
+        if not str(key).startswith(("linclf-average-", "linclf-gradient-")):
+            return
+        if finish in ("waiting", "queued", "processing", "no-worker"):
+            self.unfinished.add(key)
+        else:
+            self.unfinished.discard(key)
+        self.peak = max(self.peak, len(self.unfinished))
+
+
+def _peak_in_flight(dask_scheduler, name):
+    return dask_scheduler.plugins[name].peak
 
 
 def _chunks_in_memory(client, settle):

@@ -387,6 +387,31 @@ class _Workers:
     def gather(self, futures: list[Any]) -> list[Any]:
         return self.client.gather(futures)
 
+    def map(self, task: Callable[[int], Any], n: int) -> list[Any]:
+        """``[task(0), ..., task(n - 1)]``, the futures ``task(k)`` submits for chunk k.
+
+        Streamed, at most one of them is unfinished per worker thread: the next is submitted
+        when one is done. Each future is its own small graph, so the scheduler's queuing of
+        root tasks does not apply, and a worker given every chunk's task at once reads
+        chunks ahead of the one it works on until its memory limit restarts it. A task
+        that failed raises here, before more are submitted.
+        """
+        if not self.stream:
+            return [task(k) for k in range(n)]
+        import distributed
+
+        futures, pending = [], set()
+        window = max(1, sum(self.client.nthreads().values()))
+        for k in range(n):
+            while len(pending) >= window:
+                done, pending = distributed.wait(pending, return_when="FIRST_COMPLETED")
+                for future in done:
+                    if future.status == "error":
+                        future.result()  # raises the task's exception
+            futures.append(task(k))
+            pending.add(futures[-1])
+        return futures
+
 
 def _persist_chunks(
     workers: _Workers, plan: ChunkPlan, fit_id: str, X: Any, y: Any, sample_weight: Any
@@ -412,7 +437,8 @@ def _persist_chunks(
         )
     if not workers.stream:
         checked = workers.client.compute(checked)  # held in the workers' memory
-    summaries = workers.gather([workers.submit(chunks.summarize, chunk) for chunk in checked])
+    summarize = workers.map(lambda k: workers.submit(chunks.summarize, checked[k]), len(checked))
+    summaries = workers.gather(summarize)
     plan = plan.with_summaries(summaries)
     encode = dask.delayed(chunks.encode_chunk, pure=True) if workers.stream else None
     encoded = [
@@ -422,7 +448,8 @@ def _persist_chunks(
         for k, chunk in enumerate(checked)
     ]
     if sample_weight is not None or plan.class_factors is not None:
-        weights = workers.gather([workers.submit(chunks.chunk_weight, c) for c in encoded])
+        weigh = workers.map(lambda k: workers.submit(chunks.chunk_weight, encoded[k]), len(encoded))
+        weights = workers.gather(weigh)
         if not any(weights):
             raise ValueError(
                 "sample_weight (times class_weight) is zero for every sample; at least one "
@@ -459,7 +486,10 @@ def _checkpoints(
     if path is None:
         return plan, None
     n_classes, settings = plan.classes.shape[0], plan.settings
-    digests = workers.gather([workers.submit(_chunk_digest, c, n_classes) for c in data.chunks])
+    digest = workers.map(
+        lambda k: workers.submit(_chunk_digest, data.chunks[k], n_classes), len(data.chunks)
+    )
+    digests = workers.gather(digest)
     hyper = plan.make_optimizer().state_dict()
     named = ("learning_rate", "momentum", "nesterov")
     params = plan.start_params(data.n_features)
@@ -607,12 +637,14 @@ class _Run:
     def average(self, params: _Params, max_rounds: int) -> tuple[None, list[float], bool]:
         def one_round(round_index: int, lr_scale: float) -> float:
             shared, epoch = self.broadcast(params), dict(round_index=round_index, lr_scale=lr_scale)
-            tasks = [
-                self.submit(
-                    "average", k, chunks.local_epoch, self.plan, shared, c, chunk_index=k, **epoch
+
+            def task(k: int) -> Any:
+                chunk, what = self.chunks[k], chunks.local_epoch
+                return self.submit(
+                    "average", k, what, self.plan, shared, chunk, chunk_index=k, **epoch
                 )
-                for k, c in enumerate(self.chunks)
-            ]
+
+            tasks = self.workers.map(task, len(self.chunks))
             merged, loss = chunks.merge(self.workers.gather(tasks))  # in chunk order
             self.rounds += 1
             finite = True
@@ -629,10 +661,12 @@ class _Run:
     def full_gradient(self, params: _Params) -> tuple[float, np.ndarray]:
         """One round: the objective on all the data at ``params`` and its flat float64 gradient."""
         shared = self.broadcast(params)
-        parts = [
-            self.submit("gradient", k, chunks.gradient_sums, self.plan, shared, chunk)
-            for k, chunk in enumerate(self.chunks)
-        ]
+        parts = self.workers.map(
+            lambda k: self.submit(
+                "gradient", k, chunks.gradient_sums, self.plan, shared, self.chunks[k]
+            ),
+            len(self.chunks),
+        )
         for level in range((len(parts) - 1).bit_length()):  # (0+1)+(2+3)...: ⌈log₂K⌉ levels
             paired = [
                 self.submit(f"sum{level}", i // 2, np.add, parts[i], parts[i + 1])
