@@ -25,6 +25,20 @@ def make_blobs(n_per_class=40, n_classes=3, n_features=4, spread=0.5, seed=0):
     return X, y
 
 
+class Bowl:
+    """L(W) = ½ a ‖W‖² + mean(X[:, 0]) on the batch, a = mean(X[:, 1]) (1 for one column):
+    the gradient a W, so SGD at a rate η > 2 / a diverges; X's first column only moves the
+    loss (deterministic, no BLAS)."""
+
+    def loss_grad(self, params, X, y, sample_weight=None):
+        W, a = params["W"], float(np.mean(X[:, 1])) if X.shape[1] > 1 else 1.0
+        loss = 0.5 * a * float(np.sum(W * W)) + float(np.mean(X[:, 0]))
+        return loss, {"W": a * W, "b": None}
+
+    def scores(self, params, X):
+        return X @ params["W"].T
+
+
 def local_dask_client():
     """A generator for a module-scoped fixture: a Client of its own 2-worker LocalCluster
     (processes, one thread each, no dashboard), not the default client, closed after."""

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from helpers import make_blobs
+from helpers import Bowl, make_blobs
 from linclf import SGD, LinearObjective, ModelFileError, Trainer
 
 SCRIPT = textwrap.dedent(
@@ -101,6 +101,32 @@ def test_stopping_and_resuming_in_process_is_bit_identical(tmp_path, shuffle):
     trainer = _trainer(path, 10, shuffle=shuffle).fit(resumed, X, y, resume=True)
     assert resumed["W"].tobytes() == straight["W"].tobytes()
     assert trainer.n_epochs_ == 10 and len(trainer.history_["loss"]) == 10
+
+
+def test_resuming_a_halving_fit_at_any_epoch_is_bit_identical(tmp_path):
+    # on_divergence="halve" keeps an anchor to roll back to, and an epoch's end waiting to
+    # become it (after the next batch's loss): both go through the checkpoint. On this
+    # bowl (curvature 30 in each epoch's first batch: 10 halvings from 1000), resuming
+    # after epoch 2 without the waiting end gave other bits.
+    X, y = np.array([[1.0, 30.0], [0.0, 1.0], [0.0, 1.0]]), np.zeros(3, dtype=int)
+
+    def fit(max_epochs, path=None, resume=False):
+        params = {"W": np.ones((1, 2)), "b": None}
+        trainer = Trainer(
+            Bowl(), SGD(1000.0), batch_size=1, max_epochs=max_epochs, tol=None,
+            shuffle=False, on_divergence="halve", checkpoint_path=path,
+        )  # fmt: skip
+        trainer.fit(params, X, y, resume=resume)
+        return trainer, params["W"]
+
+    straight, W = fit(20)
+    assert straight.n_halvings_ == 10
+    for stop in range(1, 13):
+        path = tmp_path / f"after{stop}.linclf"
+        fit(stop, path)
+        resumed, W_resumed = fit(20, path, resume=True)
+        assert W_resumed.tobytes() == W.tobytes(), stop
+        assert resumed.n_halvings_ == 10 and resumed.history_ == straight.history_
 
 
 def test_resuming_early_stopping_keeps_the_best_epoch_bit_identical(tmp_path):

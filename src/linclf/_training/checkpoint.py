@@ -99,7 +99,7 @@ def save_checkpoint(path: _PathLike, fingerprint: dict[str, Any], state: Trainin
         arrays["perm"] = state.perm
     optimizer, optimizer_arrays = split_arrays(state.optimizer, "optimizer")
     meta = {name: getattr(state, name) for name in _SCALARS}
-    # batch 0: written at epoch boundaries; rollback: anchor_loss, start_loss, n_halvings.
+    # batch 0: written at epoch boundaries; rollback: the losses, n_halvings.
     meta.update(fingerprint=fingerprint, batch=0, **state.rollback, optimizer=optimizer)
     write_checkpoint(path, json_safe(meta), {**arrays, **optimizer_arrays})
 
@@ -119,6 +119,8 @@ def load_checkpoint(path: _PathLike, fingerprint: dict[str, Any]) -> TrainingSta
     scalars = {name: meta[name] for name in _SCALARS}
     scalars["plateau"] = {**meta["plateau"], "best": json_float(meta["plateau"]["best"])}
     losses = {name: json_float(meta[name]) for name in ("anchor_loss", "start_loss")}
+    # A halving epoch's end, waiting to become the anchor (none in checkpoints before it).
+    losses["candidate_loss"] = json_float(meta.get("candidate_loss", "inf"))
     return TrainingState(
         params=join_arrays({}, arrays, "param"),
         anchor=join_arrays({}, arrays, "anchor"),

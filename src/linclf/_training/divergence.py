@@ -1,7 +1,11 @@
 """Divergence: a non-finite or exploding loss rolls the parameters back.
 
 Halving returns to the *anchor*, the lowest-loss epoch's parameters, not to the last finite
-state (that of a run blowing up is finite but huge); a diverging start always raises.
+state (that of a run blowing up is finite but huge); a diverging start always raises. An
+epoch's loss is measured along its steps, not at its end, so its end parameters become the
+anchor only once the next batch's loss at them is not a divergence: after a rollback, the
+end of an epoch can be one step of a rate not yet halved enough, and an anchor there would
+leave every later halving to return to a blown-up state.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ class Rollback:
     """Where the ``live`` parameters return to on a divergence, then halve or raise.
 
     ``anchor``, ``anchor_loss``: the lowest-loss epoch's parameters (the start at first) and
-    loss; ``start_loss``: the first batch loss (``inf`` before it).
+    loss; ``start_loss``: the first batch loss (``inf`` before it); ``candidate_loss``: the
+    loss of the epoch whose end parameters wait in ``candidate`` for the next batch's loss
+    (``inf``: none waits).
     """
 
     def __init__(self, live: Mapping[str, np.ndarray], optimizer: Any, *, halve: bool) -> None:
@@ -38,7 +44,9 @@ class Rollback:
         self.backup = {name: np.empty_like(p) for name, p in live.items()}
         self._ahead: dict[str, np.ndarray] | None = None
         self.anchor = {name: p.copy() for name, p in live.items()}
+        self.candidate = {name: np.empty_like(p) for name, p in live.items()} if halve else {}
         self.anchor_loss, self.start_loss, self.n_halvings = math.inf, math.inf, 0
+        self.candidate_loss = math.inf
 
     def problem(self, loss: float, *, first: bool) -> str | None:
         """Why the batch ``loss`` is a divergence, or None; ``first``: the fit's first batch."""
@@ -65,9 +73,13 @@ class Rollback:
     def accept_ahead(self, n_steps: int = 1) -> None:
         """Their loss was finite: the copy of :meth:`keep_ahead` is now the backup. For
         ``n_steps`` steps that wrote ``ahead()``, ``backup``, ``ahead()``, ... in turn (as
-        ``n_steps`` keep/accept rounds would), the last one written is."""
+        ``n_steps`` keep/accept rounds would), the last one written is. The first of them
+        was at the parameters the last epoch ended with: a waiting candidate is the anchor."""
         if n_steps % 2:
             self.backup, self._ahead = self.ahead(), self.backup
+        if n_steps and self.candidate_loss < math.inf:
+            self.anchor, self.candidate = self.candidate, self.anchor
+            self.anchor_loss, self.candidate_loss = self.candidate_loss, math.inf
 
     @property
     def limit(self) -> float:
@@ -83,6 +95,7 @@ class Rollback:
 
     def recover(self, epoch: int, batch: int, what: str, n_steps: int) -> None:
         """Roll back after the 0-based ``epoch``'s ``batch``; then halve and return, or raise."""
+        self.candidate_loss = math.inf  # the loss at a waiting candidate was not accepted
         if self.halve and n_steps > 0 and self.n_halvings < MAX_HALVINGS:
             copy_arrays(self.anchor, self.live)
             self.optimizer.clear_velocity()
@@ -103,19 +116,26 @@ class Rollback:
         )
 
     def epoch_end(self, loss: float) -> None:
-        """When halving, an epoch of lower loss than the anchor's becomes the anchor."""
+        """When halving, an epoch of lower loss than the anchor's makes its end parameters
+        the candidate, the anchor once the next batch's loss at them is accepted."""
         if self.halve and loss < self.anchor_loss:
-            self.anchor_loss = loss
-            copy_arrays(self.live, self.anchor)
+            self.candidate_loss = loss
+            copy_arrays(self.live, self.candidate)
 
     def state_dict(self) -> dict[str, Any]:
-        """The scalars of a checkpoint (``anchor`` is saved as arrays beside them)."""
-        return {name: getattr(self, name) for name in ("anchor_loss", "start_loss", "n_halvings")}
+        """The scalars of a checkpoint (``anchor`` is saved as arrays beside them; a waiting
+        candidate is the parameters, saved at the epoch's end)."""
+        names = ("anchor_loss", "start_loss", "n_halvings", "candidate_loss")
+        return {name: getattr(self, name) for name in names}
 
     def load_state_dict(self, state: Mapping[str, Any], anchor: Mapping[str, np.ndarray]) -> None:
+        """Restore :meth:`state_dict` and the anchor, after the live parameters."""
         self.anchor_loss, self.start_loss = float(state["anchor_loss"]), float(state["start_loss"])
         self.n_halvings = int(state["n_halvings"])
         copy_arrays(anchor, self.anchor)
+        self.candidate_loss = float(state.get("candidate_loss", math.inf))
+        if self.halve and self.candidate_loss < math.inf:
+            copy_arrays(self.live, self.candidate)
 
 
 def copy_arrays(source: Mapping[str, np.ndarray], target: Mapping[str, np.ndarray]) -> None:
