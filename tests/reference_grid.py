@@ -3,9 +3,9 @@
 Each case is a name and a function ``fit(tmp_path) -> estimator`` that trains with every
 hyperparameter that shapes the result written out, so a later change of a default cannot
 move the reference. ``python tests/reference_grid.py OUT.npz`` records ``coef_`` and
-``intercept_`` of every case; ``tests/data/reference_fits.npz`` was recorded that way from
-commit 6b21edc (before issue 10's restructure) and ``tests/test_reference_fits.py``
-demands bit-identical results from the code of today.
+``intercept_`` of every case; ``tests/data/reference_fits*.npz`` were recorded that way from
+commit 6b21edc (before issue 10's restructure), one per OpenBLAS kernel, and
+``tests/test_reference_fits.py`` demands bit-identical results from the code of today.
 """
 
 from __future__ import annotations
