@@ -658,3 +658,35 @@ def test_the_examples_do_not_depend_on_the_modules_the_run_has_loaded(tmp_path, 
     finally:
         sys.modules.pop(name, None)
     assert len(first) == 100 and seen == first
+
+
+_DECIMAL = st.builds(
+    lambda sign, whole, dot, part, exponent: f"{sign}{whole}{dot}{part}{exponent}",
+    st.sampled_from(["", "-", "+"]),
+    st.text("0123456789", max_size=18),
+    st.sampled_from(["", "."]),
+    st.text("0123456789", max_size=18),
+    st.sampled_from(["", "", "", "e-3", "E7"]),
+).filter(lambda token: any(c.isdigit() for c in token.split("e")[0].split("E")[0]))
+
+
+@given(st.lists(_DECIMAL, min_size=1, max_size=40))
+def test_svmlight_values_read_as_pythons_float_of_their_text(tokens):
+    # Proves: the block parser's conversion of plain decimals on the bytes (m / 10^k for at
+    # most 15 digits) gives float(token) bit for bit, and so does its float() for the rest
+    # (signs, exponents, more digits), whichever tokens a block mixes.
+    import os
+    import tempfile
+
+    from linclf.datasets.files import read_svmlight
+
+    text = "".join(f"1 {j + 1}:{token}\n" for j, token in enumerate(tokens))
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "values.svm")
+        with open(path, "w") as fh:
+            fh.write(text)
+        X, _ = read_svmlight(path)
+    # + 0.0: a zero, -0.0 too, is not stored in the sparse X.
+    expected = np.array([float(token) for token in tokens]) + 0.0
+    got = X.toarray()[np.arange(len(tokens)), np.arange(len(tokens))] + 0.0
+    assert got.view(np.int64).tolist() == expected.view(np.int64).tolist(), (tokens, got)

@@ -45,8 +45,9 @@ MAX_FUNCTION_LINES = 60
 # (LinearObjective.loss_grad_steps, SGD.step_plans, BatchSource.epoch_rows and the
 # Trainer's run loop: 287), and the driver's window of streamed chunk tasks, one
 # unfinished per worker thread (31), and halving's candidate anchor, an epoch's end kept
-# until the next batch's loss at it is accepted (22): a ratchet, lowered when code is cut.
-MAX_PACKAGE_LINES = 13_896
+# until the next batch's loss at it is accepted (22), and the svmlight block parser's
+# exact conversion of plain decimals on the bytes (48): a ratchet, lowered when code is cut.
+MAX_PACKAGE_LINES = 13_944
 
 NOT_CODE = {
     tokenize.COMMENT,

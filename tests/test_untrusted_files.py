@@ -37,6 +37,14 @@ def folder(tmp_path_factory):
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(60, 4)), np.arange(60) % 3
     np.savez(path / "good.npz", X=X, y=y)
+    # The same data as svmlight and CSV: warm-ups of those readers' lazy imports.
+    lines = (
+        f"{c} " + " ".join(f"{j + 1}:{v!r}" for j, v in enumerate(x.tolist()))
+        for x, c in zip(X, y, strict=True)
+    )
+    (path / "good.svm").write_text("\n".join(lines) + "\n")
+    rows = (",".join(map(repr, [*x, c])) for x, c in zip(X.tolist(), y.tolist(), strict=True))
+    (path / "good.csv").write_text("a,b,c,d,label\n" + "\n".join(rows) + "\n")
     model = linclf.LinearSVM(random_state=0).fit(X, y)
     model.save(path / "good.model")
     written = {name: write(path) for name, write in CRAFTED.items()}
@@ -150,6 +158,11 @@ def test_refusing_a_crafted_file_costs_at_most_256_mb_and_2_cpu_seconds(folder):
     good = [
         ("linclf.load", [model]),
         ("train", ["train", data, "-o", str(path / "warm.model")]),
+        ("train", ["train", str(path / "good.svm"), "-o", str(path / "warm.model")]),
+        (
+            "train",
+            ["train", str(path / "good.csv"), "--target", "label", "-o", str(path / "warm.model")],
+        ),
         ("predict", ["predict", model, data, "-o", str(path / "warm.txt")]),
         ("evaluate", ["evaluate", model, data]),
     ]
