@@ -54,9 +54,7 @@ def _structure(text: bytes) -> tuple[np.ndarray, np.ndarray] | None:
     """Per non-blank line, its pair count; and the colons' positions. None if a token after
     the label is not ``DIGITS:VALUE`` with one colon, or the label holds a colon."""
     codes = np.frombuffer(text, dtype=np.uint8)
-    line_of = np.cumsum(
-        codes == ord("\n"), dtype=np.int32
-    )  # a byte's line (a newline ends its own line)
+    line_of = np.cumsum(codes == ord("\n"))  # a byte's line (a newline ends its own line)
     starts = _token_starts(codes)
     colons = np.flatnonzero(codes == ord(":"))
     n_lines = int(line_of[-1]) + 1 if codes.size else 0
@@ -74,7 +72,7 @@ def _structure(text: bytes) -> tuple[np.ndarray, np.ndarray] | None:
     if np.any(is_label[owner]) or np.any(np.diff(owner) == 0):
         return None  # a colon in a label, or two in one token (owner is sorted)
     span = colons - starts[owner]  # digits before each colon
-    digits = np.r_[0, np.cumsum(_DIGIT[codes], dtype=np.int32)]
+    digits = np.r_[0, np.cumsum(_DIGIT[codes])]
     if np.any(span == 0) or np.any(digits[colons] - digits[starts[owner]] != span):
         return None
     return pairs[used], colons
