@@ -46,27 +46,49 @@
 #endif
 #endif
 
+#ifndef RT
 #define RT 4 /* rows per register tile of the scores */
+#endif
+#ifndef CT
 #if VBYTES == 64
 #define CT 5 /* at most this many classes per register tile of the scores (32 registers) */
+#elif VBYTES == 32
+#define CT 3 /* (16 registers; 4 x 3 measured 10-20% faster than 4 x 2 on Zen 3) */
 #else
 #define CT 2 /* (16 registers) */
 #endif
+#endif
+#ifndef SUB_ROWS
 #define SUB_ROWS 16 /* rows of X per sub-block of the scores (a multiple of RT) */
+#endif
 #define REDUCE_CHUNK 1024 /* entries of dW per pass of the reduction (in L1) */
 #define COPY_ROWS 128     /* batches from this many rows read an aligned copy of W */
-#define KC (1024 / (int)sizeof(REAL)) /* columns per chunk of the scores: 1 KiB of a row */
+#ifndef KC
+#if VBYTES == 32 /* columns per chunk of the scores: 2 KiB of a row (AVX2), else 1 KiB */
+#define KC (2048 / (int)sizeof(REAL))
+#else
+#define KC (1024 / (int)sizeof(REAL))
+#endif
+#endif
+#ifndef BCT
 #if VBYTES == 64
 #define BCT 10 /* at most this many classes per tile of the gradient (2 BCT accumulators) */
 #else
 #define BCT 6
+#endif
 #endif
 #define MAX_THREADS 63
 /* Parts of a call per thread. 2 let a worker that wakes late still find a part to take,
  * but cost a partial dW each: 1 measured faster on a quiet machine (bench_fused.py). */
 #define PARTS_PER_THREAD 1
 #define MAX_PARTS (MAX_THREADS * PARTS_PER_THREAD)
-#define BLOCK_BYTES (192 * 1024) /* bytes of X per row block: stays in L2 with W and dW */
+#ifndef BLOCK_BYTES /* bytes of X per row block: stays in L2 with W and dW */
+#if VBYTES == 32
+#define BLOCK_BYTES (96 * 1024) /* (AVX2: measured 5% faster than 192 KiB on Zen 3) */
+#else
+#define BLOCK_BYTES (192 * 1024)
+#endif
+#endif
 
 typedef float vfloat __attribute__((vector_size(VBYTES)));
 typedef double vdouble __attribute__((vector_size(VBYTES)));
@@ -268,9 +290,10 @@ typedef struct {
     int loss; /* 0 hinge, 1 softmax, -1 scores only */
     double delta, reg;
     void *dW, *db, *S;
-    void *scratch; /* each part's partial dW (parts 1..nt-1), block of dS, db sums */
+    void *scratch; /* each part's partial dW, block of dS, db sums */
     int64_t block_rows;
-    int parts; /* partial dW arrays in scratch: parts 1..parts */
+    int64_t ldp; /* the row stride of the partial dW (partial_ld) */
+    int parts;   /* partial dW arrays in scratch, summed into dW by the reduction */
     const sgd_job_t *step; /* the optimizer's step to apply to W after the reduction */
     prefetch_t then;       /* the next call's batch, if the caller knows it (rows: its n) */
     int threads;           /* of the call */
@@ -300,11 +323,16 @@ static int parts_for(int64_t n, int nt) {
 }
 
 /* The scratch of a call, from its 64-byte aligned start: a copy of W with aligned rows
- * (used when W's rows are not aligned), the partial dW of parts 1.., each part's own. */
+ * (used when W's rows are not aligned), the partial dW of each part, each part's own. */
 static int64_t round64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
 static int64_t aligned_row(int64_t d, int64_t itemsize) { return round64(d * itemsize) / itemsize; }
+/* A part's partial dW: row j at j ldp + xh elements from its aligned start (rows laid out as
+ * X's, so the gradient's loads of X never straddle two cache lines), ldp = partial_ld. */
+static int64_t partial_ld(int64_t d, int64_t itemsize) {
+    return aligned_row(d + VBYTES / itemsize, itemsize);
+}
 static int64_t partial_bytes(int64_t c, int64_t d, int64_t itemsize) {
-    return round64(c * d * itemsize);
+    return round64(c * partial_ld(d, itemsize) * itemsize);
 }
 static char *align64(void *p) { return (char *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
@@ -359,7 +387,7 @@ EXPORT int64_t linclf_scratch_bytes(int64_t c, int64_t d, int64_t itemsize, int 
     nt = clamp_threads(nt) * (clamp_threads(nt) > 1 ? PARTS_PER_THREAD : 1); /* parts, at most */
     int64_t per_part = rows * c * itemsize + c * (int64_t)sizeof(double) + 64;
     return 64 + c * aligned_row(d + VBYTES / itemsize, itemsize) * itemsize +
-           (int64_t)(nt - 1) * partial_bytes(c, d, itemsize) +
+           (int64_t)nt * partial_bytes(c, d, itemsize) +
            (int64_t)nt * per_part;
 }
 

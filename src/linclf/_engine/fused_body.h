@@ -210,41 +210,43 @@ INLINE double F(softmax_row)(REAL *s, int64_t c, int64_t y, double a) {
 }
 
 /* dWt[j, :] += sum_i dS[i, j] X_i over the block's rows, for nc <= BCT classes from j0:
- * two vectors of columns at a time, so 2 nc sums are in flight (an FMA's latency). */
+ * two vectors of columns at a time, so 2 nc sums are in flight (an FMA's latency). dWt's
+ * rows are laid out as X's (job->xh elements past a vector boundary, stride job->ldp), so
+ * the vectors run over [-xh, end) of each row, aligned: the lanes before column 0 and from
+ * column d on hold other numbers (other rows', or bytes next to X in its vector) and go
+ * to dWt's padding, which nothing reads. Lanes are independent: the same bits as with an
+ * aligned X. */
 INLINE void F(backward_tile)(const job_t *job, int64_t lo, int64_t hi, const REAL *dS,
                              int64_t j0, const int nc, REAL *dWt, int skip,
                              const prefetch_t *pf, int first) {
-    const REAL *X = (const REAL *)job->X, *ahead = (const REAL *)pf->X;
-    int64_t d = job->d, c = job->c, k = 0;
-    for (; k + 2 * VL <= d; k += 2 * VL) {
+    int64_t h = job->xh, c = job->c, ldp = job->ldp;
+    const REAL *X = (const REAL *)job->X - h, *ahead = (const REAL *)pf->X - h;
+    int64_t end = (job->d + h + VL - 1) / VL * VL;
+    REAL *out = dWt + j0 * ldp;
+    for (int64_t k = 0; k < end; k += 2 * VL) {
+        const int two = k + 2 * VL <= end; /* else one vector: the row's last */
         VEC acc[2][BCT];
         for (int q = 0; q < nc; q++) { /* the part's first block writes, the others add */
-            acc[0][q] = first ? (VEC){0} : F(vload)(dWt + (j0 + q) * d + k);
-            acc[1][q] = first ? (VEC){0} : F(vload)(dWt + (j0 + q) * d + k + VL);
+            acc[0][q] = first ? (VEC){0} : F(vload)(out + q * ldp + k);
+            acc[1][q] = first || !two ? (VEC){0} : F(vload)(out + q * ldp + k + VL);
         }
         for (int64_t i = lo; i < hi; i++) {
             const REAL *x = X + i * job->ldx + k, *g = dS + (i - lo) * c + j0;
             if ((i - lo) % RT >= skip && i - lo < pf->rows) { /* the next block's columns */
                 __builtin_prefetch(ahead + (i - lo) * pf->ld + k, 0, 2);
-                __builtin_prefetch(ahead + (i - lo) * pf->ld + k + VL, 0, 2);
+                if (two) __builtin_prefetch(ahead + (i - lo) * pf->ld + k + VL, 0, 2);
             }
-            VEC x0 = F(vload)(x), x1 = F(vload)(x + VL);
+            VEC x0 = F(vload)(x), x1 = two ? F(vload)(x + VL) : (VEC){0};
             for (int q = 0; q < nc; q++) {
                 acc[0][q] += g[q] * x0;
                 acc[1][q] += g[q] * x1;
             }
         }
         for (int q = 0; q < nc; q++) {
-            F(vstore)(dWt + (j0 + q) * d + k, acc[0][q]);
-            F(vstore)(dWt + (j0 + q) * d + k + VL, acc[1][q]);
+            F(vstore)(out + q * ldp + k, acc[0][q]);
+            if (two) F(vstore)(out + q * ldp + k + VL, acc[1][q]);
         }
     }
-    for (; k < d; k++)
-        for (int q = 0; q < nc; q++) {
-            REAL s = first ? (REAL)0 : dWt[(j0 + q) * d + k];
-            for (int64_t i = lo; i < hi; i++) s += dS[(i - lo) * c + j0 + q] * X[i * job->ldx + k];
-            dWt[(j0 + q) * d + k] = s;
-        }
 }
 
 /* The classes in tiles of at most BCT, as even as they come (10 classes: one tile with
@@ -279,13 +281,13 @@ static void F(block_backward)(const job_t *job, int64_t lo, int64_t hi, const RE
 static void F(part_scratch)(job_t *job, int part, int nt, REAL **dWt, REAL **dS, double **db) {
     int64_t partial = partial_bytes(job->c, job->d, sizeof(REAL));
     char *base = (char *)job->scratch; /* the partials, after the copy of W */
-    char *own = base + (int64_t)(nt - 1) * partial;
+    char *own = base + (int64_t)nt * partial;
     int64_t per = job->block_rows * job->c * (int64_t)sizeof(REAL) +
                   job->c * (int64_t)sizeof(double) + 64;
     own = align64(own + part * per);
     *dS = (REAL *)own;
     *db = (double *)(own + job->block_rows * job->c * (int64_t)sizeof(REAL));
-    *dWt = part == 0 ? (REAL *)job->dW : (REAL *)(base + (int64_t)(part - 1) * partial);
+    *dWt = (REAL *)(base + (int64_t)part * partial);
 }
 
 /* *pf = the first block of part `part` of the call after this one, whose batch the
@@ -309,7 +311,7 @@ static void F(task_loss_grad)(void *arg, int part, int nt) {
     for (int64_t j = 0; j < job->c; j++) db[j] = 0.0;
     int64_t lo, hi;
     part_rows(job->n, part, nt, &lo, &hi);
-    if (lo >= hi) memset(dWt, 0, (size_t)(job->c * job->d) * sizeof(REAL)); /* no rows */
+    if (lo >= hi) memset(dWt, 0, (size_t)(job->c * job->ldp) * sizeof(REAL)); /* no rows */
     int64_t tiles = (job->c + CT - 1) / CT; /* the scores prefetch the next block's rows */
     int prefetched = tiles < RT / 2 ? (int)tiles : RT / 2; /* 0.. of each row tile */
     for (int64_t start = lo; start < hi; start += job->block_rows) {
@@ -375,7 +377,8 @@ INLINE double F(sum_squares)(const REAL *W, int64_t lo, int64_t hi) {
     return total + tail;
 }
 
-/* dW = partial_0 + partial_1 + ... (part order) + 2 reg W, on this part's slice of dW;
+/* dW = partial_0 + partial_1 + ... (part order) + 2 reg W, on this part's slice of dW (the
+ * partials' rows laid out as X's: see backward_tile);
  * wsq_part[part] = its slice of sum W^2 in double; then the optimizer's step, if any. In
  * chunks of REDUCE_CHUNK entries, each pass over a chunk while it is in L1. */
 static void F(task_reduce)(void *arg, int part, int nt) {
@@ -388,9 +391,18 @@ static void F(task_reduce)(void *arg, int part, int nt) {
     double wsq = 0.0;
     for (int64_t c0 = lo; c0 < hi; c0 += REDUCE_CHUNK) {
         int64_t c1 = c0 + REDUCE_CHUNK < hi ? c0 + REDUCE_CHUNK : hi;
-        for (int t = 0; t < job->parts; t++) {
-            const REAL *partial = (const REAL *)(parts + t * stride);
-            for (int64_t k = c0; k < c1; k++) dW[k] += partial[k];
+        for (int t = 0; t < job->parts; t++) { /* dW[j d + k] from partial[j ldp + xh + k] */
+            const REAL *partial = (const REAL *)(parts + t * stride) + job->xh;
+            for (int64_t f = c0; f < c1;) {
+                int64_t j = f / job->d, k = f - j * job->d;
+                int64_t run = job->d - k < c1 - f ? job->d - k : c1 - f;
+                const REAL *from = partial + j * job->ldp + k;
+                if (t == 0)
+                    memcpy(dW + f, from, (size_t)run * sizeof(REAL));
+                else
+                    for (int64_t q = 0; q < run; q++) dW[f + q] += from[q];
+                f += run;
+            }
         }
         if (job->reg > 0.0) {
             for (int64_t k = c0; k < c1; k++) dW[k] += W[k] * twice;
@@ -467,7 +479,7 @@ EXPORT int F(linclf_loss_grad)(const REAL *X, int64_t ldx, int64_t n, int64_t d,
         }
     job_t job = {.X = X, .ldx = ldx, .n = n, .d = d, .c = c, .y = y, .w = w, .wtotal = wtotal,
                  .W = W, .b = b, .loss = loss_kind, .delta = delta, .reg = reg, .dW = dW,
-                 .db = db, .block_rows = block_rows_for(d, sizeof(REAL)),
+                 .db = db, .block_rows = block_rows_for(d, sizeof(REAL)), .ldp = partial_ld(d, sizeof(REAL)),
                  .then = {then_X, then_ldx, then_X ? then_n : 0}, .xh = F(row_offset)(X, ldx)};
     F(aligned_weights)(&job, align64(scratch));
     nt = clamp_threads(nt);
@@ -492,7 +504,7 @@ EXPORT int F(linclf_loss_grad)(const REAL *X, int64_t ldx, int64_t n, int64_t d,
      * step (lr, mu, nesterov, W's velocity), it then updates W on each slice, and b here,
      * first copying them to step->keep and keep_b if given: step->p is unused, W and b
      * are updated where they are. */
-    job.parts = np - 1;
+    job.parts = np;
     job.step = step;
     pool_run(F(task_reduce), &job, nt, nt);
     double wsq = 0.0;
