@@ -221,7 +221,11 @@ INLINE void F(backward_tile)(const job_t *job, int64_t lo, int64_t hi, const REA
                              const prefetch_t *pf, int first) {
     int64_t h = job->xh, c = job->c, ldp = job->ldp;
     const REAL *X = (const REAL *)job->X - h, *ahead = (const REAL *)pf->X - h;
-    int64_t end = (job->d + h + VL - 1) / VL * VL;
+    /* Vectors past a row's end only where X's rows are placed on vector boundaries (then a
+     * vector never leaves the aligned block of a row's last element, nor its page); else
+     * whole vectors up to d - d % VL and the last columns one by one. */
+    int placed = (uintptr_t)X % VBYTES == 0 && (job->ldx * (int64_t)sizeof(REAL)) % VBYTES == 0;
+    int64_t end = placed ? (job->d + h + VL - 1) / VL * VL : job->d - job->d % VL;
     REAL *out = dWt + j0 * ldp;
     for (int64_t k = 0; k < end; k += 2 * VL) {
         const int two = k + 2 * VL <= end; /* else one vector: the row's last */
@@ -247,6 +251,12 @@ INLINE void F(backward_tile)(const job_t *job, int64_t lo, int64_t hi, const REA
             if (two) F(vstore)(out + q * ldp + k + VL, acc[1][q]);
         }
     }
+    for (int64_t k = end; k < job->d; k++) /* not placed (h = 0): the columns past end */
+        for (int q = 0; q < nc; q++) {
+            REAL s = first ? (REAL)0 : out[q * ldp + k];
+            for (int64_t i = lo; i < hi; i++) s += dS[(i - lo) * c + j0 + q] * X[i * job->ldx + k];
+            out[q * ldp + k] = s;
+        }
 }
 
 /* The classes in tiles of at most BCT, as even as they come (10 classes: one tile with
