@@ -661,3 +661,66 @@ def test_every_build_computes_the_numpy_paths_step(monkeypatch, build, loss, dty
     _sgd_update(reference[0], got[1], reference[1], np.empty_like(W), 0.05, 0.9, True)
     for mine, theirs in zip(stepped, reference, strict=True):
         np.testing.assert_array_equal(mine, theirs)
+
+
+_GUARD_CHILD = r"""
+import ctypes, itertools, mmap, sys
+import numpy as np
+from linclf import LinearObjective
+
+PAGE = mmap.PAGESIZE
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+checked = 0
+for dtype, d, offset, pad, loss, n_threads in itertools.product(
+    (np.float32, np.float64), (13, 101, 3071, 3072), (0, 1, 3), (0, 3),
+    ("hinge", "softmax"), (1, 2),
+):
+    n, c, size = 37, 10, np.dtype(dtype).itemsize
+    rng = np.random.default_rng([d, offset, pad])
+    X0 = rng.normal(size=(n, d)).astype(dtype)
+    W = (rng.normal(size=(c, d)) / np.sqrt(d)).astype(dtype)
+    b, y = rng.normal(size=c).astype(dtype), rng.integers(0, c, size=n)
+    ld = d + pad
+    used = ((n - 1) * ld + d) * size  # the last row's last element ends the readable pages
+    pages = -(-(used + offset * size) // PAGE)
+    area = mmap.mmap(-1, (pages + 1) * PAGE)
+    start = ctypes.addressof(ctypes.c_char.from_buffer(area))
+    if libc.mprotect(start + pages * PAGE, PAGE, 0) != 0:  # PROT_NONE: a read there faults
+        sys.exit("mprotect failed")
+    raw = np.frombuffer(area, dtype=np.uint8, count=pages * PAGE)[pages * PAGE - used :]
+    X = np.lib.stride_tricks.as_strided(raw.view(dtype), (n, d), (ld * size, size))
+    X[...] = X0
+    assert X[-1, -1] == X0[-1, -1] and (X.ctypes.data + used) % PAGE == 0
+    objective = LinearObjective(loss, 0.1, n_threads=n_threads)
+    kernel = objective.compiled_kernel(X, W, b)
+    assert kernel is not None, "the compiled kernel declined the batch"
+    got, grads = objective.loss_grad({"W": W, "b": b}, X, y, None)
+    got_dW, got_db = grads["W"].copy(), grads["b"].copy()
+    want, grads = objective.loss_grad({"W": W, "b": b}, X0, y, None)
+    assert got == want, (got, want)
+    np.testing.assert_array_equal(got_dW, grads["W"])
+    np.testing.assert_array_equal(got_db, grads["b"])
+    scores = kernel.scores(X, W, b, np.empty((n, c), dtype), n_threads)
+    np.testing.assert_array_equal(scores, kernel.scores(X0, W, b, np.empty((n, c), dtype), 1))
+    checked += 1
+print("checked", checked)
+"""
+
+
+@compiled
+@pytest.mark.skipif(platform.system() != "Linux", reason="mprotect through ctypes: Linux")
+def test_no_load_reaches_past_the_last_row_of_x():
+    # X's last element right before a page no read may touch (PROT_NONE): a vector load of
+    # the scores or the gradient past the last row would kill the child with SIGSEGV. Rows
+    # placed on vector boundaries or not (D · itemsize not a multiple of 32), at offsets
+    # from a vector boundary, packed or strided: the same bits as the same X elsewhere.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _GUARD_CHILD], capture_output=True, text=True, timeout=300
+    )
+    died = f"killed by signal {-done.returncode}" if done.returncode < 0 else ""  # 11: SIGSEGV
+    assert done.returncode == 0, (done.returncode, died, done.stderr[-2000:])
+    assert done.stdout.split() == ["checked", str(2 * 4 * 3 * 2 * 2 * 2)]
