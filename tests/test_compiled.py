@@ -13,6 +13,8 @@ import multiprocessing
 import os
 import platform
 import re
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -715,9 +717,6 @@ def test_no_load_reaches_past_the_last_row_of_x():
     # the scores or the gradient past the last row would kill the child with SIGSEGV. Rows
     # placed on vector boundaries or not (D · itemsize not a multiple of 32), at offsets
     # from a vector boundary, packed or strided: the same bits as the same X elsewhere.
-    import subprocess
-    import sys
-
     done = subprocess.run(
         [sys.executable, "-c", _GUARD_CHILD], capture_output=True, text=True, timeout=300
     )
