@@ -673,19 +673,19 @@ from linclf import LinearObjective
 PAGE = mmap.PAGESIZE
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-checked = 0
-for dtype, d, offset, pad, loss, n_threads in itertools.product(
-    (np.float32, np.float64), (13, 101, 3071, 3072), (0, 1, 3), (0, 3),
+checked, starts = 0, set()
+for dtype, d, n, pad, loss, n_threads in itertools.product(
+    (np.float32, np.float64), (13, 101, 3071, 3072), (37, 38, 41), (0, 3),
     ("hinge", "softmax"), (1, 2),
 ):
-    n, c, size = 37, 10, np.dtype(dtype).itemsize
-    rng = np.random.default_rng([d, offset, pad])
+    c, size = 10, np.dtype(dtype).itemsize
+    rng = np.random.default_rng([d, n, pad])
     X0 = rng.normal(size=(n, d)).astype(dtype)
     W = (rng.normal(size=(c, d)) / np.sqrt(d)).astype(dtype)
     b, y = rng.normal(size=c).astype(dtype), rng.integers(0, c, size=n)
     ld = d + pad
     used = ((n - 1) * ld + d) * size  # the last row's last element ends the readable pages
-    pages = -(-(used + offset * size) // PAGE)
+    pages = -(-used // PAGE)
     area = mmap.mmap(-1, (pages + 1) * PAGE)
     start = ctypes.addressof(ctypes.c_char.from_buffer(area))
     if libc.mprotect(start + pages * PAGE, PAGE, 0) != 0:  # PROT_NONE: a read there faults
@@ -694,6 +694,8 @@ for dtype, d, offset, pad, loss, n_threads in itertools.product(
     X = np.lib.stride_tricks.as_strided(raw.view(dtype), (n, d), (ld * size, size))
     X[...] = X0
     assert X[-1, -1] == X0[-1, -1] and (X.ctypes.data + used) % PAGE == 0
+    on_vectors = ld * size % 32 == 0  # every row the same offset past a vector boundary
+    starts.add((on_vectors, X.ctypes.data % 32 != 0))
     objective = LinearObjective(loss, 0.1, n_threads=n_threads)
     kernel = objective.compiled_kernel(X, W, b)
     assert kernel is not None, "the compiled kernel declined the batch"
@@ -707,6 +709,7 @@ for dtype, d, offset, pad, loss, n_threads in itertools.product(
     np.testing.assert_array_equal(scores, kernel.scores(X0, W, b, np.empty((n, c), dtype), 1))
     checked += 1
 print("checked", checked)
+print(sorted(starts))
 """
 
 
@@ -715,11 +718,16 @@ print("checked", checked)
 def test_no_load_reaches_past_the_last_row_of_x():
     # X's last element right before a page no read may touch (PROT_NONE): a vector load of
     # the scores or the gradient past the last row would kill the child with SIGSEGV. Rows
-    # placed on vector boundaries or not (D · itemsize not a multiple of 32), at offsets
-    # from a vector boundary, packed or strided: the same bits as the same X elsewhere.
+    # whose strides are a multiple of 32 bytes or not, starting on a vector boundary or past
+    # one (X's start is set by its size, n and D, since its end is fixed), packed or strided:
+    # the same bits as the same X elsewhere.
     done = subprocess.run(
         [sys.executable, "-c", _GUARD_CHILD], capture_output=True, text=True, timeout=300
     )
     died = f"killed by signal {-done.returncode}" if done.returncode < 0 else ""  # 11: SIGSEGV
     assert done.returncode == 0, (done.returncode, died, done.stderr[-2000:])
-    assert done.stdout.split() == ["checked", str(2 * 4 * 3 * 2 * 2 * 2)]
+    checked, starts = done.stdout.splitlines()
+    assert checked == f"checked {2 * 4 * 3 * 2 * 2 * 2}"
+    # (stride a multiple of 32 bytes, start past a vector boundary): every kind ran, the
+    # riskiest included (rows on vector strides starting past a boundary)
+    assert starts == str([(False, False), (False, True), (True, False), (True, True)])
